@@ -1,0 +1,1 @@
+"""Generated Recallr API; the import path equals the proto package."""

@@ -1,0 +1,1 @@
+"""Generated from protos/recallr/v1; do not edit."""
