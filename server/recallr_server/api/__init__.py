@@ -1,0 +1,1 @@
+"""The gRPC surface: thin servicers over the store, plus the call plumbing."""

@@ -1,0 +1,170 @@
+"""Builds gRPC method handlers from the service descriptors.
+
+Every method of the contract gets a handler: implemented ones call the
+servicer, the rest answer UNIMPLEMENTED with a NOT_IMPLEMENTED reason. The
+request arrives as raw bytes and is parsed here, so a request that is not a
+valid message (say, a string that is not UTF-8) becomes INVALID_ARGUMENT
+instead of gRPC's generic INTERNAL deserialization failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import grpc
+from google.protobuf import message as pb_message
+from google.protobuf import message_factory
+from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
+
+from recallr.v1.error_reason_pb2 import ErrorReason
+from recallr_server.api.auth import Authenticator
+from recallr_server.api.status import STATUS_DETAILS_KEY, to_status
+from recallr_server.domain.errors import DomainError, reason_name
+
+log = logging.getLogger("recallr.rpc")
+
+REQUEST_ID_KEY = "x-request-id"
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a servicer knows about the call it serves."""
+
+    project_id: str
+    request_id: str
+    context: grpc.aio.ServicerContext[Any, Any]
+
+
+UnaryImpl = Callable[[Any, Call], Awaitable[pb_message.Message]]
+StreamImpl = Callable[[Any, Call], AsyncIterator[pb_message.Message]]
+
+
+def _request_id(context: grpc.aio.ServicerContext[Any, Any]) -> str:
+    for key, value in context.invocation_metadata() or ():
+        if key == REQUEST_ID_KEY and isinstance(value, str) and 0 < len(value) <= 128:
+            return value
+    return uuid.uuid4().hex
+
+
+async def _abort(
+    context: grpc.aio.ServicerContext[Any, Any], error: DomainError, request_id: str
+) -> NoReturn:
+    code, message, details = to_status(error)
+    await context.abort(
+        code,
+        message,
+        trailing_metadata=((STATUS_DETAILS_KEY, details), (REQUEST_ID_KEY, request_id)),
+    )
+    raise AssertionError("unreachable: abort raises")
+
+
+def _internal(request_id: str) -> DomainError:
+    return DomainError(
+        ErrorReason.ERROR_REASON_INTERNAL,
+        f"internal error; the server logged it under request id {request_id}",
+        metadata={"request_id": request_id},
+    )
+
+
+def _unimplemented(method: MethodDescriptor) -> DomainError:
+    return DomainError(
+        ErrorReason.ERROR_REASON_NOT_IMPLEMENTED,
+        f"{method.full_name} is part of the contract but not implemented by this server yet",
+        metadata={"method": method.full_name},
+    )
+
+
+class HandlerFactory:
+    def __init__(self, authenticator: Authenticator) -> None:
+        self._authenticator = authenticator
+
+    def service_handler(
+        self, service: ServiceDescriptor, servicer: object
+    ) -> grpc.GenericRpcHandler:
+        handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
+        for method in service.methods:
+            impl = getattr(servicer, method.name, None)
+            handlers[method.name] = self._method_handler(method, impl)
+        return grpc.method_handlers_generic_handler(service.full_name, handlers)
+
+    def _method_handler(
+        self, method: MethodDescriptor, impl: Any
+    ) -> grpc.RpcMethodHandler[Any, Any]:
+        request_class = message_factory.GetMessageClass(method.input_type)
+
+        async def prepare(request_bytes: bytes, context: Any, request_id: str) -> tuple[Any, Call]:
+            project_id = await self._authenticator.authenticate(context.invocation_metadata() or ())
+            if impl is None:
+                raise _unimplemented(method)
+            try:
+                request = request_class.FromString(request_bytes)
+            except pb_message.DecodeError:
+                raise DomainError(
+                    ErrorReason.ERROR_REASON_MALFORMED_REQUEST,
+                    f"the request is not a valid {method.input_type.full_name}",
+                    metadata={"method": method.full_name},
+                ) from None
+            return request, Call(project_id, request_id, context)
+
+        if method.server_streaming:
+
+            async def stream(request_bytes: bytes, context: Any) -> AsyncIterator[Any]:
+                async with _guard(method, context) as request_id:
+                    request, call = await prepare(request_bytes, context, request_id)
+                    async for response in impl(request, call):
+                        yield response
+
+            return grpc.unary_stream_rpc_method_handler(stream, response_serializer=_serialize)
+
+        async def unary(request_bytes: bytes, context: Any) -> Any:
+            async with _guard(method, context) as request_id:
+                request, call = await prepare(request_bytes, context, request_id)
+                return await impl(request, call)
+
+        return grpc.unary_unary_rpc_method_handler(unary, response_serializer=_serialize)
+
+
+@asynccontextmanager
+async def _guard(
+    method: MethodDescriptor, context: grpc.aio.ServicerContext[Any, Any]
+) -> AsyncIterator[str]:
+    """Turns every failure of a call into its status, and logs the call once."""
+    started = time.perf_counter()
+    request_id = _request_id(context)
+    outcome = "OK"
+    try:
+        yield request_id
+    except DomainError as error:
+        outcome = reason_name(error.reason)
+        await _abort(context, error, request_id)
+    except (asyncio.CancelledError, grpc.aio.AbortError, GeneratorExit):
+        outcome = "CANCELLED"
+        raise
+    except Exception:
+        outcome = "INTERNAL"
+        log.exception("unexpected failure", extra={"request_id": request_id})
+        await _abort(context, _internal(request_id), request_id)
+    finally:
+        _log_call(method, request_id, outcome, started)
+
+
+def _serialize(response: pb_message.Message) -> bytes:
+    return response.SerializeToString()
+
+
+def _log_call(method: MethodDescriptor, request_id: str, outcome: str, started: float) -> None:
+    # Never the request itself: it may hold message content or metadata.
+    log.info(
+        "rpc %s %s %.1fms",
+        method.full_name,
+        outcome,
+        (time.perf_counter() - started) * 1000,
+        extra={"request_id": request_id, "rpc_method": method.full_name, "outcome": outcome},
+    )

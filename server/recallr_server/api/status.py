@@ -1,0 +1,76 @@
+"""Domain errors to gRPC statuses: one table, one ErrorInfo per failure."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import grpc
+from google.protobuf import any_pb2, duration_pb2
+from google.rpc import error_details_pb2, status_pb2
+
+from recallr.v1.error_reason_pb2 import ErrorReason
+from recallr_server.domain.errors import DomainError, reason_name
+
+DOMAIN = "recallr.v1"
+STATUS_DETAILS_KEY = "grpc-status-details-bin"
+
+R = ErrorReason
+REASON_CODES: dict[ErrorReason.ValueType, grpc.StatusCode] = {
+    R.ERROR_REASON_AUTHENTICATION_REQUIRED: grpc.StatusCode.UNAUTHENTICATED,
+    R.ERROR_REASON_INVALID_API_KEY: grpc.StatusCode.UNAUTHENTICATED,
+    R.ERROR_REASON_VALIDATION_FAILED: grpc.StatusCode.INVALID_ARGUMENT,
+    R.ERROR_REASON_MALFORMED_REQUEST: grpc.StatusCode.INVALID_ARGUMENT,
+    R.ERROR_REASON_INVALID_PAGE_TOKEN: grpc.StatusCode.INVALID_ARGUMENT,
+    R.ERROR_REASON_USER_NOT_FOUND: grpc.StatusCode.NOT_FOUND,
+    R.ERROR_REASON_USER_ALREADY_EXISTS: grpc.StatusCode.ALREADY_EXISTS,
+    R.ERROR_REASON_SESSION_NOT_FOUND: grpc.StatusCode.NOT_FOUND,
+    R.ERROR_REASON_INVALID_SESSION_STATE: grpc.StatusCode.FAILED_PRECONDITION,
+    R.ERROR_REASON_MEMORY_NOT_FOUND: grpc.StatusCode.NOT_FOUND,
+    R.ERROR_REASON_INVALID_CATEGORIES: grpc.StatusCode.INVALID_ARGUMENT,
+    R.ERROR_REASON_CATEGORY_NOT_FOUND: grpc.StatusCode.NOT_FOUND,
+    R.ERROR_REASON_CATEGORY_ALREADY_EXISTS: grpc.StatusCode.ALREADY_EXISTS,
+    R.ERROR_REASON_MERGE_CONFLICT_NOT_FOUND: grpc.StatusCode.NOT_FOUND,
+    R.ERROR_REASON_MERGE_CONFLICT_ALREADY_RESOLVED: grpc.StatusCode.FAILED_PRECONDITION,
+    R.ERROR_REASON_MERGE_CONFLICT_INVALID_QUESTIONS: grpc.StatusCode.INVALID_ARGUMENT,
+    R.ERROR_REASON_MERGE_CONFLICT_MISSING_ANSWERS: grpc.StatusCode.INVALID_ARGUMENT,
+    R.ERROR_REASON_MERGE_CONFLICT_INVALID_ANSWER: grpc.StatusCode.INVALID_ARGUMENT,
+    R.ERROR_REASON_RATE_LIMITED: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    R.ERROR_REASON_NOT_IMPLEMENTED: grpc.StatusCode.UNIMPLEMENTED,
+    R.ERROR_REASON_SERVICE_UNAVAILABLE: grpc.StatusCode.UNAVAILABLE,
+    R.ERROR_REASON_INTERNAL: grpc.StatusCode.INTERNAL,
+}
+
+
+def _pack(message: object) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(message)  # type: ignore[arg-type]
+    return packed
+
+
+def to_status(error: DomainError) -> tuple[grpc.StatusCode, str, bytes]:
+    """The code, message and serialized `google.rpc.Status` for an error."""
+    code = REASON_CODES[error.reason]
+    details = [
+        _pack(
+            error_details_pb2.ErrorInfo(
+                reason=reason_name(error.reason), domain=DOMAIN, metadata=error.metadata
+            )
+        )
+    ]
+    if error.field_violations:
+        details.append(
+            _pack(
+                error_details_pb2.BadRequest(
+                    field_violations=[
+                        error_details_pb2.BadRequest.FieldViolation(field=f, description=d)
+                        for f, d in error.field_violations
+                    ]
+                )
+            )
+        )
+    if error.retry_after_seconds is not None:
+        delay = duration_pb2.Duration()
+        delay.FromTimedelta(timedelta(seconds=error.retry_after_seconds))
+        details.append(_pack(error_details_pb2.RetryInfo(retry_delay=delay)))
+    status = status_pb2.Status(code=code.value[0], message=error.message, details=details)
+    return code, error.message, status.SerializeToString()

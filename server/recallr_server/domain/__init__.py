@@ -1,0 +1,1 @@
+"""Use-case level rules shared by the API layer: errors, validation, paging."""

@@ -1,0 +1,112 @@
+"""Request validation: every problem is collected, then reported at once."""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from google.protobuf import json_format, struct_pb2
+
+from recallr_server.domain.errors import ValidationFailed
+
+MAX_USER_ID_LENGTH = 256
+MAX_CONTENT_LENGTH = 100_000
+MAX_METADATA_BYTES = 64 * 1024
+MAX_METADATA_DEPTH = 32
+MAX_PAGE_SIZE = 200
+MAX_FILTER_VALUES = 200
+
+JsonScalar = str | int | float | bool | None
+
+
+class Violations:
+    """Collects field violations; `raise_if_any` reports them all at once."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, str]] = []
+
+    def add(self, field: str, description: str) -> None:
+        self.items.append((field, description))
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise ValidationFailed(self.items)
+
+
+def _bad_text(value: str) -> str | None:
+    # NUL cannot be stored in PostgreSQL text or jsonb.
+    if "\x00" in value:
+        return "must not contain NUL characters"
+    return None
+
+
+def check_text(
+    v: Violations, field: str, value: str, *, max_length: int, required: bool = True
+) -> None:
+    if required and not value.strip():
+        v.add(field, "is required")
+    elif len(value) > max_length:
+        v.add(field, f"must be at most {max_length} characters")
+    elif problem := _bad_text(value):
+        v.add(field, problem)
+
+
+def check_user_id(v: Violations, field: str, value: str) -> None:
+    check_text(v, field, value, max_length=MAX_USER_ID_LENGTH)
+
+
+def is_uuid(value: str) -> bool:
+    """Ids that are not UUIDs name nothing; callers treat them as not found."""
+    try:
+        return str(uuid.UUID(value)) == value.lower() and len(value) == 36
+    except ValueError:
+        return False
+
+
+def _check_json_value(v: Violations, field: str, value: Any, depth: int) -> None:
+    if depth > MAX_METADATA_DEPTH:
+        v.add(field, f"is nested deeper than {MAX_METADATA_DEPTH} levels")
+    elif isinstance(value, float) and not math.isfinite(value):
+        v.add(field, "numbers must be finite")
+    elif isinstance(value, str) and (problem := _bad_text(value)):
+        v.add(field, problem)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if problem := _bad_text(key):
+                v.add(field, f"keys {problem}")
+            _check_json_value(v, f"{field}.{key}", item, depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_json_value(v, f"{field}[{index}]", item, depth + 1)
+
+
+def metadata_from_struct(v: Violations, field: str, struct: struct_pb2.Struct) -> dict[str, Any]:
+    """A Struct as a JSON-safe dict, or violations when it cannot be stored."""
+    value: dict[str, Any] = json_format.MessageToDict(struct)
+    before = len(v.items)
+    _check_json_value(v, field, value, 0)
+    if len(v.items) == before:
+        size = len(json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+        if size > MAX_METADATA_BYTES:
+            v.add(field, f"must be at most {MAX_METADATA_BYTES} bytes as JSON")
+    return value
+
+
+def metadata_filter_from_struct(
+    v: Violations, field: str, struct: struct_pb2.Struct
+) -> dict[str, JsonScalar]:
+    value = metadata_from_struct(v, field, struct)
+    for key, item in value.items():
+        if isinstance(item, dict | list):
+            v.add(f"{field}.{key}", "filter values must be strings, numbers, booleans or null")
+    return value
+
+
+def check_ids(v: Violations, field: str, values: Sequence[str]) -> None:
+    if len(values) > MAX_FILTER_VALUES:
+        v.add(field, f"must list at most {MAX_FILTER_VALUES} values")
+    elif any("\x00" in value for value in values):
+        v.add(field, "must not contain NUL characters")

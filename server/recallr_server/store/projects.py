@@ -1,0 +1,130 @@
+"""Projects and API keys. Keys are random tokens shown once; only digests are kept."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from recallr_server.domain.categories import DEFAULT_CATEGORIES
+from recallr_server.store.models import ApiKey, Category, Project
+
+KEY_PREFIX = "rai_"
+
+
+def hash_key(api_key: str) -> str:
+    # Keys carry 256 bits of entropy, so a fast digest is enough: there is
+    # nothing to brute-force that a slow KDF would protect.
+    return hashlib.sha256(api_key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def new_api_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class ProjectSummary:
+    project_id: str
+    name: str
+    active_keys: int
+
+
+async def create_project(
+    session: AsyncSession, *, project_id: str | None = None, name: str = ""
+) -> Project:
+    project = Project(
+        id=project_id or str(uuid.uuid4()),
+        name=name or "default",
+        merge_conflict_enabled=False,
+        created_at=now(),
+    )
+    session.add(project)
+    # No ORM relationships: the project row must exist before its categories.
+    await session.flush()
+    session.add_all(
+        Category(project_id=project.id, name=n, description=d)
+        for n, d in DEFAULT_CATEGORIES.items()
+    )
+    await session.flush()
+    return project
+
+
+async def add_api_key(
+    session: AsyncSession, project_id: str, *, api_key: str | None = None, description: str = ""
+) -> str:
+    """Stores a key's digest and returns the key itself, which is not kept."""
+    api_key = api_key or new_api_key()
+    session.add(
+        ApiKey(
+            id=str(uuid.uuid4()),
+            project_id=project_id,
+            key_hash=hash_key(api_key),
+            display_prefix=api_key[:12],
+            description=description,
+            created_at=now(),
+        )
+    )
+    await session.flush()
+    return api_key
+
+
+async def ensure_project_with_key(session: AsyncSession, project_id: str, api_key: str) -> bool:
+    """Makes `project_id` exist and accept `api_key`. Returns whether anything changed."""
+    changed = False
+    if await session.get(Project, project_id) is None:
+        await create_project(session, project_id=project_id)
+        changed = True
+    existing = await session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(api_key)))
+    if existing is None:
+        await add_api_key(session, project_id, api_key=api_key, description="from environment")
+        return True
+    if existing.project_id != project_id:
+        raise ValueError("RECALLR_API_KEY already opens a different project")
+    if existing.revoked_at is not None:
+        existing.revoked_at = None
+        changed = True
+    return changed
+
+
+async def has_projects(session: AsyncSession) -> bool:
+    return await session.scalar(select(Project.id).limit(1)) is not None
+
+
+async def project_for_key(session: AsyncSession, api_key: str) -> str | None:
+    return await session.scalar(
+        select(ApiKey.project_id).where(
+            ApiKey.key_hash == hash_key(api_key), ApiKey.revoked_at.is_(None)
+        )
+    )
+
+
+async def list_projects(session: AsyncSession) -> list[ProjectSummary]:
+    projects = (await session.scalars(select(Project).order_by(Project.created_at))).all()
+    keys = (await session.scalars(select(ApiKey).where(ApiKey.revoked_at.is_(None)))).all()
+    return [
+        ProjectSummary(p.id, p.name, sum(1 for k in keys if k.project_id == p.id)) for p in projects
+    ]
+
+
+async def revoke_keys_with_prefix(session: AsyncSession, project_id: str, prefix: str) -> int:
+    keys = (
+        await session.scalars(
+            select(ApiKey).where(
+                ApiKey.project_id == project_id,
+                ApiKey.display_prefix.startswith(prefix),
+                ApiKey.revoked_at.is_(None),
+            )
+        )
+    ).all()
+    for key in keys:
+        key.revoked_at = now()
+    return len(keys)
