@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -54,6 +55,18 @@ class ExpirationReason(enum.StrEnum):
     MERGE_CONFLICT = "merge_conflict"
     ADDITION_TO_EXISTING_MEMORY = "addition_to_existing_memory"
     TEMPORAL_CONFLICT = "temporal_conflict"
+
+
+class JobKind(enum.StrEnum):
+    PROCESS_SESSION = "process_session"
+    RESOLVE_MERGE_CONFLICT = "resolve_merge_conflict"
+
+
+class JobStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
 
 
 class MergeConflictStatus(enum.StrEnum):
@@ -195,6 +208,13 @@ class Memory(Base):
     )
     merge_conflict_id: Mapped[str | None] = mapped_column(String(UUID_LENGTH), nullable=True)
     source_message_ids: Mapped[list[str]] = mapped_column(JsonType)
+    # Who the fact is about and which single-valued attribute it sets, if any
+    # ("residence", "employer"): how consolidation recognises a changed fact.
+    subject_key: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    attribute_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    attribute_value: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # float32 little-endian vector of the content, from the configured embedder.
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 class MemoryCategory(Base):
@@ -238,6 +258,48 @@ class MergeConflict(Base):
     # [{"question", "answer", "message"}]
     answers: Mapped[list[dict[str, str]]] = mapped_column(JsonType)
     new_memory_ids: Mapped[list[str]] = mapped_column(JsonType)
+    # The proposed memory in full (categories, sources, event dates, attribute),
+    # so a resolution can create it exactly as processing would have.
+    proposal: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     failure_reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class SessionSummary(Base):
+    __tablename__ = "session_summaries"
+
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_pk: Mapped[str] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"), index=True)
+    summary: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+
+class Job(Base):
+    """Durable background work, claimed under a lease.
+
+    One row per subject (a session to process, a conflict to resolve):
+    re-queueing reuses it, so a subject can never have two jobs at once.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        UniqueConstraint("kind", "subject_id"),
+        Index("ix_jobs_claimable", "status", "run_after"),
+    )
+
+    id: Mapped[str] = mapped_column(String(UUID_LENGTH), primary_key=True)
+    kind: Mapped[JobKind] = mapped_column(_enum(JobKind, "job_kind"))
+    subject_id: Mapped[str] = mapped_column(String(UUID_LENGTH))
+    user_pk: Mapped[str] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"))
+    status: Mapped[JobStatus] = mapped_column(_enum(JobStatus, "job_status"))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    run_after: Mapped[datetime] = mapped_column(UTCDateTime())
+    lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,1 @@
+"""Background memory engine: extraction, embeddings, consolidation and retrieval."""

@@ -1,0 +1,154 @@
+"""Runs jobs from the queue: claim, heartbeat, run, record the outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from datetime import timedelta
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from recallr_server.engine import jobs
+from recallr_server.store import models
+from recallr_server.store.database import Database
+
+log = logging.getLogger("recallr.worker")
+
+
+class JobHandler(Protocol):
+    async def run(self, claim: jobs.Claim) -> None:
+        """Does the work; commits its effects together with `jobs.finish`."""
+
+    async def on_failure(
+        self, session: AsyncSession, claim: jobs.Claim, error: str, final: bool
+    ) -> None:
+        """Marks the subject failed, in the transaction that records the failed attempt."""
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class Worker:
+    def __init__(
+        self,
+        db: Database,
+        handlers: dict[models.JobKind, JobHandler],
+        *,
+        worker_id: str | None = None,
+        concurrency: int = 1,
+        lease: timedelta = timedelta(seconds=60),
+        poll_interval: float = 0.5,
+    ) -> None:
+        self._db = db
+        self._handlers = handlers
+        self.worker_id = worker_id or default_worker_id()
+        self._concurrency = concurrency
+        self._lease = lease
+        self._poll_interval = poll_interval
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._loop(), name=f"recallr-worker-{i}")
+            for i in range(self._concurrency)
+        ]
+
+    def wake(self) -> None:
+        """Something was queued here: look now rather than at the next poll."""
+        self._wake.set()
+
+    async def stop(self) -> None:
+        """Stops at once and hands back claimed jobs so another worker can take them."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        async with self._db.write() as session:
+            released = await jobs.release_all(session, self.worker_id)
+        if released:
+            log.info("released %d claimed job(s)", released)
+
+    async def run_until_idle(self) -> int:
+        """Runs due jobs until none is left; returns how many ran (for tools and tests)."""
+        count = 0
+        while await self._run_one():
+            count += 1
+        return count
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                ran = await self._run_one()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # The database may be briefly unreachable; keep the worker alive.
+                log.exception("worker iteration failed")
+                ran = False
+            if not ran:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                self._wake.clear()
+
+    async def _run_one(self) -> bool:
+        async with self._db.write() as session:
+            claim = await jobs.claim_next(
+                session, self.worker_id, self._lease, postgres=not self._db.is_sqlite
+            )
+        if claim is None:
+            return False
+        handler = self._handlers[claim.kind]
+        started = time.perf_counter()
+        work = asyncio.create_task(handler.run(claim))
+        heartbeat = asyncio.create_task(self._heartbeat(claim, work))
+        try:
+            await work
+            outcome = "done"
+        except jobs.LeaseLost:
+            outcome = "lease_lost"
+        except asyncio.CancelledError:
+            if not work.cancelled():
+                raise
+            outcome = "lease_lost"
+        except Exception as error:
+            outcome = "failed"
+            log.exception("job %s (%s) failed", claim.job_id, claim.kind.value)
+            await self._record_failure(claim, handler, f"{type(error).__name__}: {error}")
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+        log.info(
+            "job %s %s %s in %.0fms",
+            claim.kind.value,
+            claim.subject_id,
+            outcome,
+            (time.perf_counter() - started) * 1000,
+        )
+        return True
+
+    async def _record_failure(self, claim: jobs.Claim, handler: JobHandler, error: str) -> None:
+        try:
+            async with self._db.write() as session:
+                final = await jobs.fail(session, claim, error)
+                await handler.on_failure(session, claim, error, final)
+        except jobs.LeaseLost:
+            pass
+
+    async def _heartbeat(self, claim: jobs.Claim, work: asyncio.Task[None]) -> None:
+        while True:
+            await asyncio.sleep(self._lease.total_seconds() / 3)
+            try:
+                async with self._db.write() as session:
+                    await jobs.heartbeat(session, claim, self._lease)
+            except jobs.LeaseLost:
+                log.warning("lost the lease of job %s; abandoning it", claim.job_id)
+                work.cancel()
+                return

@@ -1,0 +1,133 @@
+"""The durable job queue: leases, retries, per-user serialisation, hand-back."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from recallr_server.engine import jobs
+from recallr_server.store import models
+from recallr_server.store.database import Database
+from tests.engine.conftest import add_user_with_session
+
+LEASE = timedelta(seconds=30)
+KIND = models.JobKind.PROCESS_SESSION
+
+
+async def _claim(db: Database, worker: str = "w", lease: timedelta = LEASE) -> jobs.Claim | None:
+    async with db.write() as session:
+        return await jobs.claim_next(session, worker, lease, postgres=not db.is_sqlite)
+
+
+async def _job(db: Database, subject: str) -> models.Job:
+    async with db.read() as session:
+        job = await session.scalar(select(models.Job).where(models.Job.subject_id == subject))
+        assert job is not None
+        return job
+
+
+async def _enqueue(db: Database, subject: str, user_pk: str, **kwargs: object) -> None:
+    async with db.write() as session:
+        await jobs.enqueue(session, KIND, subject, user_pk, **kwargs)  # type: ignore[arg-type]
+
+
+async def test_a_queued_job_is_claimed_once_and_finished(store: Database) -> None:
+    user_pk, session_id = await add_user_with_session(store)
+    await _enqueue(store, session_id, user_pk)
+    claim = await _claim(store)
+    assert claim is not None and claim.subject_id == session_id and claim.attempt == 1
+    assert await _claim(store, "other") is None
+    async with store.write() as session:
+        await jobs.finish(session, claim)
+    assert (await _job(store, session_id)).status == models.JobStatus.DONE
+
+
+async def test_a_job_that_is_not_due_is_not_claimed(store: Database) -> None:
+    user_pk, session_id = await add_user_with_session(store)
+    await _enqueue(store, session_id, user_pk, run_after=jobs.now() + timedelta(hours=1))
+    assert await _claim(store) is None
+
+
+async def test_an_expired_lease_is_reclaimed_and_the_old_owner_commits_nothing(
+    store: Database,
+) -> None:
+    user_pk, session_id = await add_user_with_session(store)
+    await _enqueue(store, session_id, user_pk)
+    stale = await _claim(store, "dead", lease=timedelta(seconds=-1))
+    assert stale is not None
+    fresh = await _claim(store, "alive")
+    assert fresh is not None and fresh.attempt == 2 and fresh.lease_owner != stale.lease_owner
+    with pytest.raises(jobs.LeaseLost):
+        async with store.write() as session:
+            await jobs.finish(session, stale)
+    assert (await _job(store, session_id)).status == models.JobStatus.RUNNING
+
+
+async def test_failures_back_off_then_fail_for_good(store: Database) -> None:
+    user_pk, session_id = await add_user_with_session(store)
+    await _enqueue(store, session_id, user_pk)
+    for attempt in range(1, jobs.MAX_ATTEMPTS + 1):
+        async with store.write() as session:
+            job = await session.scalar(select(models.Job))
+            assert job is not None
+            job.run_after = jobs.now()  # skip the backoff wait
+        claim = await _claim(store)
+        assert claim is not None and claim.attempt == attempt
+        async with store.write() as session:
+            final = await jobs.fail(session, claim, f"boom {attempt}")
+        assert final == (attempt == jobs.MAX_ATTEMPTS)
+        job = await _job(store, session_id)
+        if not final:
+            assert job.status == models.JobStatus.QUEUED
+            assert job.run_after >= jobs.now() + jobs.backoff(attempt) - timedelta(seconds=5)
+    job = await _job(store, session_id)
+    assert job.status == models.JobStatus.FAILED and job.last_error == "boom 3"
+    # Queueing again (ProcessSession on a FAILED session) starts afresh.
+    await _enqueue(store, session_id, user_pk)
+    job = await _job(store, session_id)
+    assert (job.status, job.attempts, job.last_error) == (models.JobStatus.QUEUED, 0, "")
+
+
+async def test_one_user_runs_one_job_at_a_time(store: Database) -> None:
+    user_pk, first = await add_user_with_session(store)
+    async with store.write() as session:
+        second = models.Session(
+            id="00000000-0000-4000-8000-000000000002",
+            user_pk=user_pk,
+            status=models.SessionStatus.PENDING,
+            metadata_={},
+            created_at=jobs.now(),
+        )
+        session.add(second)
+    other_user, other_session = await add_user_with_session(store, "v")
+    for subject, owner in ((first, user_pk), (second.id, user_pk), (other_session, other_user)):
+        await _enqueue(store, subject, owner)
+    claims = [await _claim(store, f"w{i}") for i in range(3)]
+    claimed = [c for c in claims if c is not None]
+    assert sorted(c.user_pk for c in claimed) == sorted([user_pk, other_user])
+
+
+async def test_a_stopping_worker_hands_its_jobs_back_without_an_attempt(store: Database) -> None:
+    user_pk, session_id = await add_user_with_session(store)
+    await _enqueue(store, session_id, user_pk)
+    assert await _claim(store, "leaving") is not None
+    async with store.write() as session:
+        assert await jobs.release_all(session, "leaving") == 1
+    job = await _job(store, session_id)
+    assert (job.status, job.attempts, job.lease_owner) == (models.JobStatus.QUEUED, 0, None)
+    assert await _claim(store, "next") is not None
+
+
+async def test_deferring_does_not_count_an_attempt(store: Database) -> None:
+    user_pk, session_id = await add_user_with_session(store)
+    await _enqueue(store, session_id, user_pk)
+    claim = await _claim(store)
+    assert claim is not None
+    later = jobs.now() + timedelta(minutes=5)
+    async with store.write() as session:
+        await jobs.defer(session, claim, later)
+    job = await _job(store, session_id)
+    assert (job.status, job.attempts) == (models.JobStatus.QUEUED, 0)
+    assert await _claim(store) is None
