@@ -1,0 +1,76 @@
+"""Reads LoCoMo conversations from ../shared/data (never copied into the project)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo-dev.json"
+_SESSION_KEY = re.compile(r"^session_(\d+)$")
+
+
+@dataclass(frozen=True)
+class Turn:
+    dia_id: str
+    speaker: str
+    text: str
+
+
+@dataclass(frozen=True)
+class LocomoSession:
+    number: int
+    time: datetime
+    turns: list[Turn]
+
+
+@dataclass(frozen=True)
+class Conversation:
+    sample_id: str
+    speaker_a: str
+    speaker_b: str
+    sessions: list[LocomoSession]
+    qa: list[dict[str, Any]]
+
+
+def parse_time(text: str) -> datetime:
+    """LoCoMo writes times like '1:56 pm on 8 May, 2023'; taken as UTC."""
+    return datetime.strptime(text.strip(), "%I:%M %p on %d %B, %Y").replace(tzinfo=UTC)
+
+
+def turn_text(turn: dict[str, Any]) -> str:
+    # Shared images are part of what was said; their captions carry the content.
+    if turn.get("blip_caption"):
+        return f"{turn['text']} [shares a photo: {turn['blip_caption']}]"
+    return str(turn["text"])
+
+
+def conversations(path: Path = DATA) -> Iterator[Conversation]:
+    for raw in json.loads(path.read_text()):
+        conversation = raw["conversation"]
+        sessions = []
+        for key, turns in conversation.items():
+            match = _SESSION_KEY.match(key)
+            # Some conversations list dates for sessions they do not contain.
+            if match is None or not turns:
+                continue
+            number = int(match.group(1))
+            sessions.append(
+                LocomoSession(
+                    number,
+                    parse_time(conversation[f"{key}_date_time"]),
+                    [Turn(t["dia_id"], t["speaker"], turn_text(t)) for t in turns],
+                )
+            )
+        sessions.sort(key=lambda s: s.number)
+        yield Conversation(
+            raw["sample_id"],
+            conversation["speaker_a"],
+            conversation["speaker_b"],
+            sessions,
+            raw["qa"],
+        )

@@ -1,0 +1,151 @@
+"""Ingest benchmark: LoCoMo dev conversations processed into memories.
+
+One user per conversation, one session per LoCoMo session with its historical
+time, all through the public Python client against real server processes.
+Two layouts run side by side on the same data: the server's in-process worker,
+and a server beside two separate worker processes (one per core).
+
+    .venv/bin/python -m bench.locomo_ingest
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.locomo_data import Conversation, conversations
+from bench.server_process import API_KEY, PROJECT_ID, peak_rss_mib, running_server
+from recallrai import RecallrAI
+from recallrai.models import MessageRole, SessionStatus
+
+LAYOUTS = {"in-process worker": (1, 0), "2 worker processes": (0, 2)}
+
+
+@dataclass(frozen=True)
+class Result:
+    layout: str
+    sessions: int
+    turns: int
+    ingest_seconds: float
+    processing_seconds: float
+    memories: int
+    failed: int
+    peak_rss_mib: float
+
+
+def _ingest(client: RecallrAI, data: list[Conversation]) -> list[tuple[str, str]]:
+    """Adds every turn; returns (user id, session id) pairs in chronological order."""
+    sessions = []
+    for conversation in data:
+        user = client.create_user(conversation.sample_id, metadata={"name": conversation.speaker_a})
+        for locomo in conversation.sessions:
+            session = user.create_session(
+                custom_created_at_utc=locomo.time,
+                metadata={
+                    "locomo_session": locomo.number,
+                    "assistant_name": conversation.speaker_b,
+                },
+            )
+            for turn in locomo.turns:
+                role = (
+                    MessageRole.USER
+                    if turn.speaker == conversation.speaker_a
+                    else MessageRole.ASSISTANT
+                )
+                session.add_message(role=role, content=turn.text)
+            sessions.append((conversation.sample_id, session.session_id))
+    return sessions
+
+
+def _wait_processed(client: RecallrAI, sessions: list[tuple[str, str]], timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    pending = list(sessions)
+    failed = 0
+    while pending and time.monotonic() < deadline:
+        still = []
+        for user_id, session_id in pending:
+            session = client.get_user(user_id, validate=False).get_session(session_id)
+            if session.status == SessionStatus.FAILED:
+                failed += 1
+            elif session.status != SessionStatus.PROCESSED:
+                still.append((user_id, session_id))
+        pending = still
+        if pending:
+            time.sleep(0.2)
+    if pending:
+        raise TimeoutError(f"{len(pending)} sessions not processed within {timeout}s")
+    return failed
+
+
+def run_layout(layout: str, data: list[Conversation], timeout: float) -> Result:
+    in_process, separate = LAYOUTS[layout]
+    with tempfile.TemporaryDirectory() as scratch:
+        url = f"sqlite:///{Path(scratch) / 'bench.db'}"
+        with running_server(url, in_process_workers=in_process, worker_processes=separate) as (
+            target,
+            processes,
+        ):
+            with RecallrAI(
+                api_key=API_KEY, project_id=PROJECT_ID, target=target, timeout=60
+            ) as client:
+                started = time.perf_counter()
+                sessions = _ingest(client, data)
+                ingested = time.perf_counter()
+                for user_id, session_id in sessions:
+                    client.get_user(user_id, validate=False).get_session(
+                        session_id, validate=False
+                    ).process()
+                failed = _wait_processed(client, sessions, timeout)
+                processed = time.perf_counter()
+                memories = sum(
+                    client.get_user(c.sample_id).list_memories(limit=1).total for c in data
+                )
+            peak = sum(peak_rss_mib(p.pid) for p in processes)
+    return Result(
+        layout,
+        len(sessions),
+        sum(len(s.turns) for c in data for s in c.sessions),
+        ingested - started,
+        processed - ingested,
+        memories,
+        failed,
+        peak,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--conversations", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--timeout", type=float, default=600)
+    args = parser.parse_args()
+    data = list(conversations())[: args.conversations]
+    results: dict[str, list[Result]] = {layout: [] for layout in LAYOUTS}
+    for _ in range(args.repeats):
+        for layout in LAYOUTS:
+            results[layout].append(run_layout(layout, data, args.timeout))
+    print(
+        f"{'layout':<20} {'sessions':>8} {'turns':>6} {'ingest s':>9} {'process s':>10} "
+        f"{'sess/s':>7} {'mem/sess':>9} {'failed':>6} {'peak MiB':>9}"
+    )
+    for layout, runs in results.items():
+        process_s = statistics.median(r.processing_seconds for r in runs)
+        ingest_s = statistics.median(r.ingest_seconds for r in runs)
+        last = runs[-1]
+        print(
+            f"{layout:<20} {last.sessions:>8} {last.turns:>6} {ingest_s:>9.1f} {process_s:>10.1f} "
+            f"{last.sessions / process_s:>7.2f} {last.memories / last.sessions:>9.1f} "
+            f"{last.failed:>6} {last.peak_rss_mib:>9.0f}"
+        )
+    base, other = (
+        statistics.median(r.processing_seconds for r in runs) for runs in results.values()
+    )
+    print(f"processing time ratio (2 worker processes / in-process): {other / base:.2f}")
+
+
+if __name__ == "__main__":
+    main()
