@@ -1,15 +1,22 @@
-"""MergeConflictService (reading; resolution arrives with the memory engine)."""
+"""MergeConflictService."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from collections.abc import Callable, Sequence
 
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from recallr.v1 import merge_conflict_pb2
 from recallr.v1 import merge_conflict_service_pb2 as pb
+from recallr.v1.error_reason_pb2 import ErrorReason
 from recallr_server.api import convert
 from recallr_server.api.handlers import Call
 from recallr_server.domain import errors
+from recallr_server.domain.errors import DomainError
 from recallr_server.domain.paging import page_of
-from recallr_server.domain.validation import Violations, is_uuid
+from recallr_server.domain.validation import Violations, check_text, is_uuid
+from recallr_server.engine import jobs
 from recallr_server.store import models
 from recallr_server.store.database import Database
 from recallr_server.store.lookups import find_user
@@ -26,28 +33,103 @@ _ASCENDING = {
 }
 
 
+MAX_ANSWER_MESSAGE_LENGTH = 10_000
+
+
+def _validate_answers(
+    conflict: models.MergeConflict, answers: Sequence[merge_conflict_pb2.MergeConflictAnswer]
+) -> None:
+    """Each failure its own reason, in the order a caller would fix them."""
+    if conflict.status != models.MergeConflictStatus.PENDING:
+        raise DomainError(
+            ErrorReason.ERROR_REASON_MERGE_CONFLICT_ALREADY_RESOLVED,
+            f"merge conflict {conflict.id} is {conflict.status.value}, not pending",
+            metadata={"merge_conflict_id": conflict.id, "status": conflict.status.value.upper()},
+        )
+    v = Violations()
+    seen: set[str] = set()
+    for index, answer in enumerate(answers):
+        if answer.question in seen:
+            v.add(f"answers[{index}].question", "answers the same question twice")
+        seen.add(answer.question)
+        check_text(
+            v,
+            f"answers[{index}].message",
+            answer.message,
+            max_length=MAX_ANSWER_MESSAGE_LENGTH,
+            required=False,
+        )
+    v.raise_if_any()
+    options = {q["question"]: q["options"] for q in conflict.clarifying_questions}
+    unknown = [a.question for a in answers if a.question not in options]
+    if unknown:
+        raise DomainError(
+            ErrorReason.ERROR_REASON_MERGE_CONFLICT_INVALID_QUESTIONS,
+            f"{len(unknown)} answer(s) name questions this conflict does not ask",
+            metadata={"invalid_questions": "\n".join(q[:500] for q in unknown)},
+        )
+    missing = [q for q in options if q not in seen]
+    if missing:
+        raise DomainError(
+            ErrorReason.ERROR_REASON_MERGE_CONFLICT_MISSING_ANSWERS,
+            f"{len(missing)} question(s) have no answer",
+            metadata={"missing_questions": "\n".join(missing)},
+        )
+    for answer in answers:
+        if answer.answer not in options[answer.question]:
+            raise DomainError(
+                ErrorReason.ERROR_REASON_MERGE_CONFLICT_INVALID_ANSWER,
+                f"{answer.answer[:200]!r} is not an option of the question",
+                metadata={"question": answer.question, "answer": answer.answer[:500]},
+            )
+
+
+async def _find_conflict(
+    session: AsyncSession, user: models.User, conflict_id: str, *, for_update: bool = False
+) -> models.MergeConflict:
+    query = select(models.MergeConflict).where(
+        models.MergeConflict.id == conflict_id.lower(),
+        models.MergeConflict.user_pk == user.pk,
+    )
+    row = (
+        await session.scalar(query.with_for_update() if for_update else query)
+        if is_uuid(conflict_id)
+        else None
+    )
+    if row is None:
+        raise errors.merge_conflict_not_found(conflict_id[:64])
+    return row
+
+
 class MergeConflictServicer:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, work_queued: Callable[[], None]) -> None:
         self._db = db
+        self._work_queued = work_queued
+
+    async def ResolveMergeConflict(
+        self, request: pb.ResolveMergeConflictRequest, call: Call
+    ) -> pb.ResolveMergeConflictResponse:
+        async with self._db.write() as session:
+            user = await find_user(session, call.project_id, request.user_id)
+            row = await _find_conflict(session, user, request.merge_conflict_id, for_update=True)
+            _validate_answers(row, request.answers)
+            row.answers = [
+                {"question": a.question, "answer": a.answer, "message": a.message}
+                for a in request.answers
+            ]
+            row.status = models.MergeConflictStatus.IN_QUEUE
+            await jobs.enqueue(session, models.JobKind.RESOLVE_MERGE_CONFLICT, row.id, user.pk)
+        self._work_queued()
+        return pb.ResolveMergeConflictResponse(
+            merge_conflict=convert.merge_conflict(row, user.user_id)
+        )
 
     async def GetMergeConflict(
         self, request: pb.GetMergeConflictRequest, call: Call
     ) -> pb.GetMergeConflictResponse:
         async with self._db.read() as session:
             user = await find_user(session, call.project_id, request.user_id)
-            conflict_id = request.merge_conflict_id
-            row = (
-                await session.scalar(
-                    select(models.MergeConflict).where(
-                        models.MergeConflict.id == conflict_id.lower(),
-                        models.MergeConflict.user_pk == user.pk,
-                    )
-                )
-                if is_uuid(conflict_id)
-                else None
-            )
-            if row is None:
-                raise errors.merge_conflict_not_found(conflict_id[:64])
+            row = await _find_conflict(session, user, request.merge_conflict_id)
         return pb.GetMergeConflictResponse(merge_conflict=convert.merge_conflict(row, user.user_id))
 
     async def ListMergeConflicts(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
@@ -26,6 +26,7 @@ from recallr_server.domain.validation import (
     metadata_filter_from_struct,
     metadata_from_struct,
 )
+from recallr_server.engine import jobs
 from recallr_server.store import models
 from recallr_server.store.database import Database
 from recallr_server.store.filters import metadata_matches
@@ -53,10 +54,17 @@ def _check_request_id(v: Violations, value: str) -> None:
 
 
 class SessionServicer:
-    def __init__(self, db: Database, signal: MessageSignal, poll_interval: float) -> None:
+    def __init__(
+        self,
+        db: Database,
+        signal: MessageSignal,
+        poll_interval: float,
+        work_queued: Callable[[], None],
+    ) -> None:
         self._db = db
         self._signal = signal
         self._poll_interval = poll_interval
+        self._work_queued = work_queued
 
     async def CreateSession(
         self, request: pb.CreateSessionRequest, call: Call
@@ -174,6 +182,20 @@ class SessionServicer:
             await session.execute(delete(models.Session).where(models.Session.id == row.id))
         return pb.DeleteSessionResponse()
 
+    async def ProcessSession(
+        self, request: pb.ProcessSessionRequest, call: Call
+    ) -> pb.ProcessSessionResponse:
+        async with self._db.write() as session:
+            user = await find_user(session, call.project_id, request.user_id)
+            row = await find_session(session, user, request.session_id, for_update=True)
+            if row.status not in (models.SessionStatus.PENDING, models.SessionStatus.FAILED):
+                raise invalid_state(row, "process")
+            row.status = models.SessionStatus.PROCESSING
+            row.failure_reason = ""
+            await jobs.enqueue(session, models.JobKind.PROCESS_SESSION, row.id, user.pk)
+        self._work_queued()
+        return pb.ProcessSessionResponse(session=convert.session(row, user.user_id))
+
     async def AddMessage(self, request: pb.AddMessageRequest, call: Call) -> pb.AddMessageResponse:
         v = Violations()
         role = convert.ROLE_FROM_WIRE.get(request.message.role)
@@ -210,6 +232,15 @@ class SessionServicer:
             session.add(message)
             row.last_message_at = stamp
             user.last_active_at = stamp
+            if row.auto_process_after_seconds:
+                # Each message pushes automatic processing back: it waits for inactivity.
+                await jobs.enqueue(
+                    session,
+                    models.JobKind.PROCESS_SESSION,
+                    row.id,
+                    user.pk,
+                    run_after=stamp + timedelta(seconds=row.auto_process_after_seconds),
+                )
         self._signal.notify(user.pk)
         return pb.AddMessageResponse(message=convert.message(message))
 

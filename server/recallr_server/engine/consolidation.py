@@ -20,9 +20,9 @@ Vector = NDArray[np.float32]
 
 # Cosine similarities of all-MiniLM-L6-v2 sentence embeddings.
 DUPLICATE_SIMILARITY = 0.92
-ADDITION_SIMILARITY = 0.78
+ADDITION_SIMILARITY = 0.65
 CONTRADICTION_SIMILARITY = 0.80
-RELATED_SIMILARITY = 0.60
+RELATED_SIMILARITY = 0.50
 
 _NEGATION = re.compile(r"\b(not|no longer|never|n't|no)\b", re.IGNORECASE)
 _WORD = re.compile(r"[a-z0-9]+")

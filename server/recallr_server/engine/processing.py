@@ -1,0 +1,377 @@
+"""Processing a session into memories, as one durable job.
+
+Three steps: a short transaction that marks the session PROCESSING (or
+defers an auto-process job that is not due), a read of everything the plan
+needs, then the plan (extraction, embedding, consolidation: slow, off the
+event loop, no transaction) applied in ONE transaction together with
+finishing the job. A crash anywhere leaves either nothing or everything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from recallr_server.engine import jobs
+from recallr_server.engine.consolidation import Candidate, Decision, Existing, Vector, decide
+from recallr_server.engine.embeddings import Embedder
+from recallr_server.engine.extraction import ChatMessage, Fact, extract_facts
+from recallr_server.store import models
+from recallr_server.store.database import Database
+from recallr_server.store.lookups import category_names
+from recallr_server.store.projects import now
+
+MAX_SUMMARY_FACTS = 12
+
+
+def encode_vector(vector: Vector) -> bytes:
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
+def decode_vector(blob: bytes) -> Vector:
+    return np.frombuffer(blob, dtype="<f4")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything planning needs, read in one transaction."""
+
+    session: models.Session
+    user: models.User
+    messages: list[models.Message]
+    memories: list[models.Memory]
+    categories: dict[str, str]
+    conflicts_enabled: bool
+
+
+@dataclass(frozen=True)
+class PlannedMemory:
+    fact: Fact
+    embedding: Vector
+    decision: Decision
+    target: Existing | None
+    related_chains: list[str]
+    reason: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    memories: list[PlannedMemory]
+    summary: str
+    summary_embedding: Vector
+
+
+def _name(metadata: dict[str, Any], key: str) -> str | None:
+    """Speaker names come from metadata: the user's "name", the session's "assistant_name"."""
+    value = metadata.get(key)
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def conflicts_enabled(user: models.User, project: models.Project) -> bool:
+    if user.merge_conflict_enabled is not None:
+        return user.merge_conflict_enabled
+    return project.merge_conflict_enabled
+
+
+def summarise(session_time: datetime, facts: Sequence[Fact]) -> str:
+    """A local, extractive summary: the session's date and its first facts."""
+    day = session_time.strftime("%d %B %Y").lstrip("0")
+    if not facts:
+        return f"On {day}, a conversation with no lasting facts."
+    listed = " ".join(f.content for f in facts[:MAX_SUMMARY_FACTS])
+    more = len(facts) - MAX_SUMMARY_FACTS
+    return f"On {day}: {listed}" + (f" (and {more} more facts)" if more > 0 else "")
+
+
+class SessionProcessor:
+    def __init__(self, db: Database, embedder: Embedder) -> None:
+        self._db = db
+        self._embedder = embedder
+
+    async def run(self, claim: jobs.Claim) -> None:
+        if not await self._start(claim):
+            return
+        snapshot = await self._read(claim)
+        plan = await asyncio.to_thread(self._plan, snapshot)
+        async with self._db.write() as session:
+            await jobs.finish(session, claim)
+            await self._apply(session, snapshot, plan)
+
+    async def on_failure(
+        self, session: AsyncSession, claim: jobs.Claim, error: str, final: bool
+    ) -> None:
+        if final:
+            row = await session.get(models.Session, claim.subject_id)
+            if row is not None:
+                row.status = models.SessionStatus.FAILED
+                row.failure_reason = error[: jobs.MAX_ERROR_LENGTH]
+
+    async def _start(self, claim: jobs.Claim) -> bool:
+        """Marks the session PROCESSING; False when there is nothing to do now."""
+        async with self._db.write() as session:
+            row = await session.get(models.Session, claim.subject_id, with_for_update=True)
+            if row is None or row.status == models.SessionStatus.PROCESSED:
+                await jobs.finish(session, claim)
+                return False
+            if row.status == models.SessionStatus.PENDING:
+                # An auto-process job: due only after enough inactivity.
+                idle_since = row.last_message_at or row.created_at
+                due = idle_since + timedelta(seconds=row.auto_process_after_seconds)
+                if due > now():
+                    await jobs.defer(session, claim, due)
+                    return False
+                row.status = models.SessionStatus.PROCESSING
+            row.failure_reason = ""
+        return True
+
+    async def _read(self, claim: jobs.Claim) -> Snapshot:
+        async with self._db.read() as session:
+            row = await session.get(models.Session, claim.subject_id)
+            assert row is not None
+            user = await session.get(models.User, row.user_pk)
+            assert user is not None
+            project = await session.get(models.Project, user.project_id)
+            assert project is not None
+            messages = list(
+                await session.scalars(
+                    select(models.Message)
+                    .where(models.Message.session_id == row.id)
+                    .order_by(models.Message.seq)
+                )
+            )
+            memories = list(
+                await session.scalars(
+                    select(models.Memory).where(
+                        models.Memory.user_pk == user.pk, models.Memory.expired_at.is_(None)
+                    )
+                )
+            )
+            categories = {
+                c.name: c.description
+                for c in await session.scalars(
+                    select(models.Category).where(models.Category.project_id == project.id)
+                )
+            }
+        return Snapshot(row, user, messages, memories, categories, conflicts_enabled(user, project))
+
+    def _plan(self, snapshot: Snapshot) -> Plan:
+        facts = extract_facts(
+            [ChatMessage(m.id, m.role.value, m.content) for m in snapshot.messages],
+            now=snapshot.session.created_at,
+            user_name=_name(snapshot.user.metadata_, "name"),
+            assistant_name=_name(snapshot.session.metadata_, "assistant_name"),
+            categories=snapshot.categories,
+        )
+        vectors = self._embedder.embed([f.content for f in facts])
+        summary = summarise(snapshot.session.created_at, facts)
+        existing = [self._existing(m) for m in snapshot.memories]
+        planned: list[PlannedMemory] = []
+        for fact, vector in zip(facts, vectors, strict=True):
+            candidate = Candidate(
+                fact.content,
+                vector,
+                fact.event_start,
+                fact.subject_key,
+                fact.attribute_key,
+                fact.value,
+            )
+            outcome = decide(candidate, existing, conflicts_enabled=snapshot.conflicts_enabled)
+            planned.append(
+                PlannedMemory(
+                    fact,
+                    vector,
+                    outcome.decision,
+                    outcome.target,
+                    outcome.related_chains,
+                    outcome.reason,
+                )
+            )
+            if outcome.decision in (Decision.NEW, Decision.ADDITION, Decision.TEMPORAL_UPDATE):
+                # Later facts of the same session consolidate against this one too.
+                chain = outcome.target.chain_id if outcome.target else f"planned:{len(planned)}"
+                existing = [e for e in existing if e.chain_id != chain]
+                existing.append(
+                    Existing(
+                        f"planned:{len(planned)}",
+                        chain,
+                        fact.content,
+                        vector,
+                        fact.event_start,
+                        fact.subject_key,
+                        fact.attribute_key,
+                        fact.value,
+                    )
+                )
+        return Plan(planned, summary, self._embedder.embed([summary])[0])
+
+    @staticmethod
+    def _existing(memory: models.Memory) -> Existing:
+        return Existing(
+            memory.id,
+            memory.chain_id,
+            memory.content,
+            decode_vector(memory.embedding) if memory.embedding else np.zeros(384, np.float32),
+            memory.event_start_at,
+            memory.subject_key,
+            memory.attribute_key,
+            memory.attribute_value,
+        )
+
+    async def _apply(self, session: AsyncSession, snapshot: Snapshot, plan: Plan) -> None:
+        stamp = now()
+        row = await session.get(models.Session, snapshot.session.id, with_for_update=True)
+        assert row is not None
+        allowed = await category_names(session, snapshot.user.project_id)
+        # planned placeholder chain -> real chain id
+        chains: dict[str, str] = {}
+        for index, item in enumerate(plan.memories, start=1):
+            if item.decision == Decision.DUPLICATE:
+                continue
+            if item.decision == Decision.CONFLICT:
+                assert item.target is not None
+                session.add(_conflict(snapshot, item, stamp))
+                continue
+            target = item.target
+            real_target = (
+                await session.get(models.Memory, target.memory_id)
+                if target is not None and not target.memory_id.startswith("planned:")
+                else None
+            )
+            chain_id = chains.get(target.chain_id, target.chain_id) if target else str(uuid.uuid4())
+            chain_seq = 1
+            if real_target is not None:
+                chain_seq = real_target.chain_seq + 1
+                real_target.expired_at = (
+                    item.fact.event_start if item.decision == Decision.TEMPORAL_UPDATE else stamp
+                )
+                real_target.expiration_reason = (
+                    models.ExpirationReason.TEMPORAL_CONFLICT
+                    if item.decision == Decision.TEMPORAL_UPDATE
+                    else models.ExpirationReason.ADDITION_TO_EXISTING_MEMORY
+                )
+            elif target is not None:
+                chain_seq = await next_chain_seq(session, chain_id)
+                await _expire_current(session, chain_id, item, stamp)
+            chains[f"planned:{index}"] = chain_id
+            memory = models.Memory(
+                id=str(uuid.uuid4()),
+                user_pk=snapshot.user.pk,
+                chain_id=chain_id,
+                chain_seq=chain_seq,
+                session_id=row.id,
+                content=item.fact.content,
+                event_start_at=item.fact.event_start,
+                event_end_at=item.fact.event_end,
+                created_at=stamp,
+                source_message_ids=list(item.fact.source_message_ids),
+                subject_key=item.fact.subject_key,
+                attribute_key=item.fact.attribute_key,
+                attribute_value=item.fact.value,
+                embedding=encode_vector(item.embedding),
+            )
+            session.add(memory)
+            await session.flush()
+            session.add_all(
+                models.MemoryCategory(memory_id=memory.id, category=c)
+                for c in sorted(set(item.fact.categories) & allowed)
+            )
+            for related in item.related_chains:
+                await link_chains(session, snapshot.user.pk, chain_id, chains.get(related, related))
+        summary = await session.get(models.SessionSummary, row.id)
+        if summary is None:
+            summary = models.SessionSummary(session_id=row.id, user_pk=snapshot.user.pk)
+            session.add(summary)
+        summary.summary = plan.summary
+        summary.created_at = stamp
+        summary.embedding = encode_vector(plan.summary_embedding)
+        row.status = models.SessionStatus.PROCESSED
+        row.failure_reason = ""
+
+
+async def next_chain_seq(session: AsyncSession, chain_id: str) -> int:
+    return (
+        await session.scalar(
+            select(func.max(models.Memory.chain_seq)).where(models.Memory.chain_id == chain_id)
+        )
+        or 0
+    ) + 1
+
+
+async def _expire_current(
+    session: AsyncSession, chain_id: str, item: PlannedMemory, stamp: datetime
+) -> None:
+    current = await session.scalar(
+        select(models.Memory).where(
+            models.Memory.chain_id == chain_id, models.Memory.expired_at.is_(None)
+        )
+    )
+    if current is not None:
+        current.expired_at = (
+            item.fact.event_start if item.decision == Decision.TEMPORAL_UPDATE else stamp
+        )
+        current.expiration_reason = (
+            models.ExpirationReason.TEMPORAL_CONFLICT
+            if item.decision == Decision.TEMPORAL_UPDATE
+            else models.ExpirationReason.ADDITION_TO_EXISTING_MEMORY
+        )
+
+
+async def link_chains(session: AsyncSession, user_pk: str, a: str, b: str) -> None:
+    if a == b or a.startswith("planned:") or b.startswith("planned:"):
+        return
+    low, high = sorted((a, b))
+    if await session.get(models.MemoryLink, (low, high)) is None:
+        session.add(models.MemoryLink(user_pk=user_pk, chain_a=low, chain_b=high))
+
+
+def _conflict(snapshot: Snapshot, item: PlannedMemory, stamp: datetime) -> models.MergeConflict:
+    assert item.target is not None
+    return models.MergeConflict(
+        id=str(uuid.uuid4()),
+        user_pk=snapshot.user.pk,
+        session_id=snapshot.session.id,
+        status=models.MergeConflictStatus.PENDING,
+        new_memory_content=item.fact.content,
+        conflicting_memories=[
+            {
+                "memory_id": item.target.memory_id,
+                "content": item.target.content,
+                "reason": f"Contradicts the new information ({item.reason}).",
+            }
+        ],
+        clarifying_questions=[
+            {
+                "question": (
+                    f'Earlier: "{item.target.content}" Now: "{item.fact.content}" Which is true?'
+                ),
+                "options": list(RESOLUTION_OPTIONS),
+            }
+        ],
+        answers=[],
+        new_memory_ids=[],
+        proposal={
+            "categories": list(item.fact.categories),
+            "source_message_ids": list(item.fact.source_message_ids),
+            "event_start": item.fact.event_start.isoformat(),
+            "event_end": item.fact.event_end.isoformat(),
+            "subject_key": item.fact.subject_key,
+            "attribute_key": item.fact.attribute_key,
+            "attribute_value": item.fact.value,
+        },
+        created_at=stamp,
+        failure_reason="",
+    )
+
+
+KEEP_NEW = "The new information"
+KEEP_EXISTING = "The existing memory"
+KEEP_BOTH = "Both are true"
+RESOLUTION_OPTIONS = (KEEP_NEW, KEEP_EXISTING, KEEP_BOTH)

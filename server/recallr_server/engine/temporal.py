@@ -1,0 +1,593 @@
+"""Finding time phrases in a sentence and resolving them against the conversation's "now".
+
+Memories must carry when things happened in the world, and a session recorded in the past
+(an import, a benchmark) must be dated by its own time, never by the wall clock. So every
+resolution here is a pure function of the text and an explicit `now`.
+
+Detection is a small hand-written grammar rather than a general date parser: a memory
+engine must not read "May I ask" or "a second opinion" as dates, and every phrase needs a
+span of the right granularity ("yesterday" is a day, "last month" a month, "in 2019" a
+year), which point-returning parsers do not give. `dateparser` is used only to read the
+calendar dates the grammar has found ("8 May 2023", "May 8th", "2023-05-08"), where its
+`RELATIVE_BASE` and `PREFER_DATES_FROM` settings supply a missing year.
+
+Conventions, all in UTC (the service stores UTC and a session's time is UTC):
+- A span is half-open `[start, end)` and aligned to whole days.
+- Weeks run Monday to Sunday; a weekend is Saturday and Sunday.
+- "last Tuesday" is the latest Tuesday before today, "next Tuesday" the first after it;
+  a bare "on Tuesday" goes to the past or the future by the tense of its sentence.
+- "N days/weeks/months/years ago" and "in N ..." take the whole day, week, month or year
+  that contains the shifted date, so the granularity follows the unit.
+- Vague quantities: "a couple of" is 2-3, "a few" 2-5, "several" 3-7 units.
+- "recently" and "lately" are the 30 days up to and including today; "the other day" is
+  the 7 days before today.
+- Seasons are meteorological and northern: spring March-May, summer June-August, autumn
+  September-November, winter December-February. "last summer" is the latest summer that
+  has ended; "this summer" the one of the current year; "next summer" the one after that.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal, TypeAlias
+
+import dateparser
+
+Direction: TypeAlias = Literal["past", "future"]
+Span: TypeAlias = tuple[date, date]  # half-open, in whole days
+
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+SEASON_START_MONTH = {"spring": 3, "summer": 6, "autumn": 9, "fall": 9, "winter": 12}
+RECENT_DAYS = 30
+OTHER_DAY_DAYS = 7
+
+_NUMBER_WORDS = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+}
+_VAGUE_QUANTITIES = {"couple": (2, 3), "few": (2, 5), "several": (3, 7)}
+_ORDINAL_STEPS = {"last": -1, "past": -1, "previous": -1, "this": 0, "next": 1, "coming": 1}
+
+# Words that, right before a time phrase, already say how the phrase relates to the event:
+# the rewrite then drops its own "on"/"in" ("since 2022", not "since in 2022").
+_BARE_PREPOSITIONS = frozenset(
+    {"since", "until", "till", "before", "after", "by", "from", "through", "to", "of", "for"}
+    | {"between", "and", "around", "about", "circa", "on", "in", "at", "during", "over"}
+)
+# Phrases that work as adverbials ("yesterday", "in May", "two days ago") need a preposition
+# in their rewrite; written dates ("May 8th was fun", "mid-May") stand as nouns.
+_ADVERBIAL = re.compile(
+    r"^(?:on|in|at|during|over|yesterday|today|tonight|tomorrow|last|next|this|past|coming|"
+    r"previous|earlier|later|recently|lately|just|very|only|monday|tuesday|wednesday|thursday|"
+    r"friday|saturday|sunday|the\s+(?:other|day|week|weekend|month|year)\b)|\bago$",
+    re.IGNORECASE,
+)
+# The present progressive ("I'm seeing her on Friday") arranges the future.
+_FUTURE_CUES = re.compile(
+    r"\b(?:will|shall|'ll|gonna|going to|plan(?:s|ning)? to|hop(?:e|ing) to|want(?:s)? to|"
+    r"wanna|intend(?:s|ing)? to|looking forward|can't wait|cannot wait|upcoming|"
+    r"schedul(?:ed|ing)|tomorrow|next|(?:'m|am|'re|are|is)\s+\w+ing)\b",
+    re.IGNORECASE,
+)
+
+_LEAD = r"(?:(?i:on|in|during|over|at)\s+)?"
+# Words before a phrase that relate it to the event; they stay outside the mention.
+_CONTEXT = r"(?i:since|until|till|by|before|after|from|through|of|around|circa)"
+_MONTH_NAMES = "(?:" + "|".join(MONTHS) + ")"
+# "may" and "march" are common words ("I may go", "march forward"): only their capitalised
+# forms count as months.
+_MONTH_ANY_CASE = (
+    r"(?:(?i:january|february|april|june|july|august|september|october|november|december)"
+    r"|March|May)"
+)
+_MONTH_PART_OF_LEAD = {"end of": "late", "beginning of": "early", "start of": "early"}
+_MONTH_ABBR = r"(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.?"
+_DAY_NUM = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?(?!\d)"
+_YEAR = r"(?:19|20)\d{2}(?!\d)"
+_QUANTITY = (
+    r"(?:\d{1,2}|" + "|".join(_NUMBER_WORDS) + r"|(?:a\s+)?couple(?:\s+of)?|(?:a\s+)?few|several)"
+)
+_UNIT = r"(?:day|week|weekend|month|year)s?"
+_SEASON = r"(?:spring|summer|autumn|fall|winter)"
+_WEEKDAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+_DAY_PART = r"(?:\s+(?:morning|afternoon|evening|night))?"
+
+
+@dataclass(frozen=True, slots=True)
+class TimeMention:
+    """A time phrase as written in the text, and the UTC span `[start, end)` it denotes."""
+
+    text: str
+    start: datetime
+    end: datetime
+
+
+def resolve_time_expressions(text: str, now: datetime) -> list[TimeMention]:
+    """Every time phrase in `text`, in order of appearance, resolved against `now`.
+
+    `now` must be timezone-aware (it is the session's time). Phrases that overlap are
+    resolved once, the earliest and then longest match winning.
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be a timezone-aware datetime")
+    today = now.astimezone(UTC).date()
+    found: list[tuple[int, int, Span]] = []
+    for rule in _RULES:
+        for match in rule.pattern.finditer(text):
+            span = rule.resolve(match, today, _direction(text, match.start()))
+            if span is not None:
+                found.append((match.start("m"), match.end("m"), span))
+    found.sort(key=lambda item: (item[0], -item[1]))
+    mentions: list[TimeMention] = []
+    taken_until = -1
+    for begin, finish, (first_day, after_last_day) in found:
+        if begin < taken_until:
+            continue
+        taken_until = finish
+        mentions.append(
+            TimeMention(text[begin:finish], _midnight(first_day), _midnight(after_last_day))
+        )
+    return mentions
+
+
+def make_absolute(text: str, mentions: Sequence[TimeMention]) -> str:
+    """`text` with each mention replaced by an absolute phrase of the same granularity.
+
+    "yesterday" becomes "on 7 May 2023", "last year" "in 2022", "last week" "in the week
+    of 1 May 2023"; after words such as "since" or "until" the preposition is left out.
+    Mentions must be in order of appearance, as `resolve_time_expressions` returns them.
+    """
+    parts: list[str] = []
+    cursor = 0
+    for mention in mentions:
+        at = text.find(mention.text, cursor)
+        if at < 0:
+            continue
+        before = text[:at]
+        previous_word = re.search(r"(\w+)\W*$", before)
+        bare = (
+            not _ADVERBIAL.search(mention.text)
+            or text.startswith("'s", at + len(mention.text))
+            or (previous_word is not None and previous_word.group(1).lower() in _BARE_PREPOSITIONS)
+        )
+        phrase = describe_span(mention.start, mention.end, with_preposition=not bare)
+        if re.search(r"(?:^|[.!?]\s+)$", before) and mention.text[:1].isupper():
+            phrase = phrase[:1].upper() + phrase[1:]
+        parts.append(text[cursor:at])
+        parts.append(phrase)
+        cursor = at + len(mention.text)
+    parts.append(text[cursor:])
+    return "".join(parts)
+
+
+def describe_span(start: datetime, end: datetime, *, with_preposition: bool = True) -> str:
+    """A short English phrase for a day-aligned span, at the coarsest granularity it fills."""
+    first = start.astimezone(UTC).date()
+    last = (end.astimezone(UTC) - timedelta(microseconds=1)).date()
+    whole_months = first.day == 1 and (last + timedelta(days=1)).day == 1
+    if first == last:
+        return _prefixed("on", _format_day(first), with_preposition)
+    if whole_months and (first.year, first.month) == (last.year, last.month):
+        return _prefixed("in", f"{MONTHS[first.month - 1]} {first.year}", with_preposition)
+    if whole_months and (first.month, last.month) == (1, 12):
+        year_text = str(first.year) if first.year == last.year else f"{first.year}-{last.year}"
+        return _prefixed("in", year_text, with_preposition)
+    season = _season_name(first, last)
+    if season is not None:
+        return _prefixed("in", season, with_preposition)
+    if (last - first).days == 6 and first.weekday() == 0:
+        return _prefixed("in", f"the week of {_format_day(first)}", with_preposition)
+    if (last - first).days == 1 and first.weekday() == 5:
+        return _prefixed("on", f"the weekend of {_format_range(first, last)}", with_preposition)
+    if whole_months:
+        head = MONTHS[first.month - 1] + ("" if first.year == last.year else f" {first.year}")
+        tail = f"{MONTHS[last.month - 1]} {last.year}"
+        return f"between {head} and {tail}" if with_preposition else f"{head}-{tail}"
+    if not with_preposition:
+        return _format_range(first, last)
+    if (first.year, first.month) == (last.year, last.month):
+        return f"between {first.day} and {_format_day(last)}"
+    if first.year == last.year:
+        return f"between {first.day} {MONTHS[first.month - 1]} and {_format_day(last)}"
+    return f"between {_format_day(first)} and {_format_day(last)}"
+
+
+# --- The grammar -------------------------------------------------------------------------
+
+
+Resolver: TypeAlias = Callable[["re.Match[str]", date, Direction], Span | None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    pattern: re.Pattern[str]
+    resolve: Resolver
+
+
+def _rule(pattern: str, *, ignore_case: bool = True) -> Callable[[Resolver], Resolver]:
+    """Register a resolver for the phrase matched by group "m" of `pattern`."""
+
+    def register(resolve: Resolver) -> Resolver:
+        flags = re.IGNORECASE if ignore_case else 0
+        _RULES.append(_Rule(re.compile(pattern, flags), resolve))
+        return resolve
+
+    return register
+
+
+_RULES: list[_Rule] = []
+
+
+@_rule(
+    r"\b(?P<m>(?:the\s+day\s+(?P<around>before\s+yesterday|after\s+tomorrow))|"
+    r"(?P<word>yesterday|today|tonight|tomorrow|last\s+night|"
+    r"this\s+(?:morning|afternoon|evening)|earlier\s+today|later\s+today)"
+    r"(?:\s+(?:morning|afternoon|evening|night))?)\b"
+)
+def _named_day(match: re.Match[str], today: date, direction: Direction) -> Span:
+    around = match.group("around")
+    if around is not None:
+        offset = -2 if around.lower().startswith("before") else 2
+    else:
+        word = " ".join(match.group("word").lower().split())
+        offset = -1 if word in ("yesterday", "last night") else 1 if word == "tomorrow" else 0
+    day = today + timedelta(days=offset)
+    return day, day + timedelta(days=1)
+
+
+@_rule(r"\b(?P<m>the\s+other\s+day)\b")
+def _the_other_day(match: re.Match[str], today: date, direction: Direction) -> Span:
+    return today - timedelta(days=OTHER_DAY_DAYS), today
+
+
+@_rule(r"\b(?P<m>(?:(?:just|very|only)\s+)?(?:recently|lately))\b")
+def _recently(match: re.Match[str], today: date, direction: Direction) -> Span:
+    return today - timedelta(days=RECENT_DAYS), today + timedelta(days=1)
+
+
+@_rule(
+    r"\b(?P<m>" + _LEAD + r"(?:(?P<which>last|next|this|past|coming|this\s+past|this\s+coming)\s+)?"
+    r"(?P<weekday>" + _WEEKDAY + r")" + _DAY_PART + r")\b"
+)
+def _weekday(match: re.Match[str], today: date, direction: Direction) -> Span | None:
+    which = (match.group("which") or "").lower().split()
+    lead = match.group("m").lower().split()[0]
+    if (
+        not which
+        and lead not in ("on", "at")
+        and not match.group("m").lower().endswith(("morning", "afternoon", "evening", "night"))
+    ):
+        # A bare weekday name ("Sunday school", "Friday's game") is too often not a date.
+        return None
+    target = WEEKDAYS.index(match.group("weekday").lower())
+    if which and which[-1] in ("last", "past"):
+        direction = "past"
+    elif which and which[-1] in ("next", "coming"):
+        direction = "future"
+    if direction == "past":
+        back = (today.weekday() - target) % 7 or 7
+        day = today - timedelta(days=back)
+    else:
+        ahead = (target - today.weekday()) % 7 or 7
+        day = today + timedelta(days=ahead)
+    if which == ["this"]:
+        # "this Friday" stays within the current week, whichever way the tense points.
+        day = _week_start(today) + timedelta(days=target)
+    return day, day + timedelta(days=1)
+
+
+@_rule(
+    r"\b(?P<m>(?:(?P<which>last|next|this|past|coming|previous)\s+(?P<unit>week|weekend|month|year))|"
+    r"(?:the\s+(?P<unit2>week|weekend|month|year)\s+(?P<beyond>before\s+last|after\s+next)))\b"
+)
+def _named_period(match: re.Match[str], today: date, direction: Direction) -> Span:
+    if match.group("which") is not None:
+        step = _ORDINAL_STEPS[match.group("which").lower()]
+        unit = match.group("unit").lower()
+    else:
+        step = -2 if match.group("beyond").lower().startswith("before") else 2
+        unit = match.group("unit2").lower()
+    return _shifted_period(today, unit, step)
+
+
+@_rule(r"\b(?P<m>(?P<edge>earlier|later)\s+this\s+(?P<unit>week|month|year))\b")
+def _rest_of_period(match: re.Match[str], today: date, direction: Direction) -> Span:
+    first, after = _shifted_period(today, match.group("unit").lower(), 0)
+    if match.group("edge").lower() == "earlier":
+        return first, today + timedelta(days=1)
+    return today, after
+
+
+@_rule(r"\b(?P<m>(?P<quantity>" + _QUANTITY + r")\s+(?P<unit>" + _UNIT + r")\s+ago)\b")
+def _ago(match: re.Match[str], today: date, direction: Direction) -> Span | None:
+    return _quantity_span(match, today, sign=-1)
+
+
+@_rule(r"\b(?P<m>in\s+(?P<quantity>" + _QUANTITY + r")\s+(?P<unit>" + _UNIT + r"))\b")
+def _in_future(match: re.Match[str], today: date, direction: Direction) -> Span | None:
+    return _quantity_span(match, today, sign=1)
+
+
+@_rule(
+    r"\b(?P<m>(?:(?:in|over|during|for)\s+)?the\s+(?:past|last)\s+(?P<quantity>"
+    + _QUANTITY
+    + r")\s+(?P<unit>"
+    + _UNIT
+    + r"))\b"
+)
+def _trailing_window(match: re.Match[str], today: date, direction: Direction) -> Span | None:
+    quantity = _parse_quantity(match.group("quantity"))
+    if quantity is None:
+        return None
+    unit = _singular(match.group("unit"))
+    first, _ = _shifted_period(today, "day" if unit == "weekend" else unit, 0)
+    length = quantity[1]
+    start = _shift(today, unit, -length) if unit != "weekend" else today - timedelta(weeks=length)
+    return min(start, first), today + timedelta(days=1)
+
+
+@_rule(
+    r"\b(?P<m>" + _LEAD + r"(?:(?P<which>last|next|this|past)\s+)?(?:the\s+)?"
+    r"(?P<season>" + _SEASON + r")(?:\s+(?:of\s+)?(?P<year>" + _YEAR + r"))?)\b"
+)
+def _season(match: re.Match[str], today: date, direction: Direction) -> Span | None:
+    which = (match.group("which") or "").lower()
+    start_month = SEASON_START_MONTH[match.group("season").lower()]
+    if match.group("year") is not None:
+        year = int(match.group("year"))
+        # "winter 2023" is the winter that starts in December 2022 and covers early 2023.
+        first = date(year - 1 if start_month == 12 else year, start_month, 1)
+        return first, _add_months(first, 3)
+    if not which and match.group("m").lower().startswith(match.group("season").lower()):
+        # A bare "summer" ("summer break") is no date; "in the summer" is.
+        return None
+    # The season of the current year, counting January and February in last year's winter.
+    current = date(today.year - (start_month == 12 and today.month <= 2), start_month, 1)
+    if which == "this":
+        first = current
+    elif which == "next":
+        first = _add_months(current, 12)
+    elif which in ("last", "past"):
+        first = current if _add_months(current, 3) <= today else _add_months(current, -12)
+    elif direction == "past":
+        first = current if current <= today else _add_months(current, -12)
+    else:
+        first = current if _add_months(current, 3) > today else _add_months(current, 12)
+    return first, _add_months(first, 3)
+
+
+@_rule(
+    r"\b(?:" + _CONTEXT + r"\s+)?(?P<m>(?:(?P<lead>(?i:in|during|last|next|this|early|mid|late|"
+    r"end\s+of|beginning\s+of|start\s+of))\s+)?(?:(?P<part>(?i:early|mid|late))[\s-]+)?"
+    r"(?P<month>" + _MONTH_ANY_CASE + r")(?:,?\s+(?P<year>" + _YEAR + r"))?)(?![\w-])",
+    ignore_case=False,
+)
+def _month(match: re.Match[str], today: date, direction: Direction) -> Span | None:
+    lead = " ".join((match.group("lead") or "").lower().split())
+    has_context = match.start() < match.start("m")
+    if not (has_context or lead or match.group("year") or match.group("part")):
+        return None
+    month = [name.lower() for name in MONTHS].index(match.group("month").lower()) + 1
+    this_month = date(today.year, today.month, 1)
+    first = date(int(match.group("year") or today.year), month, 1)
+    if match.group("year") is None:
+        if lead == "last" and first >= this_month:
+            first = date(today.year - 1, month, 1)
+        elif lead == "next" and first <= this_month:
+            first = date(today.year + 1, month, 1)
+        elif lead not in ("last", "next", "this"):
+            if direction == "past" and first > today:
+                first = date(today.year - 1, month, 1)
+            elif direction == "future" and _add_months(first, 1) <= today:
+                first = date(today.year + 1, month, 1)
+    after = _add_months(first, 1)
+    part = (match.group("part") or "").lower() or _MONTH_PART_OF_LEAD.get(lead, "")
+    if part == "early":
+        return first, first + timedelta(days=10)
+    if part == "mid":
+        return first + timedelta(days=10), first + timedelta(days=20)
+    if part == "late":
+        return first + timedelta(days=20), after
+    return first, after
+
+
+@_rule(
+    r"\b(?P<m>" + _LEAD + r"(?:the\s+)?(?:"
+    r"(?P<dm>" + _DAY_NUM + r"\s+(?:of\s+)?(?:" + _MONTH_NAMES + r"|" + _MONTH_ABBR + r")"
+    r"(?:,?\s+" + _YEAR + r")?)|"
+    r"(?P<md>(?:"
+    + _MONTH_NAMES
+    + r"|"
+    + _MONTH_ABBR
+    + r")\s+"
+    + _DAY_NUM
+    + r"(?:,?\s+"
+    + _YEAR
+    + r")?)|"
+    r"(?P<iso>\d{4}-\d{2}-\d{2})))(?![\w-])",
+    ignore_case=False,
+)
+def _calendar_day(match: re.Match[str], today: date, direction: Direction) -> Span | None:
+    written = match.group("dm") or match.group("md") or match.group("iso")
+    parsed = dateparser.parse(
+        written,
+        languages=["en"],
+        settings={
+            "RELATIVE_BASE": datetime.combine(today, time(12)),
+            "PREFER_DATES_FROM": direction,
+            "REQUIRE_PARTS": ["day", "month"],
+            "DATE_ORDER": "DMY",
+        },
+    )
+    if parsed is None:
+        return None
+    day = parsed.date()
+    return day, day + timedelta(days=1)
+
+
+_YEAR_CORE = r"(?:(?P<part>early|mid|late)[\s-]+)?(?P<year>" + _YEAR + r")"
+
+
+def _year(match: re.Match[str], today: date, direction: Direction) -> Span:
+    year = int(match.group("year"))
+    part = (match.group("part") or "").lower()
+    if part == "early":
+        return date(year, 1, 1), date(year, 5, 1)
+    if part == "mid":
+        return date(year, 5, 1), date(year, 9, 1)
+    if part == "late":
+        return date(year, 9, 1), date(year + 1, 1, 1)
+    return date(year, 1, 1), date(year + 1, 1, 1)
+
+
+# A bare number is rarely a year ("2019 people"), so a year needs a preposition before it.
+_rule(r"\b(?P<m>(?:in|during)\s+" + _YEAR_CORE + r")\b")(_year)
+_rule(r"\b" + _CONTEXT + r"\s+(?P<m>" + _YEAR_CORE + r")\b")(_year)
+
+
+# --- Calendar arithmetic -----------------------------------------------------------------
+
+
+def _direction(text: str, at: int) -> Direction:
+    """Future when the sentence around position `at` speaks of the future, else past."""
+    sentence_start = max(text.rfind(mark, 0, at) for mark in ".!?\n") + 1
+    ends = [end for mark in ".!?\n" if (end := text.find(mark, at)) >= 0]
+    sentence = text[sentence_start : min(ends, default=len(text))]
+    return "future" if _FUTURE_CUES.search(sentence) else "past"
+
+
+def _quantity_span(match: re.Match[str], today: date, *, sign: int) -> Span | None:
+    quantity = _parse_quantity(match.group("quantity"))
+    if quantity is None:
+        return None
+    unit = _singular(match.group("unit"))
+    low, high = quantity
+    near, far = sorted((sign * low, sign * high))
+    if unit == "weekend":
+        first = _shifted_period(today, "weekend", near)[0]
+        return first, _shifted_period(today, "weekend", far)[1]
+    first = _period_of(_shift(today, unit, near), unit)[0]
+    return first, _period_of(_shift(today, unit, far), unit)[1]
+
+
+def _parse_quantity(written: str) -> tuple[int, int] | None:
+    words = written.lower().split()
+    if words[-1] == "of":
+        words = words[:-1]
+    if words[-1] in _VAGUE_QUANTITIES:
+        return _VAGUE_QUANTITIES[words[-1]]
+    value = int(words[-1]) if words[-1].isdigit() else _NUMBER_WORDS.get(words[-1])
+    if value is None or value == 0:
+        return None
+    return value, value
+
+
+def _singular(unit: str) -> str:
+    return unit.lower().removesuffix("s")
+
+
+def _shift(day: date, unit: str, count: int) -> date:
+    if unit == "day":
+        return day + timedelta(days=count)
+    if unit in ("week", "weekend"):
+        return day + timedelta(weeks=count)
+    if unit == "month":
+        return _add_months(day, count)
+    return _add_months(day, 12 * count)
+
+
+def _period_of(day: date, unit: str) -> Span:
+    if unit == "day":
+        return day, day + timedelta(days=1)
+    if unit == "week":
+        first = _week_start(day)
+        return first, first + timedelta(days=7)
+    if unit == "month":
+        first = day.replace(day=1)
+        return first, _add_months(first, 1)
+    return date(day.year, 1, 1), date(day.year + 1, 1, 1)
+
+
+def _shifted_period(today: date, unit: str, step: int) -> Span:
+    if unit == "weekend":
+        saturday = _week_start(today) + timedelta(days=5, weeks=step)
+        return saturday, saturday + timedelta(days=2)
+    return _period_of(_shift(today, unit, step), unit)
+
+
+def _week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _add_months(day: date, count: int) -> date:
+    months = day.year * 12 + day.month - 1 + count
+    return date(months // 12, months % 12 + 1, 1) if day.day == 1 else _clamp_day(months, day.day)
+
+
+def _clamp_day(months: int, day_of_month: int) -> date:
+    year, month = months // 12, months % 12 + 1
+    following = date(year + (month == 12), month % 12 + 1, 1)
+    return date(year, month, min(day_of_month, (following - timedelta(days=1)).day))
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+# --- Wording -------------------------------------------------------------------------------
+
+
+def _prefixed(preposition: str, phrase: str, with_preposition: bool) -> str:
+    return f"{preposition} {phrase}" if with_preposition else phrase
+
+
+def _format_day(day: date) -> str:
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def _format_range(first: date, last: date) -> str:
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first.day}-{_format_day(last)}"
+    if first.year == last.year:
+        return f"{first.day} {MONTHS[first.month - 1]}-{_format_day(last)}"
+    return f"{_format_day(first)}-{_format_day(last)}"
+
+
+def _season_name(first: date, last: date) -> str | None:
+    if first.day != 1 or last + timedelta(days=1) != _add_months(first, 3):
+        return None
+    names = {3: "spring", 6: "summer", 9: "autumn", 12: "winter"}
+    if first.month not in names:
+        return None
+    if first.month == 12:
+        return f"winter {first.year}-{first.year + 1}"
+    return f"{names[first.month]} {first.year}"
