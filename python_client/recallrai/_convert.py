@@ -295,7 +295,9 @@ def has_more(next_page_token: str) -> bool:
 
 
 def mapping(value: struct_pb2.Struct) -> dict[str, Any]:
-    return {key: _python(item) for key, item in value.fields.items()}
+    # A Struct is a protobuf map, whose order varies from one decode to the next;
+    # sorted keys make the same metadata always print the same way.
+    return {key: _python(value.fields[key]) for key in sorted(value.fields)}
 
 
 def _python(value: struct_pb2.Value) -> Any:

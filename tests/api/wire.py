@@ -9,6 +9,7 @@ from typing import Any
 import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+
 from recallr.v1 import (
     category_service_pb2_grpc,
     context_service_pb2_grpc,
@@ -51,7 +52,7 @@ class WireError:
 
 def decode(error: grpc.RpcError) -> WireError:
     """The status of a failed call; asserts it carries exactly one ErrorInfo."""
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    status = rpc_status.from_call(error)
     assert status is not None, f"no google.rpc.Status on {error}"
     infos = []
     violations: list[str] = []
@@ -66,7 +67,7 @@ def decode(error: grpc.RpcError) -> WireError:
             violations.extend(v.field for v in bad.field_violations)
     assert len(infos) == 1, f"expected exactly one ErrorInfo, got {len(infos)}"
     return WireError(
-        error.code(),  # type: ignore[attr-defined]
+        error.code(),
         infos[0].reason,
         infos[0].domain,
         dict(infos[0].metadata),

@@ -165,7 +165,11 @@ class SessionServicer:
             v.add("update_mask", "must name at least one field")
         for path in sorted(paths - {"metadata"}):
             v.add("update_mask", f"{path!r} cannot be updated")
-        metadata = metadata_from_struct(v, "session.metadata", request.session.metadata)
+        metadata = (
+            metadata_from_struct(v, "session.metadata", request.session.metadata)
+            if "metadata" in paths
+            else {}
+        )
         v.raise_if_any()
         async with self._db.write() as session:
             user = await find_user(session, call.project_id, request.user_id)

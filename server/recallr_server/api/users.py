@@ -106,7 +106,12 @@ class UserServicer:
             v.add("update_mask", f"{path!r} cannot be updated")
         if "user_id" in paths:
             check_user_id(v, "user.user_id", request.user.user_id)
-        metadata = metadata_from_struct(v, "user.metadata", request.user.metadata)
+        # Fields outside the mask are ignored, so they are not validated either.
+        metadata = (
+            metadata_from_struct(v, "user.metadata", request.user.metadata)
+            if "metadata" in paths
+            else {}
+        )
         v.raise_if_any()
         try:
             async with self._db.write() as session:

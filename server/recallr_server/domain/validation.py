@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -69,8 +68,6 @@ def is_uuid(value: str) -> bool:
 def _check_json_value(v: Violations, field: str, value: Any, depth: int) -> None:
     if depth > MAX_METADATA_DEPTH:
         v.add(field, f"is nested deeper than {MAX_METADATA_DEPTH} levels")
-    elif isinstance(value, float) and not math.isfinite(value):
-        v.add(field, "numbers must be finite")
     elif isinstance(value, str) and (problem := _bad_text(value)):
         v.add(field, problem)
     elif isinstance(value, dict):
@@ -85,7 +82,12 @@ def _check_json_value(v: Violations, field: str, value: Any, depth: int) -> None
 
 def metadata_from_struct(v: Violations, field: str, struct: struct_pb2.Struct) -> dict[str, Any]:
     """A Struct as a JSON-safe dict, or violations when it cannot be stored."""
-    value: dict[str, Any] = json_format.MessageToDict(struct)
+    try:
+        value: dict[str, Any] = json_format.MessageToDict(struct)
+    except ValueError:
+        # JSON has no Infinity or NaN, so the conversion refuses them.
+        v.add(field, "numbers must be finite")
+        return {}
     before = len(v.items)
     _check_json_value(v, field, value, 0)
     if len(v.items) == before:

@@ -27,7 +27,7 @@ const (
 type SessionStatus int32
 
 const (
-	// Not set; in filters, matches nothing.
+	// Not set; refused in filters.
 	SessionStatus_SESSION_STATUS_UNSPECIFIED SessionStatus = 0
 	// Accepting messages; not yet processed.
 	SessionStatus_SESSION_STATUS_PENDING SessionStatus = 1

@@ -26,7 +26,7 @@ class _SessionStatus:
 class _SessionStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SessionStatus.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     SESSION_STATUS_UNSPECIFIED: _SessionStatus.ValueType  # 0
-    """Not set; in filters, matches nothing."""
+    """Not set; refused in filters."""
     SESSION_STATUS_PENDING: _SessionStatus.ValueType  # 1
     """Accepting messages; not yet processed."""
     SESSION_STATUS_PROCESSING: _SessionStatus.ValueType  # 2
@@ -40,7 +40,7 @@ class SessionStatus(_SessionStatus, metaclass=_SessionStatusEnumTypeWrapper):
     """Where a session is in its processing lifecycle."""
 
 SESSION_STATUS_UNSPECIFIED: SessionStatus.ValueType  # 0
-"""Not set; in filters, matches nothing."""
+"""Not set; refused in filters."""
 SESSION_STATUS_PENDING: SessionStatus.ValueType  # 1
 """Accepting messages; not yet processed."""
 SESSION_STATUS_PROCESSING: SessionStatus.ValueType  # 2

@@ -132,7 +132,7 @@ export declare const MessageSchema: GenMessage<Message>;
  */
 export enum SessionStatus {
   /**
-   * Not set; in filters, matches nothing.
+   * Not set; refused in filters.
    *
    * @generated from enum value: SESSION_STATUS_UNSPECIFIED = 0;
    */
