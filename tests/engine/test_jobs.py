@@ -10,6 +10,7 @@ from sqlalchemy import select
 from recallr_server.engine import jobs
 from recallr_server.store import models
 from recallr_server.store.database import Database
+from recallr_server.store.projects import now
 from tests.engine.conftest import add_user_with_session
 
 LEASE = timedelta(seconds=30)
@@ -46,7 +47,7 @@ async def test_a_queued_job_is_claimed_once_and_finished(store: Database) -> Non
 
 async def test_a_job_that_is_not_due_is_not_claimed(store: Database) -> None:
     user_pk, session_id = await add_user_with_session(store)
-    await _enqueue(store, session_id, user_pk, run_after=jobs.now() + timedelta(hours=1))
+    await _enqueue(store, session_id, user_pk, run_after=now() + timedelta(hours=1))
     assert await _claim(store) is None
 
 
@@ -72,7 +73,7 @@ async def test_failures_back_off_then_fail_for_good(store: Database) -> None:
         async with store.write() as session:
             job = await session.scalar(select(models.Job))
             assert job is not None
-            job.run_after = jobs.now()  # skip the backoff wait
+            job.run_after = now()  # skip the backoff wait
         claim = await _claim(store)
         assert claim is not None and claim.attempt == attempt
         async with store.write() as session:
@@ -81,7 +82,7 @@ async def test_failures_back_off_then_fail_for_good(store: Database) -> None:
         job = await _job(store, session_id)
         if not final:
             assert job.status == models.JobStatus.QUEUED
-            assert job.run_after >= jobs.now() + jobs.backoff(attempt) - timedelta(seconds=5)
+            assert job.run_after >= now() + jobs.backoff(attempt) - timedelta(seconds=5)
     job = await _job(store, session_id)
     assert job.status == models.JobStatus.FAILED and job.last_error == "boom 3"
     # Queueing again (ProcessSession on a FAILED session) starts afresh.
@@ -98,7 +99,7 @@ async def test_one_user_runs_one_job_at_a_time(store: Database) -> None:
             user_pk=user_pk,
             status=models.SessionStatus.PENDING,
             metadata_={},
-            created_at=jobs.now(),
+            created_at=now(),
         )
         session.add(second)
     other_user, other_session = await add_user_with_session(store, "v")
@@ -125,7 +126,7 @@ async def test_deferring_does_not_count_an_attempt(store: Database) -> None:
     await _enqueue(store, session_id, user_pk)
     claim = await _claim(store)
     assert claim is not None
-    later = jobs.now() + timedelta(minutes=5)
+    later = now() + timedelta(minutes=5)
     async with store.write() as session:
         await jobs.defer(session, claim, later)
     job = await _job(store, session_id)

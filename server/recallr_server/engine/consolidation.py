@@ -101,10 +101,22 @@ def _explained_by_time(fact: Candidate, memory: Existing) -> bool:
     return memory.event_start is not None and fact.event_start.date() > memory.event_start.date()
 
 
-def decide(fact: Candidate, memories: Sequence[Existing], *, conflicts_enabled: bool) -> Outcome:
+def similar_first(similarities: NDArray[np.float32], limit: int) -> list[int]:
+    """Indices of the most similar memories above RELATED_SIMILARITY, best first."""
+    order = np.argsort(-similarities)[:limit]
+    return [int(i) for i in order if similarities[i] >= RELATED_SIMILARITY]
+
+
+def decide(
+    fact: Candidate,
+    memories: Sequence[Existing],
+    similarities: NDArray[np.float32],
+    *,
+    conflicts_enabled: bool,
+) -> Outcome:
+    """`similarities[i]` is the cosine similarity of the fact and `memories[i]`."""
     if not memories:
         return Outcome(Decision.NEW)
-    similarities = np.array([float(fact.embedding @ m.embedding) for m in memories])
     order = np.argsort(-similarities)
     best, best_similarity = memories[int(order[0])], float(similarities[order[0]])
 

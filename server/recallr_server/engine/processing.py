@@ -21,15 +21,33 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recallr_server.engine import jobs
-from recallr_server.engine.consolidation import Candidate, Decision, Existing, Vector, decide
+from recallr_server.engine.consolidation import (
+    Candidate,
+    Decision,
+    Existing,
+    Outcome,
+    Vector,
+    decide,
+    similar_first,
+)
 from recallr_server.engine.embeddings import Embedder
 from recallr_server.engine.extraction import ChatMessage, Fact, extract_facts
+from recallr_server.engine.llm import ChatModel
+from recallr_server.engine.llm_engine import (
+    ClarifyingQuestion,
+    clarifying_questions_llm,
+    extract_facts_llm,
+    judge_llm,
+    summarise_llm,
+)
 from recallr_server.store import models
 from recallr_server.store.database import Database
 from recallr_server.store.lookups import category_names
 from recallr_server.store.projects import now
 
 MAX_SUMMARY_FACTS = 12
+# How many of the most similar memories an LLM judges a new fact against.
+JUDGED_CANDIDATES = 5
 
 
 def encode_vector(vector: Vector) -> bytes:
@@ -60,6 +78,8 @@ class PlannedMemory:
     target: Existing | None
     related_chains: list[str]
     reason: str
+    # Clarifying questions an LLM wrote for a conflict; None: the standard one.
+    questions: list[ClarifyingQuestion] | None = None
 
 
 @dataclass(frozen=True)
@@ -92,9 +112,11 @@ def summarise(session_time: datetime, facts: Sequence[Fact]) -> str:
 
 
 class SessionProcessor:
-    def __init__(self, db: Database, embedder: Embedder) -> None:
+    def __init__(self, db: Database, embedder: Embedder, chat: ChatModel | None = None) -> None:
         self._db = db
         self._embedder = embedder
+        # With a chat model, extraction, judging, questions and summaries use it.
+        self._chat = chat
 
     async def run(self, claim: jobs.Claim) -> None:
         if not await self._start(claim):
@@ -163,16 +185,33 @@ class SessionProcessor:
         return Snapshot(row, user, messages, memories, categories, conflicts_enabled(user, project))
 
     def _plan(self, snapshot: Snapshot) -> Plan:
-        facts = extract_facts(
-            [ChatMessage(m.id, m.role.value, m.content) for m in snapshot.messages],
-            now=snapshot.session.created_at,
-            user_name=_name(snapshot.user.metadata_, "name"),
-            assistant_name=_name(snapshot.session.metadata_, "assistant_name"),
-            categories=snapshot.categories,
-        )
+        messages = [ChatMessage(m.id, m.role.value, m.content) for m in snapshot.messages]
+        now_ = snapshot.session.created_at
+        user_name = _name(snapshot.user.metadata_, "name")
+        assistant_name = _name(snapshot.session.metadata_, "assistant_name")
+        chat = self._chat
+        if chat is not None:
+            facts = extract_facts_llm(
+                chat,
+                messages,
+                now=now_,
+                categories=snapshot.categories,
+                user_name=user_name,
+                other_name=assistant_name,
+            )
+            summary = summarise_llm(chat, messages, now_)
+        else:
+            facts = extract_facts(
+                messages,
+                now=now_,
+                user_name=user_name,
+                assistant_name=assistant_name,
+                categories=snapshot.categories,
+            )
+            summary = summarise(now_, facts)
         vectors = self._embedder.embed([f.content for f in facts])
-        summary = summarise(snapshot.session.created_at, facts)
         existing = [self._existing(m) for m in snapshot.memories]
+        matrix = np.stack([e.embedding for e in existing]) if existing else None
         planned: list[PlannedMemory] = []
         for fact, vector in zip(facts, vectors, strict=True):
             candidate = Candidate(
@@ -183,7 +222,14 @@ class SessionProcessor:
                 fact.attribute_key,
                 fact.value,
             )
-            outcome = decide(candidate, existing, conflicts_enabled=snapshot.conflicts_enabled)
+            similarities = matrix @ vector if matrix is not None else np.zeros(0, np.float32)
+            outcome = self._decide(candidate, existing, similarities, snapshot.conflicts_enabled)
+            questions = None
+            if outcome.decision == Decision.CONFLICT and chat is not None:
+                assert outcome.target is not None
+                questions = clarifying_questions_llm(
+                    chat, fact.content, [outcome.target.content], options=RESOLUTION_OPTIONS
+                )
             planned.append(
                 PlannedMemory(
                     fact,
@@ -192,12 +238,14 @@ class SessionProcessor:
                     outcome.target,
                     outcome.related_chains,
                     outcome.reason,
+                    questions,
                 )
             )
             if outcome.decision in (Decision.NEW, Decision.ADDITION, Decision.TEMPORAL_UPDATE):
                 # Later facts of the same session consolidate against this one too.
                 chain = outcome.target.chain_id if outcome.target else f"planned:{len(planned)}"
-                existing = [e for e in existing if e.chain_id != chain]
+                keep = [i for i, e in enumerate(existing) if e.chain_id != chain]
+                existing = [existing[i] for i in keep]
                 existing.append(
                     Existing(
                         f"planned:{len(planned)}",
@@ -210,15 +258,37 @@ class SessionProcessor:
                         fact.value,
                     )
                 )
+                rows = [matrix[keep]] if matrix is not None else []
+                matrix = np.vstack([*rows, vector[np.newaxis, :]])
         return Plan(planned, summary, self._embedder.embed([summary])[0])
 
-    @staticmethod
-    def _existing(memory: models.Memory) -> Existing:
+    def _decide(
+        self,
+        candidate: Candidate,
+        existing: list[Existing],
+        similarities: Vector,
+        conflicts_enabled: bool,
+    ) -> Outcome:
+        if self._chat is None:
+            return decide(candidate, existing, similarities, conflicts_enabled=conflicts_enabled)
+        nearest = similar_first(similarities, JUDGED_CANDIDATES)
+        return judge_llm(
+            self._chat,
+            candidate,
+            [existing[i] for i in nearest],
+            conflicts_enabled=conflicts_enabled,
+        )
+
+    def _existing(self, memory: models.Memory) -> Existing:
+        vector = decode_vector(memory.embedding) if memory.embedding else None
+        if vector is None or vector.shape[0] != self._embedder.dimensions:
+            # Recorded by another embedding model: it cannot be compared, only kept.
+            vector = np.zeros(self._embedder.dimensions, np.float32)
         return Existing(
             memory.id,
             memory.chain_id,
             memory.content,
-            decode_vector(memory.embedding) if memory.embedding else np.zeros(384, np.float32),
+            vector,
             memory.event_start_at,
             memory.subject_key,
             memory.attribute_key,

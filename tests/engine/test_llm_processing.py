@@ -1,0 +1,112 @@
+"""Processing with an LLM configured: the server uses it end to end, and bad output never lands."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from recallr_server.config import Settings
+from recallrai import RecallrAI
+from recallrai.models import SessionStatus
+from tests.conftest import ServerThread, new_tenant
+from tests.engine.recorded_provider import RecordedProvider
+from tests.engine.scenarios import ASSISTANT, USER, at, memories, wait_until
+
+MODEL = "gpt-4o-mini"
+TURNS = [
+    (USER, "I moved to Lisbon last month!"),
+    (ASSISTANT, "Welcome! Try Fábrica Coffee Roasters in Baixa."),
+    (USER, "My sister Ana visits this weekend. I'm allergic to shellfish, by the way."),
+]
+
+
+@pytest.fixture
+def provider() -> Iterator[RecordedProvider]:
+    server = RecordedProvider()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def client(
+    provider: RecordedProvider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[RecallrAI]:
+    monkeypatch.setenv("RECALLR_LLM_BASE_URL", provider.url)
+    monkeypatch.setenv("RECALLR_LLM_MODEL", MODEL)
+    settings = replace(
+        Settings(), database_url=f"sqlite:///{tmp_path / 'llm.db'}", listen="127.0.0.1:0"
+    )
+    server = ServerThread(settings)
+    tenant = new_tenant(server)
+    try:
+        with RecallrAI(
+            api_key=tenant.api_key, project_id=tenant.project_id, target=tenant.target
+        ) as opened:
+            yield opened
+    finally:
+        server.stop()
+
+
+def _process(client: RecallrAI) -> tuple[Any, Any]:
+    user = client.create_user(f"u-{uuid.uuid4().hex[:6]}")
+    session = user.create_session(custom_created_at_utc=at(2023, 5, 9))
+    for role, content in TURNS:
+        session.add_message(role=role, content=content)
+    session.process()
+    _wait(session)
+    return user, session
+
+
+def _wait(session: Any) -> None:
+
+    def finished() -> bool:
+        session.refresh()
+        return session.status in (SessionStatus.PROCESSED, SessionStatus.FAILED)
+
+    wait_until(finished, "processing to finish", timeout=60)
+
+
+def test_the_llm_extracts_the_memories_with_their_sources(
+    provider: RecordedProvider, client: RecallrAI
+) -> None:
+    provider.queue("extract_facts", "summarise")
+    user, session = _process(client)
+    assert session.status == SessionStatus.PROCESSED
+    found = {m.content: m for m in memories(user)}
+    assert "In April 2023, the user moved to Lisbon." in found
+    assert "The user is allergic to shellfish." in found
+    first, _, third = (
+        user.get_session(found["The user is allergic to shellfish."].session_id)
+        .get_messages()
+        .messages
+    )
+    assert found["In April 2023, the user moved to Lisbon."].source_message_ids == [
+        first.message_id
+    ]
+    assert found["The user is allergic to shellfish."].source_message_ids == [third.message_id]
+    extraction = provider.received[0]
+    assert extraction.path == "/v1/chat/completions"
+    assert extraction.body["model"] == MODEL
+    assert extraction.body["response_format"]["type"] == "json_schema"
+
+
+def test_output_that_never_becomes_valid_fails_the_session_and_writes_nothing(
+    provider: RecordedProvider, client: RecallrAI
+) -> None:
+    # Three attempts of the job, each asking three times: nothing usable arrives.
+    provider.queue(*["extract_facts_prose"] * 9)
+    user, session = _process(client)
+    assert session.status == SessionStatus.FAILED
+    assert "LLMError" in session.failure_reason
+    assert memories(user) == []
+    # FAILED is retryable: processing again with a working model succeeds.
+    provider.queue("extract_facts", "summarise")
+    session.process()
+    _wait(session)
+    assert session.status == SessionStatus.PROCESSED
+    assert len(memories(user)) == 4
