@@ -8,7 +8,7 @@ import signal
 from collections.abc import Sequence
 from dataclasses import replace
 
-from recallr_server import __version__, app, logs
+from recallr_server import __version__, app, logs, metrics
 from recallr_server.config import Settings
 from recallr_server.store import migrate, projects
 from recallr_server.store.database import Database
@@ -21,6 +21,10 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command")
     serve = commands.add_parser("serve", help="run the gRPC server (the default)")
     serve.add_argument("--listen", help="host:port; overrides RECALLR_LISTEN")
+    worker = commands.add_parser("worker", help="run only the job worker (session processing)")
+    worker.add_argument(
+        "--concurrency", type=int, default=1, help="jobs run at once by this process"
+    )
     migrate_cmd = commands.add_parser("migrate", help="upgrade the database schema")
     migrate_cmd.add_argument(
         "--check", action="store_true", help="fail when models and migrations disagree"
@@ -70,6 +74,25 @@ async def _serve(settings: Settings) -> None:
     await app.serve_until_signalled(settings, stop)
 
 
+async def _work(settings: Settings, concurrency: int) -> None:
+    await asyncio.to_thread(migrate.upgrade, settings.database_url)
+    db = Database(settings.database_url)
+    engine_models = await asyncio.to_thread(app.load_models)
+    worker = app.build_worker(db, replace(settings, workers=concurrency), engine_models)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    metrics_server = metrics.serve(settings.metrics_listen) if settings.metrics_listen else None
+    worker.start()
+    await stop.wait()
+    # Claimed jobs are handed back at once rather than waiting for their leases.
+    await worker.stop()
+    await db.dispose()
+    if metrics_server is not None:
+        metrics_server.stop()
+
+
 async def _admin(settings: Settings, args: argparse.Namespace) -> None:
     await asyncio.to_thread(migrate.upgrade, settings.database_url)
     db = Database(settings.database_url)
@@ -113,6 +136,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     command = args.command or "serve"
     if command == "serve":
         asyncio.run(_serve(settings))
+    elif command == "worker":
+        asyncio.run(_work(settings, args.concurrency))
     elif command == "migrate":
         if args.check:
             migrate.check(settings.database_url)

@@ -24,8 +24,9 @@ from google.protobuf import message_factory
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 
 from recallr.v1.error_reason_pb2 import ErrorReason
+from recallr_server import metrics, tracing
 from recallr_server.api.auth import Authenticator
-from recallr_server.api.status import STATUS_DETAILS_KEY, to_status
+from recallr_server.api.status import REASON_CODES, STATUS_DETAILS_KEY, to_status
 from recallr_server.domain.errors import DomainError, reason_name
 
 log = logging.getLogger("recallr.rpc")
@@ -116,10 +117,11 @@ class HandlerFactory:
         if method.server_streaming:
 
             async def stream(request_bytes: bytes, context: Any) -> AsyncIterator[Any]:
-                async with _guard(method, context) as request_id:
-                    request, call = await prepare(request_bytes, context, request_id)
-                    async for response in impl(request, call):
-                        yield response
+                with metrics.open_stream(method.full_name):
+                    async with _guard(method, context) as request_id:
+                        request, call = await prepare(request_bytes, context, request_id)
+                        async for response in impl(request, call):
+                            yield response
 
             return grpc.unary_stream_rpc_method_handler(stream, response_serializer=_serialize)
 
@@ -135,36 +137,49 @@ class HandlerFactory:
 async def _guard(
     method: MethodDescriptor, context: grpc.aio.ServicerContext[Any, Any]
 ) -> AsyncIterator[str]:
-    """Turns every failure of a call into its status, and logs the call once."""
+    """Turns every failure of a call into its status; logs, counts and traces the call once."""
     started = time.perf_counter()
     request_id = _request_id(context)
-    outcome = "OK"
-    try:
-        yield request_id
-    except DomainError as error:
-        outcome = reason_name(error.reason)
-        await _abort(context, error, request_id)
-    except (asyncio.CancelledError, grpc.aio.AbortError, GeneratorExit):
-        outcome = "CANCELLED"
-        raise
-    except Exception:
-        outcome = "INTERNAL"
-        log.exception("unexpected failure", extra={"request_id": request_id})
-        await _abort(context, _internal(request_id), request_id)
-    finally:
-        _log_call(method, request_id, outcome, started)
+    code, reason = grpc.StatusCode.OK, ""
+    span_name = f"{method.containing_service.full_name}/{method.name}"
+    with tracing.rpc_span(span_name, context.invocation_metadata() or ()) as span:
+        try:
+            yield request_id
+        except DomainError as error:
+            code, reason = REASON_CODES[error.reason], reason_name(error.reason)
+            await _abort(context, error, request_id)
+        except (asyncio.CancelledError, grpc.aio.AbortError, GeneratorExit):
+            code = _interruption(context)
+            raise
+        except Exception:
+            code, reason = grpc.StatusCode.INTERNAL, reason_name(ErrorReason.ERROR_REASON_INTERNAL)
+            log.exception("unexpected failure", extra={"request_id": request_id})
+            await _abort(context, _internal(request_id), request_id)
+        finally:
+            seconds = time.perf_counter() - started
+            _log_call(method, request_id, reason or code.name, seconds)
+            metrics.rpc_finished(method.full_name, code.name, reason, seconds)
+            span.finish(code, reason)
+
+
+def _interruption(context: grpc.aio.ServicerContext[Any, Any]) -> grpc.StatusCode:
+    """Why a call stopped unfinished: gRPC cancels it when its deadline passes, too."""
+    remaining = context.time_remaining()
+    if remaining is not None and remaining <= 0:
+        return grpc.StatusCode.DEADLINE_EXCEEDED
+    return grpc.StatusCode.CANCELLED
 
 
 def _serialize(response: pb_message.Message) -> bytes:
     return response.SerializeToString()
 
 
-def _log_call(method: MethodDescriptor, request_id: str, outcome: str, started: float) -> None:
+def _log_call(method: MethodDescriptor, request_id: str, outcome: str, seconds: float) -> None:
     # Never the request itself: it may hold message content or metadata.
     log.info(
         "rpc %s %s %.1fms",
         method.full_name,
         outcome,
-        (time.perf_counter() - started) * 1000,
+        seconds * 1000,
         extra={"request_id": request_id, "rpc_method": method.full_name, "outcome": outcome},
     )

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from recallr_server import metrics
 from recallr_server.engine import jobs
 from recallr_server.store import models
 from recallr_server.store.database import Database
@@ -102,6 +103,7 @@ class Worker:
             claim = await jobs.claim_next(
                 session, self.worker_id, self._lease, postgres=not self._db.is_sqlite
             )
+            metrics.set_queue_depth(await jobs.queue_depth(session))
         if claim is None:
             return False
         handler = self._handlers[claim.kind]
@@ -125,6 +127,7 @@ class Worker:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
+        metrics.job_finished(claim.kind.value, time.perf_counter() - started, outcome)
         log.info(
             "job %s %s %s in %.0fms",
             claim.kind.value,

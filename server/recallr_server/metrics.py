@@ -1,0 +1,155 @@
+"""Prometheus metrics, served on their own port only when `RECALLR_METRICS_LISTEN` is set.
+
+Callers record unconditionally: while metrics are off every function here does
+nothing, so neither the RPC handlers nor the job worker check whether they are on.
+The job worker reports through two hooks:
+
+- `job_finished(kind, seconds, outcome)` once per job run, whatever its outcome
+  (`recallr_job_duration_seconds{kind,outcome}`);
+- `set_queue_depth(n)` whenever it learns how many jobs wait to be claimed
+  (`recallr_jobs_queue_depth`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from wsgiref.simple_server import WSGIServer
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    ProcessCollector,
+    start_http_server,
+)
+
+# Jobs embed and consolidate, taking seconds to minutes rather than milliseconds.
+JOB_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+
+
+class _Recorder:
+    """Metrics off: every recording is dropped."""
+
+    def rpc_finished(self, method: str, code: str, reason: str, seconds: float) -> None:
+        pass
+
+    def stream_opened(self, method: str) -> None:
+        pass
+
+    def stream_closed(self, method: str) -> None:
+        pass
+
+    def job_finished(self, kind: str, seconds: float, outcome: str) -> None:
+        pass
+
+    def set_queue_depth(self, depth: int) -> None:
+        pass
+
+
+class _PrometheusRecorder(_Recorder):
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._requests = Counter(
+            "recallr_rpc_requests",
+            "Finished RPCs by method, status code and error reason (empty when OK).",
+            ["method", "code", "reason"],
+            registry=registry,
+        )
+        self._duration = Histogram(
+            "recallr_rpc_duration_seconds",
+            "RPC handling time, from the call's arrival to its status, by method.",
+            ["method"],
+            registry=registry,
+        )
+        self._streams = Gauge(
+            "recallr_rpc_active_streams",
+            "Server-streaming RPCs open now, by method.",
+            ["method"],
+            registry=registry,
+        )
+        self._job_duration = Histogram(
+            "recallr_job_duration_seconds",
+            "Background job run time by kind and outcome.",
+            ["kind", "outcome"],
+            buckets=JOB_BUCKETS,
+            registry=registry,
+        )
+        self._queue_depth = Gauge(
+            "recallr_jobs_queue_depth",
+            "Jobs waiting to be claimed, as last seen by this process's worker.",
+            registry=registry,
+        )
+
+    def rpc_finished(self, method: str, code: str, reason: str, seconds: float) -> None:
+        self._requests.labels(method, code, reason).inc()
+        self._duration.labels(method).observe(seconds)
+
+    def stream_opened(self, method: str) -> None:
+        self._streams.labels(method).inc()
+
+    def stream_closed(self, method: str) -> None:
+        self._streams.labels(method).dec()
+
+    def job_finished(self, kind: str, seconds: float, outcome: str) -> None:
+        self._job_duration.labels(kind, outcome).observe(seconds)
+
+    def set_queue_depth(self, depth: int) -> None:
+        self._queue_depth.set(depth)
+
+
+_recorder = _Recorder()
+
+
+def rpc_finished(method: str, code: str, reason: str, seconds: float) -> None:
+    _recorder.rpc_finished(method, code, reason, seconds)
+
+
+@contextmanager
+def open_stream(method: str) -> Iterator[None]:
+    """Counts a server-streaming RPC as active while the block runs."""
+    recorder = _recorder
+    recorder.stream_opened(method)
+    try:
+        yield
+    finally:
+        recorder.stream_closed(method)
+
+
+def job_finished(kind: str, seconds: float, outcome: str) -> None:
+    _recorder.job_finished(kind, seconds, outcome)
+
+
+def set_queue_depth(depth: int) -> None:
+    _recorder.set_queue_depth(depth)
+
+
+@dataclass
+class MetricsServer:
+    """The metrics endpoint; `stop()` closes it and turns recording off again."""
+
+    port: int
+    _http: WSGIServer
+    _thread: threading.Thread
+
+    def stop(self) -> None:
+        global _recorder
+        _recorder = _Recorder()
+        self._http.shutdown()
+        self._http.server_close()
+        self._thread.join()
+
+
+def serve(listen: str) -> MetricsServer:
+    """Turns recording on and serves `/metrics` on `listen` (host:port; port 0 picks one)."""
+    global _recorder
+    host, _, port = listen.rpartition(":")
+    registry = CollectorRegistry()
+    ProcessCollector(registry=registry)
+    GCCollector(registry=registry)
+    http, thread = start_http_server(int(port), addr=host.strip("[]"), registry=registry)
+    _recorder = _PrometheusRecorder(registry)
+    return MetricsServer(http.server_port, http, thread)
