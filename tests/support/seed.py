@@ -1,4 +1,4 @@
-"""Writes users, memory chains, links and merge conflicts straight into the store.
+"""Writes users, sessions, messages, memory chains, links and merge conflicts into the store.
 
 Processing sessions is what creates memories and merge conflicts; tests that need them
 without running it build them here. Every builder is a coroutine over a `Database`, so

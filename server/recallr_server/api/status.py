@@ -14,6 +14,14 @@ from recallr_server.domain.errors import DomainError, reason_name
 DOMAIN = "recallr.v1"
 STATUS_DETAILS_KEY = "grpc-status-details-bin"
 
+# Errors echo request values, and gRPC clients refuse trailers beyond 8 KiB (the
+# message travels twice: percent-encoded, and inside the serialized Status), so
+# every echoed text is clipped to keep the whole status well under that.
+MAX_MESSAGE_BYTES = 512
+MAX_METADATA_VALUE_BYTES = 256
+MAX_FIELD_VIOLATIONS = 8
+MAX_VIOLATION_BYTES = 128
+
 R = ErrorReason
 REASON_CODES: dict[ErrorReason.ValueType, grpc.StatusCode] = {
     R.ERROR_REASON_AUTHENTICATION_REQUIRED: grpc.StatusCode.UNAUTHENTICATED,
@@ -47,13 +55,23 @@ def _pack(message: object) -> any_pb2.Any:
     return packed
 
 
+def clip(text: str, max_bytes: int) -> str:
+    """`text` cut to at most `max_bytes` of UTF-8, marked with an ellipsis when cut."""
+    encoded = text.encode("utf-8", "surrogatepass")
+    if len(encoded) <= max_bytes:
+        return text
+    return encoded[: max_bytes - 3].decode("utf-8", "ignore") + "\u2026"
+
+
 def to_status(error: DomainError) -> tuple[grpc.StatusCode, str, bytes]:
     """The code, message and serialized `google.rpc.Status` for an error."""
     code = REASON_CODES[error.reason]
+    message = clip(error.message, MAX_MESSAGE_BYTES)
+    metadata = {key: clip(value, MAX_METADATA_VALUE_BYTES) for key, value in error.metadata.items()}
     details = [
         _pack(
             error_details_pb2.ErrorInfo(
-                reason=reason_name(error.reason), domain=DOMAIN, metadata=error.metadata
+                reason=reason_name(error.reason), domain=DOMAIN, metadata=metadata
             )
         )
     ]
@@ -62,8 +80,11 @@ def to_status(error: DomainError) -> tuple[grpc.StatusCode, str, bytes]:
             _pack(
                 error_details_pb2.BadRequest(
                     field_violations=[
-                        error_details_pb2.BadRequest.FieldViolation(field=f, description=d)
-                        for f, d in error.field_violations
+                        error_details_pb2.BadRequest.FieldViolation(
+                            field=clip(f, MAX_VIOLATION_BYTES),
+                            description=clip(d, MAX_VIOLATION_BYTES),
+                        )
+                        for f, d in error.field_violations[:MAX_FIELD_VIOLATIONS]
                     ]
                 )
             )
@@ -72,5 +93,5 @@ def to_status(error: DomainError) -> tuple[grpc.StatusCode, str, bytes]:
         delay = duration_pb2.Duration()
         delay.FromTimedelta(timedelta(seconds=error.retry_after_seconds))
         details.append(_pack(error_details_pb2.RetryInfo(retry_delay=delay)))
-    status = status_pb2.Status(code=code.value[0], message=error.message, details=details)
-    return code, error.message, status.SerializeToString()
+    status = status_pb2.Status(code=code.value[0], message=message, details=details)
+    return code, message, status.SerializeToString()

@@ -18,6 +18,9 @@ from recallr_server.domain.validation import MAX_PAGE_SIZE, Violations
 # Bumped when the token format changes, so old tokens fail cleanly.
 _TOKEN_VERSION = 1
 _PAGING_FIELDS = ("page_size", "page_token", "skip")
+# Clients can forge tokens (they are opaque, not signed); an offset past this,
+# plus an int32 skip, would overflow the database's 64-bit OFFSET.
+_MAX_TOKEN_OFFSET = 2**31 - 1
 
 
 class PagedRequest(Protocol):
@@ -76,7 +79,7 @@ def page_of(request: Message, *, default_size: int) -> Page:
                 and token.get("v") == _TOKEN_VERSION
                 and token.get("q") == fingerprint
                 and isinstance(token.get("o"), int)
-                and token["o"] >= 0
+                and 0 <= token["o"] <= _MAX_TOKEN_OFFSET
             )
         except (ValueError, binascii.Error, UnicodeEncodeError):
             valid = False

@@ -5,28 +5,32 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from sqlalchemy import ColumnElement, and_, cast, func, literal, true
+from sqlalchemy import ColumnElement, and_, cast, exists, func, literal, select, true
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import InstrumentedAttribute
 
 from recallr_server.domain.validation import JsonScalar
 
-# SQLite's json_type names per Python scalar type.
-_SQLITE_TYPES = {bool: ("true", "false"), int: ("integer", "real"), float: ("integer", "real")}
+# SQLite's json_each type names of numbers; 1 and 1.0 are the same number.
+_SQLITE_NUMBER_TYPES = ("integer", "real")
 
 
 def _sqlite_match(
     column: InstrumentedAttribute[object], key: str, value: JsonScalar
 ) -> ColumnElement[bool]:
-    path = "$." + json.dumps(key)  # quoted, so keys with dots or spaces are one step
-    kind = func.json_type(column, path)
+    # json_each compares decoded keys; a JSON path cannot name every key (SQLite
+    # before 3.45 ends a quoted path step at the first '"', escaped or not).
+    entry = func.json_each(column).table_valued("key", "type", "atom")
+    conditions = [entry.c.key == key]
     if value is None:
-        return kind == "null"
-    if isinstance(value, bool):
-        return kind == ("true" if value else "false")
-    if isinstance(value, str):
-        return and_(kind == "text", func.json_extract(column, path) == value)
-    return and_(kind.in_(_SQLITE_TYPES[type(value)]), func.json_extract(column, path) == value)
+        conditions.append(entry.c.type == "null")
+    elif isinstance(value, bool):
+        conditions.append(entry.c.type == ("true" if value else "false"))
+    elif isinstance(value, str):
+        conditions += [entry.c.type == "text", entry.c.atom == value]
+    else:
+        conditions += [entry.c.type.in_(_SQLITE_NUMBER_TYPES), entry.c.atom == value]
+    return exists(select(literal(1)).select_from(entry).where(*conditions))
 
 
 def metadata_matches(

@@ -41,7 +41,7 @@ const (
 	ErrorReason_ERROR_REASON_INVALID_API_KEY ErrorReason = 2
 	// A request field fails validation.
 	// Code: INVALID_ARGUMENT. Metadata: "field" (the first offending field).
-	// A `google.rpc.BadRequest` detail lists every field violation.
+	// A `google.rpc.BadRequest` detail lists the field violations (the first 8).
 	ErrorReason_ERROR_REASON_VALIDATION_FAILED ErrorReason = 3
 	// The request bytes are not a valid message of the method's request type
 	// (for example a string field that is not UTF-8).

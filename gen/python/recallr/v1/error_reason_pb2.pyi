@@ -35,7 +35,7 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     ERROR_REASON_VALIDATION_FAILED: _ErrorReason.ValueType  # 3
     """A request field fails validation.
     Code: INVALID_ARGUMENT. Metadata: "field" (the first offending field).
-    A `google.rpc.BadRequest` detail lists every field violation.
+    A `google.rpc.BadRequest` detail lists the field violations (the first 8).
     """
     ERROR_REASON_MALFORMED_REQUEST: _ErrorReason.ValueType  # 4
     """The request bytes are not a valid message of the method's request type
@@ -140,7 +140,7 @@ Code: UNAUTHENTICATED. Metadata: none.
 ERROR_REASON_VALIDATION_FAILED: ErrorReason.ValueType  # 3
 """A request field fails validation.
 Code: INVALID_ARGUMENT. Metadata: "field" (the first offending field).
-A `google.rpc.BadRequest` detail lists every field violation.
+A `google.rpc.BadRequest` detail lists the field violations (the first 8).
 """
 ERROR_REASON_MALFORMED_REQUEST: ErrorReason.ValueType  # 4
 """The request bytes are not a valid message of the method's request type

@@ -47,7 +47,7 @@ export enum ErrorReason {
   /**
    * A request field fails validation.
    * Code: INVALID_ARGUMENT. Metadata: "field" (the first offending field).
-   * A `google.rpc.BadRequest` detail lists every field violation.
+   * A `google.rpc.BadRequest` detail lists the field violations (the first 8).
    *
    * @generated from enum value: ERROR_REASON_VALIDATION_FAILED = 3;
    */
