@@ -11,7 +11,12 @@ from typing import Literal
 import pytest
 
 from recallr_server.domain.categories import DEFAULT_CATEGORIES
-from recallr_server.engine.extraction import ChatMessage, Fact, extract_facts
+from recallr_server.engine.extraction import (
+    ChatMessage,
+    Fact,
+    canonical_attribute_key,
+    extract_facts,
+)
 
 NOW = datetime(2023, 5, 8, 13, 56, tzinfo=UTC)  # a Monday
 LOCOMO_FILE = Path(__file__).resolve().parents[2].parent / "shared/data/locomo-dev.json"
@@ -134,8 +139,227 @@ def test_fact_about_a_relative_is_keyed_to_that_relative() -> None:
 def test_verbs_agree_with_the_rewritten_subject() -> None:
     facts = extract(("user", "I've been learning Spanish and I go to classes every week."))
     assert [fact.content for fact in facts] == [
-        "The user has been learning Spanish and the user goes to classes every week."
+        "The user has been learning Spanish.",
+        "The user goes to classes every week.",
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I live in Paris and I'm allergic to peanuts.",
+        "I live in Paris, and I'm allergic to peanuts.",
+        "I live in Paris but I'm allergic to peanuts.",
+        "I live in Paris; I'm allergic to peanuts.",
+    ],
+)
+def test_coordinated_clauses_become_separate_facts(text: str) -> None:
+    # One fact per clause, so that a later move cannot expire the allergy with the city.
+    residence, allergy = extract(("user", text))
+    assert residence.content == "The user lives in Paris."
+    assert (residence.attribute_key, residence.value) == ("residence", "Paris")
+    assert residence.categories == ["places"]
+    assert allergy.content == "The user is allergic to peanuts."
+    assert (allergy.attribute_key, allergy.value) == (None, None)
+    assert allergy.categories == ["allergies"]
+    assert residence.source_message_ids == allergy.source_message_ids == ["m0"]
+
+
+def test_a_second_predicate_of_the_same_subject_is_a_fact_of_its_own() -> None:
+    facts = extract(("user", "I live in Paris and work at Acme."))
+    assert [(f.content, f.attribute_key, f.value) for f in facts] == [
+        ("The user lives in Paris.", "residence", "Paris"),
+        ("The user works at Acme.", "employer", "Acme"),
+    ]
+
+
+def test_a_second_predicate_mis_tagged_as_a_noun_is_still_split_off() -> None:
+    # The small model tags "work" as a noun here, and "Chester" and "Spotify" as people.
+    facts = extract(("user", "I live in Chester and work at Spotify."))
+    assert [(f.content, f.attribute_key, f.value) for f in facts] == [
+        ("The user lives in Chester.", "residence", "Chester"),
+        ("The user works at Spotify.", "employer", "Spotify"),
+    ]
+
+
+def test_each_clause_is_dated_by_its_own_time_phrase() -> None:
+    moved, works = extract(("user", "I moved to Berlin yesterday and I work at Acme."))
+    assert moved.content == "The user moved to Berlin on 7 May 2023."
+    assert moved.event_start == datetime(2023, 5, 7, tzinfo=UTC)
+    assert works.content == "The user works at Acme."
+    assert works.event_start == datetime(2023, 5, 8, tzinfo=UTC)
+
+
+def test_a_later_subject_in_a_list_of_clauses_is_shared_by_what_follows_it() -> None:
+    facts = extract(("user", "I live in Paris and my sister works at Acme and plays tennis."))
+    assert [(f.content, f.subject_key) for f in facts] == [
+        ("The user lives in Paris.", "user"),
+        ("The user's sister works at Acme.", "user's sister"),
+        ("The user's sister plays tennis.", "user's sister"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "content"),
+    [
+        ("I like apples and pears.", "The user likes apples and pears."),
+        ("I don't eat meat or fish.", "The user doesn't eat meat or fish."),
+        ("I live in Paris, I think.", "The user lives in Paris, the user thinks."),
+    ],
+)
+def test_coordination_inside_one_predicate_stays_one_fact(text: str, content: str) -> None:
+    assert only_fact(("user", text)).content == content
+
+
+def test_a_clause_that_cannot_stand_alone_stays_with_the_one_before() -> None:
+    fact = only_fact(("user", "I pitched my script to producers and they really liked it."))
+    assert fact.content == (
+        "The user pitched the user's script to producers and they really liked it."
+    )
+
+
+ALLERGENS = ["shellfish", "gluten", "dairy", "penicillin", "bees", "cats", "lactose", "fish"]
+
+
+@pytest.mark.parametrize("allergen", ALLERGENS)
+@pytest.mark.parametrize(
+    ("said", "written"),
+    [
+        ("I'm allergic to {}.", "The user is allergic to {}."),
+        ("I am allergic to {}.", "The user is allergic to {}."),
+        ("I'm also allergic to {}.", "The user is also allergic to {}."),
+        ("I am also allergic to {}.", "The user is also allergic to {}."),
+        ("I'm intolerant to {}.", "The user is intolerant to {}."),
+    ],
+)
+def test_an_allergy_is_kept_whatever_the_tagger_makes_of_the_allergen(
+    said: str, written: str, allergen: str
+) -> None:
+    # The small model tags "shellfish", "gluten", "fish" and "lactose" here as verbs.
+    fact = only_fact(("user", said.format(allergen)))
+    assert fact.content == written.format(allergen)
+    assert "allergies" in fact.categories
+
+
+def test_an_allergen_before_the_adjective_is_kept() -> None:
+    fact = only_fact(("user", "I'm lactose intolerant."))
+    assert (fact.content, fact.categories) == ("The user is lactose intolerant.", ["allergies"])
+
+
+def test_a_denied_allergy_is_kept_with_its_negation() -> None:
+    fact = only_fact(("user", "I'm not allergic to shellfish."))
+    assert fact.content == "The user is not allergic to shellfish."
+
+
+@pytest.mark.parametrize(
+    ("text", "content"),
+    [
+        ("I love shellfish.", "The user loves shellfish."),
+        ("I like gluten.", "The user likes gluten."),
+        ("I really hate lactose.", "The user really hates lactose."),
+        ("I also love gluten.", "The user also loves gluten."),
+        ("I prefer dairy.", "The user prefers dairy."),
+        ("I love bees.", "The user loves bees."),
+    ],
+)
+def test_a_preference_is_kept_whatever_the_tagger_makes_of_its_object(
+    text: str, content: str
+) -> None:
+    fact = only_fact(("user", text))
+    assert fact.content == content
+    assert "preferences" in fact.categories
+
+
+@pytest.mark.parametrize(
+    ("text", "content"),
+    [
+        ("I have ibuprofen.", "The user has ibuprofen."),
+        ("I have a Prius.", "The user has a Prius."),
+        ("I've got a Vespa.", "The user has got a Vespa."),
+        ("I own a kayak.", "The user owns a kayak."),
+    ],
+)
+def test_a_possession_is_kept_and_categorised(text: str, content: str) -> None:
+    fact = only_fact(("user", text))
+    assert fact.content == content
+    assert "possessions" in fact.categories
+
+
+@pytest.mark.parametrize(
+    ("text", "attribute_key", "value"),
+    [
+        ("I moved to Chester.", "residence", "Chester"),
+        ("I just moved to Chester.", "residence", "Chester"),
+        ("I work at Spotify.", "employer", "Spotify"),
+        ("I work for Spotify.", "employer", "Spotify"),
+    ],
+)
+def test_residence_and_employer_survive_names_the_recogniser_takes_for_people(
+    text: str, attribute_key: str, value: str
+) -> None:
+    fact = only_fact(("user", text))
+    assert (fact.attribute_key, fact.value) == (attribute_key, value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I love that!",
+        "I love it.",
+        "I like your idea.",
+        "I love hearing about it.",
+        "I have a question.",
+        "I have to go.",
+    ],
+)
+def test_replies_that_look_like_statements_are_not_facts(text: str) -> None:
+    assert extract(("user", text)) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "attribute_key", "value"),
+    [
+        ("My favorite color is blue.", "favourite:color", "blue"),
+        ("My favourite colour is green.", "favourite:color", "green"),
+        ("My fav color is red.", "favourite:color", "red"),
+        ("My fave colour is red.", "favourite:color", "red"),
+        ("Blue is my favourite colour.", "favourite:color", "Blue"),
+        ("My favourite colours are blue and green.", "favourite:color", "blue and green"),
+        ("My favourite film is Alien.", "favourite:movie", "Alien"),
+        ("My favorite movie is Heat.", "favourite:movie", "Heat"),
+        ("My favorite kind of music is jazz.", "favourite:music", "jazz"),
+        ("My favourite flavour is mint.", "favourite:flavor", "mint"),
+    ],
+)
+def test_favourite_keys_are_the_same_whatever_the_spelling(
+    text: str, attribute_key: str, value: str
+) -> None:
+    fact = only_fact(("user", text))
+    assert (fact.attribute_key, fact.value) == (attribute_key, value)
+    assert "preferences" in fact.categories
+
+
+@pytest.mark.parametrize(
+    ("key", "canonical"),
+    [
+        ("favorite:colour", "favourite:color"),
+        ("Fav:Film", "favourite:movie"),
+        ("favourite:tv series", "favourite:tv show"),
+        ("residence", "residence"),
+    ],
+)
+def test_attribute_keys_written_elsewhere_take_the_same_spelling(key: str, canonical: str) -> None:
+    assert canonical_attribute_key(key) == canonical
+
+
+def test_a_pronoun_names_no_favourite() -> None:
+    fact = only_fact(("user", "It was rich and creamy - might be my new favorite snack."))
+    assert fact.attribute_key is None
+
+
+def test_one_of_several_is_not_an_age() -> None:
+    fact = only_fact(("user", "I'm one of the organisers of the Berlin marathon."))
+    assert fact.attribute_key is None
 
 
 def test_assistant_advice_is_recorded_as_its_recommendation() -> None:

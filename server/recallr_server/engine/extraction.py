@@ -1,13 +1,26 @@
 """Local fact extraction: conversation turns in, standalone third-person facts out.
 
 This is the extractor the engine uses when no LLM is configured, so it must run offline,
-fast and deterministically. It works sentence by sentence on spaCy's small English
-pipeline (parser, tagger, lemmatizer, NER) and keeps a sentence only when it says
-something about a speaker: a memory that is wrong does more harm than one that is missing.
-Kept sentences are rewritten rather than summarised, because later retrieval depends on
-the turn's own content words (names, places, activities, dates): first and second person
-become the speakers' names, verbs are made to agree, and relative dates are made absolute
-against the session's time (see `temporal`).
+fast and deterministically. It works clause by clause on spaCy's small English pipeline
+(parser, tagger, lemmatizer, NER) and keeps a clause only when it says something about a
+speaker: a memory that is wrong does more harm than one that is missing. Kept clauses are
+rewritten rather than summarised, because later retrieval depends on the turn's own content
+words (names, places, activities, dates): first and second person become the speakers'
+names, verbs are made to agree, and relative dates are made absolute against the session's
+time (see `temporal`).
+
+One fact says one thing, because consolidation versions a memory as a whole: had "I live in
+Paris and I'm allergic to peanuts" stayed one fact, a later move would expire the allergy
+with the old city. So coordinated independent clauses ("X and Y", "X, and Y", "X but Y",
+"X; Y") become separate facts, a second predicate of the same subject included ("I live in
+Paris and work at Acme"). Coordination inside one predicate ("I like apples and pears")
+stays one fact: its parts share a verb and read wrongly apart.
+
+The small model mis-tags uncommon nouns as verbs ("I'm allergic to shellfish" parses
+"shellfish" as an infinitive), which would drop the clearest statements. So the commonest
+kinds of statement about oneself (allergies and intolerances, likes and dislikes,
+possessions, where one lives, where one works) are also read from the words alone, and that
+reading keeps the clause and supplies what the parse missed.
 
 Both speakers can be people (an imported chat between two friends): the speaker whose
 role is "user" is the user; the other speaker's statements about themself become facts
@@ -20,7 +33,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from enum import Enum, auto
@@ -52,8 +65,9 @@ class Fact:
 
     `subject_key` names who the fact is about ("user", a speaker's name, or a relation such
     as "user's sister"). `attribute_key` and `value` are set for single-valued attributes
-    that change over time ("residence", "employer", "favourite:colour", ...), so that a new
-    value can be recognised as replacing an old one.
+    that change over time ("residence", "employer", "favourite:color", ...), so that a new
+    value can be recognised as replacing an old one; keys are canonical whatever the
+    spelling ("favourite colour" and "fav color" both give "favourite:color").
     """
 
     content: str
@@ -107,6 +121,15 @@ def extract_facts(
             seen[fact.content] = fact
             facts.append(fact)
     return facts
+
+
+def canonical_attribute_key(key: str) -> str:
+    """The one spelling of an attribute key: "favorite:colour" and "fav:color" are both
+    "favourite:color", so that a changed value is recognised whoever wrote either key."""
+    kind, colon, thing = key.strip().lower().partition(":")
+    if kind in _FAVOURITE_WORDS:
+        kind = "favourite"
+    return kind + colon + " ".join(_KEY_WORDS.get(word, word) for word in thing.split())
 
 
 # --- The pipeline ----------------------------------------------------------------------------
@@ -254,8 +277,13 @@ def _message_facts(
     categories: Mapping[str, str],
 ) -> list[Fact]:
     drafts: list[_Draft] = []
-    for sentence in sentences:
-        draft = _draft(sentence, speaker, listener, names)
+    drafted = (
+        pair
+        for sentence in sentences
+        if not sentence.text.rstrip().endswith("?")
+        for pair in _sentence_drafts(sentence, speaker, listener, names)
+    )
+    for clause, draft in drafted:
         if draft is None:
             continue
         if draft.kind is _Kind.CONTINUATION:
@@ -267,15 +295,42 @@ def _message_facts(
                 drafts[-1].categories |= draft.categories
             elif (
                 speaker.is_person
-                and _has_subject(sentence.root)
-                and not _addresses_listener(list(sentence))
-                and _content_words(list(sentence)) >= 3
+                and (_has_subject(clause.root) or clause.shared_subject is not None)
+                and not _addresses_listener(clause.tokens)
+                and _content_words(clause.tokens) >= 3
             ):
                 draft.text = f"{speaker.label} said that {draft.text}"
                 drafts.append(draft)
             continue
         drafts.append(draft)
     return [_finish(draft, now, categories) for draft in drafts]
+
+
+def _sentence_drafts(
+    sentence: Span, speaker: _Party, listener: _Party, names: _NameIndex
+) -> list[tuple[_Clause, _Draft | None]]:
+    """Each clause of the sentence with its draft, None where it is not worth keeping.
+
+    A coordinated clause that cannot stand alone stays with its neighbour, as it was said,
+    when together they still make a fact: "... and they really liked it" with the clause
+    before it, an opening "Losing my job was tough" with the clause after it unless that
+    one sets an attribute, which must stay a fact of its own.
+    """
+    drafted: list[tuple[_Clause, _Draft | None]] = []
+    for clause in _clauses(sentence):
+        draft = _draft(clause, speaker, listener, names)
+        if drafted:
+            before, before_draft = drafted[-1]
+            weak = draft is None or draft.kind is _Kind.CONTINUATION
+            opening_weak = before_draft is None and len(drafted) == 1
+            if weak or (opening_weak and draft is not None and draft.attribute is None):
+                whole = _joined(before, clause)
+                whole_draft = _draft(whole, speaker, listener, names)
+                if whole_draft is not None:
+                    drafted[-1] = (whole, whole_draft)
+                    continue
+        drafted.append((clause, draft))
+    return drafted
 
 
 def _finish(draft: _Draft, now: datetime, categories: Mapping[str, str]) -> Fact:
@@ -306,32 +361,170 @@ def _finish(draft: _Draft, now: datetime, categories: Mapping[str, str]) -> Fact
     )
 
 
-# --- One sentence ------------------------------------------------------------------------------
+# --- Clauses -----------------------------------------------------------------------------------
 
 
-def _draft(sentence: Span, speaker: _Party, listener: _Party, names: _NameIndex) -> _Draft | None:
-    if sentence.text.rstrip().endswith("?"):
-        return None
-    tokens = _strip_edges(list(sentence), names)
+@dataclass(frozen=True, slots=True)
+class _Clause:
+    """An independent clause of a sentence: what one fact is made from."""
+
+    tokens: list[Token]  # in sentence order, led by the shared subject if there is one
+    root: Token
+    # The subject the clause shares with the one before: "I" in "I live in Paris and work
+    # at Acme". The parse makes it the subject of the first verb only.
+    shared_subject: Token | None
+
+
+_SUBJECTS = ("nsubj", "nsubjpass", "csubj", "expl")
+_AUXILIARIES = ("aux", "auxpass", "neg")
+# Dependents that do not make a verb a clause of its own: "I think" in "I live here, I think".
+_NOT_COMPLEMENTS = frozenset({*_SUBJECTS, *_AUXILIARIES, "punct", "cc", "ccomp", "conj", "advmod"})
+
+
+def _clauses(sentence: Span) -> list[_Clause]:
+    return _split(sentence.root, list(sentence), None)
+
+
+def _split(head: Token, tokens: list[Token], shared_subject: Token | None) -> list[_Clause]:
+    """The clause headed by `head`, and the clauses coordinated with it, in sentence order."""
+    subject = _subject_of(head) or shared_subject
+    parts = [child for child in head.children if _is_separate_clause(head, child, subject)]
+    whole = [_Clause(_led_by(shared_subject, tokens), head, shared_subject)]
+    if not parts:
+        return whole
+    inside = {token.i for part in parts for token in part.subtree}
+    own = [t for t in tokens if t.i not in inside and not (t.is_punct or t.dep_ == "cc")]
+    if not own or any(i in inside for i in range(own[0].i, own[-1].i)):
+        return whole  # the other clauses sit inside this one
+    # The conjunctions and punctuation between clauses belong to neither.
+    own = [t for t in tokens if own[0].i <= t.i <= own[-1].i]
+    clauses = [_Clause(_led_by(shared_subject, own), head, shared_subject)]
+    # A predicate without a subject shares the nearest one before it: "I emailed them and
+    # one replied and said yes" (the parser attaches every conjunct to the first).
+    subjects = [(head.i, subject), *((part.i, _subject_of(part)) for part in parts)]
+    for part in parts:
+        inherited = None
+        if not _has_subject(part):
+            earlier = [(i, found) for i, found in subjects if i < part.i and found is not None]
+            inherited = max(earlier, key=lambda pair: pair[0], default=(head.i, subject))[1]
+        words = list(part.subtree)
+        while words[0].is_punct or words[0].dep_ == "cc":
+            words.pop(0)  # "- might be", "but I hate"
+        clauses += _split(part, words, inherited)
+    return sorted(clauses, key=lambda clause: clause.root.i)
+
+
+def _subject_of(verb: Token) -> Token | None:
+    return next((child for child in verb.children if child.dep_ in _SUBJECTS), None)
+
+
+def _joined(first: _Clause, second: _Clause) -> _Clause:
+    """The two clauses as one, with the words that link them."""
+    doc = first.root.doc
+    following = doc[first.tokens[-1].i + 1 : second.tokens[-1].i + 1]
+    return _Clause([*first.tokens, *following], first.root, first.shared_subject)
+
+
+def _parallel_predicates(head: Token, child: Token) -> bool:
+    """Whether a second predicate of the same subject says something on its own.
+
+    Not when it leans on the first one's auxiliary or negation ("I don't smoke or drink"),
+    nor when its finite form differs: the parser's "made it easier ... but also look after"
+    or "is key - keep going and don't stop" coordinates no second statement of the subject.
+    """
+    if any(c.dep_ in _AUXILIARIES for c in head.children) and not any(
+        c.dep_ in _AUXILIARIES for c in child.children
+    ):
+        return False
+    head_form, child_form = _finite_form(head), _finite_form(child)
+    if head_form == "VBP":
+        return child_form in ("VBP", "VB", "MD")  # "I live in Paris and work at Acme"
+    return head_form in ("VBD", "VBZ", "MD") and child_form in (head_form, "MD")
+
+
+def _finite_form(verb: Token) -> str:
+    """The tag of the word that carries the tense: the first auxiliary, else the verb."""
+    auxiliary = next((c for c in verb.children if c.dep_ in ("aux", "auxpass")), verb)
+    return auxiliary.tag_
+
+
+def _led_by(subject: Token | None, tokens: list[Token]) -> list[Token]:
+    if subject is None or subject in tokens:
+        return tokens
+    return [*subject.subtree, *tokens]
+
+
+def _is_separate_clause(head: Token, child: Token, subject: Token | None) -> bool:
+    """Whether `child` heads a clause of its own beside the one `head` heads.
+
+    Only verbs head clauses: "pears" in "I like apples and pears" hangs off "apples", so a
+    coordination inside one predicate is never split.
+    """
+    if head.pos_ not in ("VERB", "AUX"):
+        return False
+    if child.dep_ == "conj" and child.pos_ in ("VERB", "AUX") and _has_subject(child):
+        return True  # "X and I'm allergic to peanuts"
+    if child.dep_ == "conj":
+        # Without a conjunction ("pets are awesome, can't agree more") the parser has
+        # joined an unrelated remark.
+        coordinated = any(c.dep_ == "cc" for m in (head, *head.conjuncts) for c in m.children)
+        has_dependents = any(c.dep_ not in ("cc", "punct") for c in child.children)
+        if subject is None or not coordinated or not has_dependents:
+            return False
+        if child.pos_ in ("VERB", "AUX"):
+            return _parallel_predicates(head, child)
+        # The tagger can take a second verb for a noun ("... and work at Acme"): a
+        # conjunct of a verb that reads as a plain predicate is one.
+        words = list(child.subtree)
+        lowered = [word.lower_ for word in words]
+        return words[0] == child and _statement_predicate(words, lowered, 0, False) is not None
+    if (
+        child.dep_ in ("ccomp", "parataxis")
+        and child.pos_ in ("VERB", "AUX")
+        and child.i < head.i
+        and _has_subject(child)
+    ):
+        # "I live in Paris; I'm allergic to peanuts" parses the first clause as a complement
+        # of the second; so does "I live here, I think", which must stay whole.
+        separator = head.doc[child.right_edge.i + 1].text
+        return separator == ";" or (
+            separator == ","
+            and any(c.dep_ not in _NOT_COMPLEMENTS for c in head.children if c.i > head.i)
+        )
+    return False
+
+
+# --- One clause --------------------------------------------------------------------------------
+
+
+def _draft(clause: _Clause, speaker: _Party, listener: _Party, names: _NameIndex) -> _Draft | None:
+    tokens = _strip_edges(clause.tokens, names)
     if not tokens or tokens[0].lower_ == "let":
         return None  # "let's ..." proposes, it does not state
-    root = sentence.root
+    root = clause.root
     if root not in tokens:
         return None
-    classified = _classify(root, tokens, speaker, listener)
+    statement = _statement(tokens)
+    classified = (
+        (statement.kind, statement.subject)
+        if statement is not None
+        else _classify(root, tokens, speaker, listener, clause.shared_subject)
+    )
     if classified is None:
         return None
     kind, subject = classified
     if not speaker.is_person and kind in (_Kind.SELF, _Kind.RELATED, _Kind.FRAGMENT):
         return None  # an AI assistant's statements about itself are not memories
-    attribute = _attribute(tokens, speaker) if kind in (_Kind.SELF, _Kind.RELATED) else None
+    attribute = _attribute(clause, tokens, kind, statement)
     if (
         attribute is None
+        and statement is None  # a statement's object is content however it is tagged
         and kind is not _Kind.CONTINUATION  # judged by _leans_on_context instead
         and not _has_content(tokens, _REQUIRED_CONTENT_WORDS.get(kind, 0))
     ):
         return None
-    rewritten = _rewrite(tokens, speaker, listener)
+    agreeing = {statement.finite.i} if statement is not None and statement.finite else set()
+    rewritten = _rewrite(tokens, speaker, listener, agreeing)
     subject_key = speaker.key
     if kind is _Kind.RECOMMENDATION:
         text = _recommendation(root, tokens, speaker, listener)
@@ -354,7 +547,7 @@ def _draft(sentence: Span, speaker: _Party, listener: _Party, names: _NameIndex)
             text = f"{speaker.label} {text}"  # "Lost my job yesterday, so I'm ..."
         if kind is _Kind.RELATED and subject is not None and subject.lemma_ in _RELATION_NOUNS:
             subject_key = f"{speaker.key}'s {subject.lower_}"
-    found = _categories(tokens, kind, attribute)
+    found = _categories(tokens, kind, attribute, statement)
     return _Draft(kind, text, subject_key, attribute, found)
 
 
@@ -376,7 +569,7 @@ def _strip_edges(tokens: list[Token], names: _NameIndex) -> list[Token]:
             or token.pos_ == "INTJ"
             or (
                 lowered in _DISCOURSE
-                and (followed_by_break or token.dep_ in ("cc", "intj", "advmod"))
+                and (followed_by_break or token.dep_ in ("cc", "intj", "advmod", "mark"))
             )
             or (token.pos_ == "PROPN" and followed_by_break and names.is_vocative(token.text))
         ):
@@ -394,10 +587,14 @@ def _strip_edges(tokens: list[Token], names: _NameIndex) -> list[Token]:
 
 
 def _classify(
-    root: Token, tokens: list[Token], speaker: _Party, listener: _Party
+    root: Token,
+    tokens: list[Token],
+    speaker: _Party,
+    listener: _Party,
+    shared_subject: Token | None,
 ) -> tuple[_Kind, Token | None] | None:
     subjects = [child for child in root.children if child.dep_ in ("nsubj", "nsubjpass", "csubj")]
-    subject = subjects[0] if subjects else None
+    subject = subjects[0] if subjects else shared_subject
     words = {token.lower_ for token in tokens}
     mentions_speaker = bool(words & _FIRST_PERSON)  # reflexives are often generic: not here
     if subject is None:
@@ -439,6 +636,156 @@ def _classify(
     return _Kind.REPORTED, subject
 
 
+# --- Plain statements, read from the words -------------------------------------------------------
+
+_BE_FORMS = frozenset({"'m", "am", "is", "'s", "are", "'re", "been"})
+_NEGATIONS = frozenset({"not", "n't", "never"})
+# Words between a subject and its predicate that leave a statement as plain as it was.
+_MODIFIERS = frozenset(
+    {"also", "really", "still", "now", "just", "actually", "currently", "absolutely", "truly"}
+    | {"totally", "definitely", "personally", "seriously", "very", "so", "severely", "mildly"}
+    | {"slightly", "quite", "super", "extremely", "highly", "deathly", "kinda", "do", "does"}
+    | {"have", "has", "'ve", "always"}
+)
+_ALLERGY_WORDS = frozenset({"allergic", "intolerant", "sensitive"})
+_PREFERENCE_VERBS = frozenset(
+    {"love", "loves", "like", "likes", "hate", "hates", "prefer", "prefers", "enjoy", "enjoys"}
+    | {"adore", "adores", "dislike", "dislikes", "detest", "detests"}
+)
+_POSSESSION_VERBS = frozenset({"have", "has", "own", "owns"})
+_HAVE_FORMS = frozenset({"have", "has", "'ve", "'s"})  # before "got": "I've got a cat"
+_FINITE_AUXILIARIES = _BE_FORMS | _HAVE_FORMS | {"do", "does"}
+# Each verb with the preposition that introduces its place or organisation; only forms that
+# say where someone is now ("lived in" does not).
+_RESIDENCE_VERBS = {
+    "live": "in",
+    "lives": "in",
+    "living": "in",
+    "reside": "in",
+    "resides": "in",
+    "based": "in",
+    "moved": "to",
+    "relocated": "to",
+}
+_WORK_VERBS = frozenset({"work", "works", "working"})
+# Words after "have" that make it an auxiliary or a modal ("I have to go").
+_NOT_OBJECTS = _BE_FORMS | _NEGATIONS | _MODIFIERS | {"to", "got"}
+_POINTING_WORDS = _DEPENDENT_SUBJECTS | _SECOND_PERSON
+
+
+@dataclass(frozen=True, slots=True)
+class _Statement:
+    """A plain statement about the speaker or their relative, read from its words alone."""
+
+    kind: _Kind  # SELF or RELATED
+    subject: Token
+    category: str | None
+    attribute: tuple[str, str] | None
+    # The verb that must agree with "I" once it is a name ("'m", "do", "love"), whatever
+    # its tag: None when the subject is already in the third person.
+    finite: Token | None
+
+
+def _statement(tokens: list[Token]) -> _Statement | None:
+    """ "I'm (also) allergic to X", "I love X", "I have X", "I live in X", "I work at X".
+
+    Only word forms are read, never tags, because these statements matter most where the
+    tagger fails on their object. The object must name something, and must not point at
+    the conversation ("I love that", "I like your idea"): those are replies, not facts.
+    """
+    words = [token.lower_ for token in tokens]
+    if words[0] == "i":
+        kind, subject, start = _Kind.SELF, tokens[0], 1
+    elif len(words) > 2 and words[0] in ("my", "our") and _is_relation_word(words[1]):
+        kind, subject, start = _Kind.RELATED, tokens[1], 2
+    else:
+        return None
+    after_be = negated = False
+    finite: Token | None = None
+    for at in range(start, len(words) - 1):
+        word = words[at]
+        found = _statement_predicate(tokens, words, at, after_be)
+        if finite is None and (found is not None or word in _FINITE_AUXILIARIES):
+            finite = tokens[at]
+        if found is not None:
+            category, attribute = found
+            return _Statement(
+                kind,
+                subject,
+                category,
+                None if negated else attribute,
+                finite if kind is _Kind.SELF else None,
+            )
+        if word in _BE_FORMS:
+            after_be = True
+        elif word in _NEGATIONS:
+            negated = True
+        elif word not in _MODIFIERS:
+            return None
+    return None
+
+
+def _statement_predicate(
+    tokens: list[Token], words: list[str], at: int, after_be: bool
+) -> tuple[str | None, tuple[str, str] | None] | None:
+    """The category and attribute of a predicate starting at `at`, if it is one we read."""
+    word, following = words[at], words[at + 1]
+    if after_be and word in _ALLERGY_WORDS and following == "to":
+        return ("allergies", None) if _names_something(tokens[at + 2 :]) else None
+    if after_be and following in _ALLERGY_WORDS and _names_something(tokens[at : at + 1]):
+        return "allergies", None  # "I'm lactose intolerant"
+    if word in _RESIDENCE_VERBS and following == _RESIDENCE_VERBS[word]:
+        return "places", _named("residence", tokens[at + 2 :])
+    if word in _WORK_VERBS and following in ("at", "for"):
+        return "work", _named("employer", tokens[at + 2 :])
+    if after_be:
+        return None
+    thing = tokens[at + 1 :]
+    if word in _PREFERENCE_VERBS and _names_something(thing):
+        return "preferences", None
+    owns = word in _POSSESSION_VERBS or (word == "got" and words[at - 1] in _HAVE_FORMS)
+    if owns and _names_something(thing):
+        first = thing[0]
+        if first.lower_ in _NOT_OBJECTS or (
+            first.tag_ in ("VBN", "VBD") and first.lemma_.lower() != first.lower_
+        ):
+            return None  # "I have moved", "I haven't been": an auxiliary, not a possession
+        owns_relative = any(_is_relation_word(token.lower_) for token in thing)
+        return (None if owns_relative else "possessions"), None
+    return None
+
+
+def _names_something(tokens: list[Token]) -> bool:
+    if not tokens or any(token.lower_ in _POINTING_WORDS for token in tokens):
+        return False
+    return any(
+        token.is_alpha
+        and not token.is_stop
+        and token.lower_ not in _GENERIC_NOUNS
+        and token.tag_ != "VBG"  # "I love hearing about it" is a reply
+        for token in tokens
+    )
+
+
+def _named(key: str, tokens: list[Token]) -> tuple[str, str] | None:
+    """A place or organisation by its capitalised name: "in New York", "at the BBC"."""
+    if tokens and tokens[0].lower_ == "the":
+        tokens = tokens[1:]
+    name: list[Token] = []
+    for token in tokens:
+        if not token.text[:1].isupper() or token.lower_ in _FIRST_PERSON:
+            break
+        name.append(token)
+    following = tokens[len(name)] if len(name) < len(tokens) else None
+    if not name or (following is not None and following.lower_ == "'s"):
+        return None  # "in Tom's flat" is not a place called Tom
+    return key, " ".join(token.text for token in name)
+
+
+def _is_relation_word(word: str) -> bool:
+    return word in _RELATION_NOUNS or (word.endswith("s") and word[:-1] in _RELATION_NOUNS)
+
+
 def _advice(listener: _Party, subject: Token | None) -> tuple[_Kind, Token | None] | None:
     # Advice to an AI assistant ("you should remember...") is an instruction, not a memory.
     return (_Kind.RECOMMENDATION, subject) if listener.is_person else None
@@ -455,7 +802,7 @@ def _opens_without_subject(first: Token) -> bool:
 
 
 def _has_subject(verb: Token) -> bool:
-    return any(child.dep_ in ("nsubj", "nsubjpass") for child in verb.children)
+    return any(child.dep_ in _SUBJECTS for child in verb.children)
 
 
 def _leans_on_context(tokens: list[Token]) -> bool:
@@ -493,29 +840,39 @@ def _content_words(tokens: list[Token]) -> int:
 # --- Rewriting into the third person -------------------------------------------------------------
 
 
-def _rewrite(tokens: list[Token], speaker: _Party, listener: _Party) -> str:
+def _rewrite(
+    tokens: list[Token], speaker: _Party, listener: _Party, agreeing: Set[int] = frozenset()
+) -> str:
     """The tokens with both speakers named and the verbs made to agree.
 
-    The first word is lower-cased unless it is a name, so the result can follow a prefix
-    such as "Caroline said that"; `_sentence_case` capitalises the finished fact.
+    `agreeing` adds verbs that must agree although the parse does not link them to their
+    subject. The first word is lower-cased unless it is a name, so the result can follow a
+    prefix such as "Caroline said that"; `_sentence_case` capitalises the finished fact.
     """
-    singular = _verbs_agreeing_with(tokens)
+    singular = _verbs_agreeing_with(tokens) | agreeing
     pieces: list[str] = []
     plural_subject = False
-    for token in tokens:
+    for token, following in zip(tokens, [*tokens[1:], None], strict=True):
+        # A shared subject comes from elsewhere in the sentence: "it" of "it's ... and has".
+        adjacent = following is None or following.i == token.i + 1
+        space = token.whitespace_ or ("" if adjacent else " ")
         plural_subject = plural_subject or token.lower_ == "we"
         word = "their" if plural_subject and token.lower_ == "our" else None
         word = word or _pronoun(token, speaker, listener)
         if word is None:
             word = _agreeing_verb(token) if token.i in singular else _expanded(token)
         if word is None:
-            keep_case = token.i != tokens[0].i or token.pos_ == "PROPN" or token.text.isupper()
-            written = token.text_with_ws
+            keep_case = (
+                token.i != tokens[0].i
+                or token.pos_ == "PROPN"
+                or (token.text.isupper() and len(token.text) > 1)  # "BER", not "A"
+            )
+            written = token.text + space
             pieces.append(written if keep_case else written[:1].lower() + written[1:])
             continue
         if token.text.startswith("'") or token.lower_ == "na":
             word = " " + word  # a contraction has no space before it
-        pieces.append(word + token.whitespace_)
+        pieces.append(word + space)
     return re.sub(r"\s+", " ", "".join(pieces)).strip()
 
 
@@ -545,13 +902,20 @@ def _verbs_agreeing_with(tokens: list[Token]) -> set[int]:
         if token.lower_ not in ("i", "you") or token.dep_ not in ("nsubj", "nsubjpass"):
             continue
         verb = token.head
-        group = [verb, *(c for c in verb.children if c.dep_ in ("aux", "auxpass"))]
-        group += [
-            c
-            for c in verb.children
-            if c.dep_ == "conj" and not any(g.dep_.startswith("nsubj") for g in c.children)
-        ]
-        indices.update(t.i for t in group if t.tag_ in ("VBP", "VBD") or t.lower_ in _CONTRACTED)
+        # Later predicates of the same subject agree too. The parser tags them as base forms
+        # ("I live in Paris and work at Acme") where a present verb shares its tense; only
+        # the main verb's, as elsewhere its conjuncts are often misattached.
+        shared = [c for c in verb.conjuncts if c.i > verb.i and not _has_subject(c)]
+        for predicate in (verb, *shared):
+            auxiliaries = [c for c in predicate.children if c.dep_ in ("aux", "auxpass")]
+            bare = predicate != verb and not auxiliaries and predicate.tag_ == "VB"
+            indices.update(
+                t.i
+                for t in (predicate, *auxiliaries)
+                if t.tag_ in ("VBP", "VBD")
+                or t.lower_ in _CONTRACTED
+                or (t == predicate and bare and verb.tag_ == "VBP" and verb.dep_ == "ROOT")
+            )
     return indices
 
 
@@ -565,8 +929,8 @@ def _agreeing_verb(token: Token) -> str | None:
         return "has"
     if lowered in ("'d", "'ll"):
         return _CONTRACTED[lowered]
-    if token.tag_ != "VBP":
-        return None
+    if token.tag_ in ("VBZ", "VBN", "VBG", "MD"):
+        return None  # agrees already, or is not finite; any other tag is a mis-tagged verb
     if lowered == "wanna":
         return "wants to"
     return _third_person(lowered, token.lemma_.lower())
@@ -644,21 +1008,30 @@ _OCCUPATIONS = frozenset(
 _PLACE_ENTITIES = frozenset({"GPE", "LOC", "FAC"})
 
 
-def _attribute(tokens: list[Token], speaker: _Party) -> tuple[str, str] | None:
-    """A (key, value) for a single-valued attribute the sentence sets, if any."""
+def _attribute(
+    clause: _Clause, tokens: list[Token], kind: _Kind, statement: _Statement | None
+) -> tuple[str, str] | None:
+    """A (key, value) for a single-valued attribute the clause sets, if any."""
+    rules: tuple[Callable[[Token, Token], tuple[str, str] | None], ...]
+    if kind in (_Kind.SELF, _Kind.RELATED):
+        rules = (_residence, _employer, _job_title, _relationship, _diet, _favourite, _age)
+    elif kind is _Kind.INVOLVED:
+        rules = (_favourite,)  # "Blue is my favourite colour"
+    else:
+        return None
     for token in tokens:
         if token.dep_ not in ("nsubj", "nsubjpass"):
             continue
-        verb = token.head
+        verb = clause.root if token == clause.shared_subject else token.head
         if _negated(verb):
             if verb.lemma_ == "eat" and (food := _child(verb, "dobj")) is not None:
                 return "diet", f"no {_noun_phrase(food)}"
             continue
-        for rule in (_residence, _employer, _job_title, _relationship, _diet, _favourite, _age):
+        for rule in rules:
             found = rule(token, verb)
             if found is not None:
                 return found
-    return None
+    return statement.attribute if statement is not None else None
 
 
 def _residence(subject: Token, verb: Token) -> tuple[str, str] | None:
@@ -734,6 +1107,25 @@ def _diet(subject: Token, verb: Token) -> tuple[str, str] | None:
     return None
 
 
+_FAVOURITE_WORDS = frozenset({"favourite", "favorite", "fav", "fave"})
+# "My favourite kind of music": the favourite is the music.
+_KIND_NOUNS = frozenset({"kind", "type", "sort", "genre", "style"})
+# One spelling per attribute key, so that a changed favourite is recognised as a change
+# whichever spelling or synonym either statement used.
+_KEY_WORDS = {
+    "colour": "color",
+    "flavour": "flavor",
+    "film": "movie",
+    "flick": "movie",
+    "theatre": "theater",
+    "programme": "program",
+    "jewellery": "jewelry",
+    "series": "show",
+    "novel": "book",
+    "tune": "song",
+}
+
+
 def _favourite(subject: Token, verb: Token) -> tuple[str, str] | None:
     if verb.lemma_ != "be":
         return None
@@ -741,21 +1133,43 @@ def _favourite(subject: Token, verb: Token) -> tuple[str, str] | None:
     if attr is None:
         return None
     for thing, value in ((subject, attr), (attr, subject)):
-        adjectives = [c.lower_ for c in thing.children if c.dep_ in ("amod", "compound")]
-        if any(word in ("favorite", "favourite") for word in adjectives) and any(
+        if value.pos_ == "PRON":
+            continue  # "it might be my new favourite snack" names no favourite
+        modifiers = [c.lower_ for c in thing.children if c.dep_ in ("amod", "compound", "nmod")]
+        if any(word in _FAVOURITE_WORDS for word in modifiers) and any(
             c.lower_ in ("my", "our") for c in thing.children
         ):
-            return f"favourite:{thing.lemma_.lower()}", _noun_phrase(value)
+            key = canonical_attribute_key(f"favourite:{_kind_of(thing).lemma_}")
+            return key, _listed(value)
     if subject.lemma_ == "name" and any(c.lower_ == "my" for c in subject.children):
         return "name", _noun_phrase(attr)
     return None
+
+
+def _kind_of(thing: Token) -> Token:
+    if thing.lemma_.lower() in _KIND_NOUNS:
+        of = next((c for c in thing.children if c.dep_ == "prep" and c.lower_ == "of"), None)
+        kind = _child(of, "pobj") if of is not None else None
+        if kind is not None:
+            return kind
+    return thing
+
+
+def _listed(token: Token) -> str:
+    """The noun phrase with the ones coordinated with it: "blue and green"."""
+    items = sorted([token, *token.conjuncts], key=lambda t: t.i)
+    return " and ".join(_noun_phrase(item) for item in items)
 
 
 def _age(subject: Token, verb: Token) -> tuple[str, str] | None:
     if verb.lemma_ not in ("be", "turn") or subject.lower_ != "i":
         return None
     for child in verb.children:
-        if child.pos_ == "NUM" and child.dep_ in ("attr", "dobj", "acomp", "oprd"):
+        if (
+            child.pos_ == "NUM"
+            and child.dep_ in ("attr", "dobj", "acomp", "oprd")
+            and not any(c.dep_ == "prep" for c in child.children)  # "one of my favourites"
+        ):
             return "age", child.text
         if child.lemma_ == "old":
             years = [g for c in child.children for g in c.children if g.pos_ == "NUM"]
@@ -872,7 +1286,12 @@ _CATEGORY_LEMMAS: dict[str, frozenset[str]] = {
 }
 
 
-def _categories(tokens: list[Token], kind: _Kind, attribute: tuple[str, str] | None) -> set[str]:
+def _categories(
+    tokens: list[Token],
+    kind: _Kind,
+    attribute: tuple[str, str] | None,
+    statement: _Statement | None,
+) -> set[str]:
     lemmas = {
         word
         for token in tokens
@@ -892,6 +1311,8 @@ def _categories(tokens: list[Token], kind: _Kind, attribute: tuple[str, str] | N
             "name": {"personal_info"},
             "age": {"personal_info"},
         }.get(attribute[0], {"preferences"})
+    if statement is not None and statement.category is not None:
+        found.add(statement.category)
     if "food_preferences" in found:
         found.discard("preferences")
     return found

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TypedDict
 
 from recallr_server.engine.consolidation import Candidate, Decision, Existing, Outcome
-from recallr_server.engine.extraction import ChatMessage, Fact
+from recallr_server.engine.extraction import ChatMessage, Fact, canonical_attribute_key
 from recallr_server.engine.llm import ChatModel, JsonObject, Prompt
 
 log = logging.getLogger("recallr.llm")
@@ -139,7 +139,7 @@ def _fact(
         event_start=start,
         event_end=end,
         subject_key=item["subject"] or None,
-        attribute_key=attribute if single_valued else None,
+        attribute_key=canonical_attribute_key(attribute) if single_valued else None,
         value=value if single_valued else None,
     )
 
