@@ -65,7 +65,10 @@ class Tenant:
 
     @property
     def metadata(self) -> tuple[tuple[str, str], ...]:
-        return (("authorization", f"Bearer {self.api_key}"), ("x-recallr-project-id", self.project_id))
+        return (
+            ("authorization", f"Bearer {self.api_key}"),
+            ("x-recallr-project-id", self.project_id),
+        )
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return self.server.run(coroutine)
@@ -96,7 +99,13 @@ def server(
     else:
         cluster: ThrowawayPostgres = request.getfixturevalue("postgres")
         url = cluster.create_database(f"recallr_{uuid.uuid4().hex[:8]}")
-    settings = replace(Settings(), database_url=url, listen="127.0.0.1:0", tail_poll_interval_seconds=0.05, shutdown_grace_seconds=2)
+    settings = replace(
+        Settings(),
+        database_url=url,
+        listen="127.0.0.1:0",
+        tail_poll_interval_seconds=0.05,
+        shutdown_grace_seconds=2,
+    )
     running = ServerThread(settings)
     yield running
     running.stop()
@@ -115,4 +124,3 @@ def channel(tenant: Tenant) -> Iterator[grpc.Channel]:
 
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
-
