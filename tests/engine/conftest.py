@@ -11,6 +11,7 @@ import pytest
 
 from recallr_server.store import migrate, models, projects
 from recallr_server.store.database import Database
+from tests.support import seed
 from tests.support.postgres import ThrowawayPostgres
 
 
@@ -28,26 +29,9 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 
 
 async def add_user_with_session(db: Database, user_id: str = "u") -> tuple[str, str]:
-    """Returns (user pk, session id) of a new user with one PENDING session."""
+    """Returns (user pk, session id) of a new user, in a new project, with one PENDING session."""
     async with db.write() as session:
         project = await projects.create_project(session, project_id=str(uuid.uuid4()))
-        stamp = projects.now()
-        user = models.User(
-            pk=str(uuid.uuid4()),
-            project_id=project.id,
-            user_id=user_id,
-            metadata_={},
-            created_at=stamp,
-            last_active_at=stamp,
-        )
-        session.add(user)
-        await session.flush()
-        row = models.Session(
-            id=str(uuid.uuid4()),
-            user_pk=user.pk,
-            status=models.SessionStatus.PENDING,
-            metadata_={},
-            created_at=stamp,
-        )
-        session.add(row)
-        return user.pk, row.id
+    user = await seed.add_user(db, project.id, user_id)
+    session_id = await seed.add_session(db, user, status=models.SessionStatus.PENDING)
+    return user.pk, session_id

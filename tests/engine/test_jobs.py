@@ -12,6 +12,7 @@ from recallr_server.store import models
 from recallr_server.store.database import Database
 from recallr_server.store.projects import now
 from tests.engine.conftest import add_user_with_session
+from tests.support import seed
 
 LEASE = timedelta(seconds=30)
 KIND = models.JobKind.PROCESS_SESSION
@@ -93,17 +94,11 @@ async def test_failures_back_off_then_fail_for_good(store: Database) -> None:
 
 async def test_one_user_runs_one_job_at_a_time(store: Database) -> None:
     user_pk, first = await add_user_with_session(store)
-    async with store.write() as session:
-        second = models.Session(
-            id="00000000-0000-4000-8000-000000000002",
-            user_pk=user_pk,
-            status=models.SessionStatus.PENDING,
-            metadata_={},
-            created_at=now(),
-        )
-        session.add(second)
+    second = await seed.add_session(
+        store, seed.SeededUser(user_pk, "u"), status=models.SessionStatus.PENDING
+    )
     other_user, other_session = await add_user_with_session(store, "v")
-    for subject, owner in ((first, user_pk), (second.id, user_pk), (other_session, other_user)):
+    for subject, owner in ((first, user_pk), (second, user_pk), (other_session, other_user)):
         await _enqueue(store, subject, owner)
     claims = [await _claim(store, f"w{i}") for i in range(3)]
     claimed = [c for c in claims if c is not None]
