@@ -24,6 +24,7 @@ from recallr.v1 import (
 from recallr_server import metrics, tracing, transport
 from recallr_server.api.auth import Authenticator
 from recallr_server.api.categories import CategoryServicer
+from recallr_server.api.context import ContextServicer
 from recallr_server.api.handlers import HandlerFactory
 from recallr_server.api.memories import MemoryServicer
 from recallr_server.api.merge_conflicts import MergeConflictServicer
@@ -40,6 +41,8 @@ from recallr_server.engine.llm import (
     OpenAICompatibleEmbedder,
 )
 from recallr_server.engine.processing import SessionProcessor
+from recallr_server.engine.recall import ContextRecaller
+from recallr_server.engine.recall_index import IndexCache
 from recallr_server.engine.resolution import ConflictResolver
 from recallr_server.engine.worker import Worker
 from recallr_server.health import DatabaseHealth
@@ -132,7 +135,8 @@ async def start(settings: Settings) -> RecallrServer:
     db = Database(settings.database_url)
     signal = MessageSignal()
     # Loaded before serving, so the first processed session pays no start-up cost.
-    worker = build_worker(db, settings, await asyncio.to_thread(load_models))
+    engine_models = await asyncio.to_thread(load_models)
+    worker = build_worker(db, settings, engine_models)
     factory = HandlerFactory(Authenticator(db, settings.auth_cache_seconds))
     servicers: dict[str, object] = {
         "UserService": UserServicer(db),
@@ -141,7 +145,11 @@ async def start(settings: Settings) -> RecallrServer:
         ),
         "MemoryService": MemoryServicer(db),
         "MergeConflictService": MergeConflictServicer(db, worker.wake),
-        "ContextService": object(),
+        "ContextService": ContextServicer(
+            ContextRecaller(
+                db, engine_models.embedder, IndexCache(engine_models.embedder.dimensions)
+            )
+        ),
         "CategoryService": CategoryServicer(db),
     }
     server = grpc.aio.server(options=transport.server_options(settings))

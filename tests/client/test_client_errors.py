@@ -41,7 +41,6 @@ from recallrai.exceptions import (
     RecallrAIError,
     SessionNotFoundError,
     TimeoutError,
-    UnimplementedError,
     UserAlreadyExistsError,
     UserNotFoundError,
     ValidationError,
@@ -254,16 +253,6 @@ async def answer_outside_options(api: Api) -> Failure:
     return Failure(api.call(conflict.resolve, answers), {"question": QUESTION, "answer": "London"})
 
 
-async def unimplemented_context_recall(api: Api) -> Failure:
-    # The server does not implement context recall yet; once it does, move this
-    # scenario to an RPC that is still unimplemented, or drop it.
-    user = await new_user(api)
-    session = await api.call(user.create_session)
-    return Failure(
-        api.call(session.get_context), {"method": "recallr.v1.ContextService.RecallContext"}
-    )
-
-
 async def tail_on_server_shutting_down(api: Api) -> Failure:
     # A server of its own over the same database, so stopping it spares the others.
     doomed = ServerThread(api.tenant.server.settings)
@@ -370,7 +359,6 @@ SCENARIOS = [
         C.INVALID_ARGUMENT,
         "MERGE_CONFLICT_INVALID_ANSWER",
     ),
-    Scenario(unimplemented_context_recall, UnimplementedError, C.UNIMPLEMENTED, "NOT_IMPLEMENTED"),
     Scenario(tail_on_server_shutting_down, ConnectionError, C.UNAVAILABLE, "SERVICE_UNAVAILABLE"),
     Scenario(unreachable_server, ConnectionError, C.UNAVAILABLE, None),
     Scenario(tail_past_its_deadline, TimeoutError, C.DEADLINE_EXCEEDED, None),
@@ -382,6 +370,7 @@ UNREACHABLE = {
     "MALFORMED_REQUEST": "its protobuf runtime never encodes an invalid message",
     "RATE_LIMITED": "the server enforces no request quota yet",
     "INTERNAL": "only an unexpected failure inside the server raises it",
+    "NOT_IMPLEMENTED": "this server version implements every method of the contract",
 }
 
 

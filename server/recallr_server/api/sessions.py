@@ -32,6 +32,7 @@ from recallr_server.store.database import Database
 from recallr_server.store.filters import metadata_matches
 from recallr_server.store.lookups import find_session, find_user
 from recallr_server.store.projects import now
+from recallr_server.store.revisions import bump_index_revision
 
 MAX_AUTO_PROCESS_SECONDS = 30 * 24 * 3600
 MAX_RECENT_MESSAGES = 1_000
@@ -184,6 +185,7 @@ class SessionServicer:
             user = await find_user(session, call.project_id, request.user_id)
             row = await find_session(session, user, request.session_id)
             await session.execute(delete(models.Session).where(models.Session.id == row.id))
+            await bump_index_revision(session, user.pk)
         return pb.DeleteSessionResponse()
 
     async def ProcessSession(
@@ -234,6 +236,7 @@ class SessionServicer:
                 request_id=request.request_id or None,
             )
             session.add(message)
+            await bump_index_revision(session, user.pk)
             row.last_message_at = stamp
             user.last_active_at = stamp
             if row.auto_process_after_seconds:

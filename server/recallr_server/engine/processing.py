@@ -44,6 +44,7 @@ from recallr_server.store import models
 from recallr_server.store.database import Database
 from recallr_server.store.lookups import category_names
 from recallr_server.store.projects import now
+from recallr_server.store.revisions import bump_index_revision
 
 MAX_SUMMARY_FACTS = 12
 # How many of the most similar memories an LLM judges a new fact against.
@@ -310,24 +311,11 @@ class SessionProcessor:
                 session.add(_conflict(snapshot, item, stamp))
                 continue
             target = item.target
-            real_target = (
-                await session.get(models.Memory, target.memory_id)
-                if target is not None and not target.memory_id.startswith("planned:")
-                else None
-            )
             chain_id = chains.get(target.chain_id, target.chain_id) if target else str(uuid.uuid4())
             chain_seq = 1
-            if real_target is not None:
-                chain_seq = real_target.chain_seq + 1
-                real_target.expired_at = (
-                    item.fact.event_start if item.decision == Decision.TEMPORAL_UPDATE else stamp
-                )
-                real_target.expiration_reason = (
-                    models.ExpirationReason.TEMPORAL_CONFLICT
-                    if item.decision == Decision.TEMPORAL_UPDATE
-                    else models.ExpirationReason.ADDITION_TO_EXISTING_MEMORY
-                )
-            elif target is not None:
+            if target is not None:
+                # What is superseded is the chain's current version, whether the target
+                # was stored before this run or planned earlier in it.
                 chain_seq = await next_chain_seq(session, chain_id)
                 await _expire_current(session, chain_id, item, stamp)
             chains[f"planned:{index}"] = chain_id
@@ -362,6 +350,7 @@ class SessionProcessor:
         summary.summary = plan.summary
         summary.created_at = stamp
         summary.embedding = encode_vector(plan.summary_embedding)
+        await bump_index_revision(session, snapshot.user.pk)
         row.status = models.SessionStatus.PROCESSED
         row.failure_reason = ""
 

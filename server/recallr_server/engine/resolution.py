@@ -24,6 +24,7 @@ from recallr_server.store import models
 from recallr_server.store.database import Database
 from recallr_server.store.lookups import category_names
 from recallr_server.store.projects import now
+from recallr_server.store.revisions import bump_index_revision
 
 
 def _time(value: str | None) -> datetime | None:
@@ -50,6 +51,7 @@ class ConflictResolver:
             assert conflict is not None
             choice = conflict.answers[0]["answer"] if conflict.answers else KEEP_EXISTING
             created = await _apply(session, conflict, choice, encode_vector(vector))
+            await bump_index_revision(session, conflict.user_pk)
             conflict.new_memory_ids = created
             conflict.status = models.MergeConflictStatus.RESOLVED
             conflict.resolved_at = now()

@@ -10,6 +10,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recallr_server.store import models
+from recallr_server.store.revisions import bump_index_revision
 
 OPEN_CONFLICT_STATUSES = (
     models.MergeConflictStatus.PENDING,
@@ -79,7 +80,8 @@ async def _connected(
             )
         )
     ).all()
-    others = {b if a in chain_ids else a for a, b in links}
+    # Both ends: when both chains are listed, each shows the other.
+    others = {chain for link in links for chain in link}
     current: dict[str, tuple[str, str]] = {}
     if others:
         for memory in await session.scalars(
@@ -118,6 +120,7 @@ async def delete_versions(
         if v.id == memory.id or (with_previous and v.chain_seq < memory.chain_seq)
     }
     await session.execute(delete(models.Memory).where(models.Memory.id.in_(doomed)))
+    await bump_index_revision(session, memory.user_pk)
     remaining = [v for v in chain if v.id not in doomed]
     if not remaining:
         await session.execute(

@@ -137,6 +137,9 @@ class User(Base):
     merge_conflict_enabled: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_active_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Bumped by every write that changes what context recall searches, so that each
+    # replica's cached index notices changes made through any other (store.revisions).
+    index_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Session(Base):

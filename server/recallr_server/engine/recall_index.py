@@ -1,0 +1,418 @@
+"""Per-user search indexes over what recall searches, kept in step with the database.
+
+The database is the only source of truth. Every write that changes what recall sees
+bumps `users.index_revision` in its own transaction (`store.revisions`), and each recall
+reads that revision together with the user row. A cached index whose revision differs is
+brought up to date from the database before use; a refresh loads only what changed
+(new or vanished ids), so a new message costs a few small queries, not a rebuild.
+
+What is indexed: the user's current memory versions (text and stored embedding), their
+session summaries (text and embedding) and every raw message of both roles (text only;
+docs/context.md gives the measurement behind leaving messages without embeddings).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Collection, Hashable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Generic, TypeVar
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from recallr_server.engine.embeddings import Matrix
+from recallr_server.engine.lexical import BM25Index, terms
+from recallr_server.engine.processing import decode_vector
+from recallr_server.store import models
+
+# Users whose indexes stay in memory; about 25 MB each at 10,000 memories and messages.
+DEFAULT_CACHED_USERS = 32
+# Ids per IN (...) list when loading new rows.
+_LOAD_CHUNK = 500
+# Tokenising more documents than this moves off the event loop.
+_INLINE_DOCUMENTS = 200
+# An index with this share of removed documents is rebuilt from its live ones.
+_REBUILD_DEAD_FRACTION = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryDoc:
+    """One memory version, current or expired."""
+
+    id: str
+    chain_id: str
+    chain_seq: int
+    session_id: str | None
+    content: str
+    event_start: datetime | None
+    event_end: datetime | None
+    created_at: datetime
+    expired_at: datetime | None
+    expiration_reason: models.ExpirationReason | None
+    source_message_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MessageDoc:
+    id: str
+    seq: int
+    session_id: str
+    role: models.MessageRole
+    content: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryDoc:
+    session_id: str
+    text: str
+    created_at: datetime
+
+
+Doc = TypeVar("Doc")
+
+
+class Shelf(Generic[Doc]):
+    """Documents at stable positions with their BM25 index and, optionally, vectors."""
+
+    def __init__(self, dimensions: int | None) -> None:
+        self.docs: list[Doc | None] = []
+        self.lexical = BM25Index()
+        self.positions: dict[Hashable, int] = {}
+        self._terms: list[list[str]] = []
+        self._dimensions = dimensions
+        self._vectors = np.zeros((0, dimensions or 0), dtype=np.float32)
+
+    @property
+    def keys(self) -> Collection[Hashable]:
+        return self.positions.keys()
+
+    @property
+    def alive(self) -> NDArray[np.bool_]:
+        return self.lexical.alive()
+
+    @property
+    def vectors(self) -> Matrix:
+        """One row per position; removed and vector-less documents have zero rows."""
+        return self._vectors[: len(self.docs)]
+
+    def add_all(self, items: Sequence[tuple[Hashable, Doc, list[str], Matrix | None]]) -> None:
+        start = len(self.docs)
+        if self._dimensions is not None:
+            needed = start + len(items)
+            if needed > len(self._vectors):
+                grown = np.zeros(
+                    (max(needed, 2 * len(self._vectors)), self._dimensions), np.float32
+                )
+                grown[:start] = self._vectors[:start]
+                self._vectors = grown
+        for offset, (key, doc, doc_terms, vector) in enumerate(items):
+            self.positions[key] = self.lexical.add(doc_terms)
+            self.docs.append(doc)
+            self._terms.append(doc_terms)
+            if vector is not None:
+                self._vectors[start + offset] = vector
+
+    def remove(self, key: Hashable) -> None:
+        position = self.positions.pop(key)
+        self.lexical.remove(position)
+        self.docs[position] = None
+        self._terms[position] = []
+        if self._dimensions is not None:
+            self._vectors[position] = 0.0
+
+    def compacted(self) -> Shelf[Doc]:
+        """The same live documents in a fresh index, when enough have been removed."""
+        if self.lexical.dead_fraction <= _REBUILD_DEAD_FRACTION:
+            return self
+        fresh: Shelf[Doc] = Shelf(self._dimensions)
+        live = []
+        for key, position in self.positions.items():
+            doc = self.docs[position]
+            assert doc is not None
+            vector = self._vectors[position] if self._dimensions is not None else None
+            live.append((key, doc, self._terms[position], vector))
+        fresh.add_all(live)
+        return fresh
+
+
+@dataclass
+class UserIndex:
+    dimensions: int
+    revision: int = -1
+    memories: Shelf[MemoryDoc] = field(init=False)
+    messages: Shelf[MessageDoc] = field(init=False)
+    summaries: Shelf[SummaryDoc] = field(init=False)
+    # When each of the user's sessions happened (its created_at, which imports set).
+    session_times: dict[str, datetime] = field(default_factory=dict)
+    # Every memory version of the user by id, and the version ids of each chain.
+    versions: dict[str, MemoryDoc] = field(default_factory=dict)
+    _chain_members: dict[str, set[str]] = field(default_factory=dict)
+    # Connected chains, both ways.
+    links: dict[str, set[str]] = field(default_factory=dict)
+    _summary_versions: dict[str, datetime] = field(default_factory=dict)
+    # Message ids to their keys (seq) in `messages`; may name removed ones.
+    message_seqs: dict[str, int] = field(default_factory=dict)
+    # Each session's newest indexed message and the text of the message before it.
+    _last_in_session: dict[str, tuple[MessageDoc, str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.memories = Shelf(self.dimensions)
+        self.messages = Shelf(None)
+        self.summaries = Shelf(self.dimensions)
+
+    async def refresh(self, session: AsyncSession, user_pk: str, revision: int) -> None:
+        """Brings the index to the database's state; `revision` is the one read with it."""
+        await self._refresh_memories(session, user_pk)
+        await self._refresh_messages(session, user_pk)
+        await self._refresh_summaries(session, user_pk)
+        self.session_times = dict(
+            (
+                await session.execute(
+                    select(models.Session.id, models.Session.created_at).where(
+                        models.Session.user_pk == user_pk
+                    )
+                )
+            ).all()
+        )
+        self.memories = self.memories.compacted()
+        self.messages = self.messages.compacted()
+        self.summaries = self.summaries.compacted()
+        self.revision = revision
+
+    def chain(self, chain_id: str) -> list[MemoryDoc]:
+        """The versions of a chain, oldest first."""
+        members = (self.versions[i] for i in self._chain_members.get(chain_id, ()))
+        return sorted(members, key=lambda v: v.chain_seq)
+
+    def connected(self, chain_id: str) -> list[MemoryDoc]:
+        """The current versions of the chains linked to `chain_id`."""
+        found = []
+        for other in sorted(self.links.get(chain_id, ())):
+            current = [v for v in self.chain(other) if v.expired_at is None]
+            found += current[-1:]
+        return found
+
+    async def _refresh_memories(self, session: AsyncSession, user_pk: str) -> None:
+        # Versions change in place only when they expire, or come back when a newer one is
+        # deleted: (id, expired_at) tells every change apart.
+        state = dict(
+            (
+                await session.execute(
+                    select(models.Memory.id, models.Memory.expired_at).where(
+                        models.Memory.user_pk == user_pk
+                    )
+                )
+            ).all()
+        )
+        for gone in self.versions.keys() - state.keys():
+            self._forget(self.versions.pop(gone))
+        changed = sorted(
+            key
+            for key, expired_at in state.items()
+            if key not in self.versions or self.versions[key].expired_at != expired_at
+        )
+        rows: list[models.Memory] = []
+        for chunk in _chunks(changed):
+            rows += await session.scalars(select(models.Memory).where(models.Memory.id.in_(chunk)))
+        current: list[tuple[MemoryDoc, Matrix | None]] = []
+        for row in rows:
+            if row.id in self.versions:
+                self._forget(self.versions[row.id])
+            doc = MemoryDoc(
+                row.id,
+                row.chain_id,
+                row.chain_seq,
+                row.session_id,
+                row.content,
+                row.event_start_at,
+                row.event_end_at,
+                row.created_at,
+                row.expired_at,
+                row.expiration_reason,
+                tuple(row.source_message_ids),
+            )
+            self.versions[doc.id] = doc
+            self._chain_members.setdefault(doc.chain_id, set()).add(doc.id)
+            if doc.expired_at is None:
+                current.append((doc, self._vector(row.embedding)))
+        await _add(
+            self.memories,
+            [doc.id for doc, _ in current],
+            [doc for doc, _ in current],
+            [doc.content for doc, _ in current],
+            [vector for _, vector in current],
+        )
+        self.links = {}
+        for a, b in (
+            await session.execute(
+                select(models.MemoryLink.chain_a, models.MemoryLink.chain_b).where(
+                    models.MemoryLink.user_pk == user_pk
+                )
+            )
+        ).all():
+            self.links.setdefault(a, set()).add(b)
+            self.links.setdefault(b, set()).add(a)
+
+    def _forget(self, doc: MemoryDoc) -> None:
+        members = self._chain_members.get(doc.chain_id)
+        if members is not None:
+            members.discard(doc.id)
+            if not members:
+                del self._chain_members[doc.chain_id]
+        if doc.id in self.memories.positions:
+            self.memories.remove(doc.id)
+
+    async def _refresh_messages(self, session: AsyncSession, user_pk: str) -> None:
+        current = set(
+            await session.scalars(
+                select(models.Message.seq).where(models.Message.user_pk == user_pk)
+            )
+        )
+        docs: list[MessageDoc] = []
+        for chunk in _removed_then_added(self.messages, current):
+            docs += [
+                MessageDoc(m.id, m.seq, m.session_id, m.role, m.content, m.created_at)
+                for m in await session.scalars(
+                    select(models.Message).where(models.Message.seq.in_(chunk))
+                )
+            ]
+        docs.sort(key=lambda d: d.seq)
+        self.message_seqs.update((d.id, d.seq) for d in docs)
+        # A turn is often only understood with its neighbours ("Yes, in May!" answers the
+        # turn before; the turn after may name what it was about), so each message is
+        # indexed with the messages on either side of it in its session. A session's last
+        # message is indexed again when its successor arrives.
+        window: dict[int, tuple[MessageDoc, str, str]] = {}
+        for doc in docs:
+            previous = self._last_in_session.get(doc.session_id)
+            if previous is not None and previous[0].seq < doc.seq:
+                window[previous[0].seq] = (previous[0], previous[1], doc.content)
+                window[doc.seq] = (doc, previous[0].content, "")
+            else:
+                window[doc.seq] = (doc, "", "")
+            self._last_in_session[doc.session_id] = (doc, window[doc.seq][1])
+        for seq in window:
+            if seq in self.messages.positions:
+                self.messages.remove(seq)
+        entries = sorted(window.values(), key=lambda entry: entry[0].seq)
+        await _add(
+            self.messages,
+            [doc.seq for doc, _, _ in entries],
+            [doc for doc, _, _ in entries],
+            ["\n".join((before, doc.content, after)) for doc, before, after in entries],
+            None,
+        )
+
+    async def _refresh_summaries(self, session: AsyncSession, user_pk: str) -> None:
+        versions = dict(
+            (
+                await session.execute(
+                    select(
+                        models.SessionSummary.session_id, models.SessionSummary.created_at
+                    ).where(models.SessionSummary.user_pk == user_pk)
+                )
+            ).all()
+        )
+        # A reprocessed session rewrites its summary in place: a new created_at.
+        changed = {
+            key for key, stamp in versions.items() if self._summary_versions.get(key) != stamp
+        }
+        for key in list(self.summaries.keys):
+            if key in changed or key not in versions:
+                self.summaries.remove(key)
+        rows: list[models.SessionSummary] = []
+        for chunk in _chunks(sorted(changed)):
+            rows += await session.scalars(
+                select(models.SessionSummary).where(models.SessionSummary.session_id.in_(chunk))
+            )
+        docs = [SummaryDoc(r.session_id, r.summary, r.created_at) for r in rows]
+        vectors = [self._vector(r.embedding) for r in rows]
+        await _add(
+            self.summaries, [d.session_id for d in docs], docs, [d.text for d in docs], vectors
+        )
+        self._summary_versions = {d.session_id: d.created_at for d in docs} | {
+            key: stamp for key, stamp in versions.items() if key not in changed
+        }
+
+    def message_position(self, message_id: str) -> int | None:
+        seq = self.message_seqs.get(message_id)
+        return None if seq is None else self.messages.positions.get(seq)
+
+    def _vector(self, blob: bytes | None) -> Matrix | None:
+        if blob is None:
+            return None
+        vector = decode_vector(blob)
+        # Vectors of another embedder (a configured provider) cannot be compared: lexical only.
+        return vector if len(vector) == self.dimensions else None
+
+
+def _chunks(keys: Sequence[Hashable]) -> Iterable[list[Hashable]]:
+    for start in range(0, len(keys), _LOAD_CHUNK):
+        yield list(keys[start : start + _LOAD_CHUNK])
+
+
+def _removed_then_added(
+    shelf: Shelf[Doc], current: AbstractSet[Hashable]
+) -> Iterable[list[Hashable]]:
+    """Drops what is no longer current from `shelf`; yields chunks of keys to load."""
+    for key in set(shelf.keys) - current:
+        shelf.remove(key)
+    return _chunks(sorted(current - set(shelf.keys), key=str))
+
+
+async def _add(
+    shelf: Shelf[Doc],
+    keys: Sequence[Hashable],
+    docs: Sequence[Doc],
+    texts: Sequence[str],
+    vectors: Sequence[Matrix | None] | None,
+) -> None:
+    if len(texts) > _INLINE_DOCUMENTS:
+        tokenised = await asyncio.to_thread(lambda: [terms(t) for t in texts])
+    else:
+        tokenised = [terms(t) for t in texts]
+    shelf.add_all(
+        [
+            (key, doc, doc_terms, vectors[i] if vectors is not None else None)
+            for i, (key, doc, doc_terms) in enumerate(zip(keys, docs, tokenised, strict=True))
+        ]
+    )
+
+
+class IndexCache:
+    """The indexes of the most recently recalled users, least recently used evicted first."""
+
+    def __init__(self, dimensions: int, capacity: int = DEFAULT_CACHED_USERS) -> None:
+        self._dimensions = dimensions
+        self._capacity = capacity
+        self._entries: OrderedDict[str, tuple[UserIndex, asyncio.Lock]] = OrderedDict()
+
+    @asynccontextmanager
+    async def current(
+        self, session: AsyncSession, user_pk: str, revision: int
+    ) -> AsyncIterator[UserIndex]:
+        """The user's index at `revision`, held exclusively until the block ends.
+
+        Searching must not await inside the block: a refresh of the same index would
+        otherwise interleave with it.
+        """
+        entry = self._entries.get(user_pk)
+        if entry is None:
+            entry = (UserIndex(self._dimensions), asyncio.Lock())
+            self._entries[user_pk] = entry
+            while len(self._entries) > self._capacity:
+                self._entries.popitem(last=False)
+        self._entries.move_to_end(user_pk)
+        index, lock = entry
+        async with lock:
+            if index.revision != revision:
+                await index.refresh(session, user_pk, revision)
+            yield index

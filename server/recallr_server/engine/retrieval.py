@@ -1,0 +1,400 @@
+"""Context recall: understanding the conversation, searching a user's index, ranking.
+
+Pure functions over a `UserIndex`; the caller reads the database and embeds the queries.
+
+Ranking fuses ranked lists with reciprocal rank fusion (RRF): BM25 over memories, dense
+similarity over memories (one list per query vector), BM25 over raw messages and, when
+the query asks for the latest state, recency. Memories and raw messages compete in one
+ranking because both carry evidence. A memory also earns part of the rank of the
+messages it was extracted from, and a message part of the rank of its memories: the two
+views of one turn reinforce each other.
+
+Relevance, which the thresholds apply to, is a number in [0, 1] that does not depend on
+the other candidates: the larger of the share of the query's IDF-weighted terms a text
+contains and its dense similarity rescaled so that cosine 0.2 maps to 0 and 0.7 to 1
+(for all-MiniLM-L6-v2 paraphrases score above 0.7, unrelated sentences below 0.2).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+from numpy.typing import NDArray
+
+from recallr_server.engine.embeddings import Matrix
+from recallr_server.engine.lexical import stem_of, weighted_terms, words
+from recallr_server.engine.recall_index import MemoryDoc, MessageDoc, SummaryDoc, UserIndex
+from recallr_server.engine.temporal import make_absolute, resolve_time_expressions
+
+# The query is the current session's last messages: the newest carries the question,
+# the ones before it (up to 3 exchanges) what it refers to.
+QUERY_MESSAGES = 6
+# Weight of an earlier message's terms against the newest message's, per step back.
+EARLIER_MESSAGE_DECAY = 0.5
+RRF_K = 5.0
+MESSAGE_WEIGHT = 1.5
+# How much of the rank of a memory's source messages it inherits, and vice versa.
+CROSS_EVIDENCE_WEIGHT = 0.5
+# Only this many of each list take part in fusion; deeper ranks add noise, not recall.
+FUSION_DEPTH = 200
+DENSE_FLOOR, DENSE_CEILING = 0.2, 0.7
+# Session summaries recalled for relevance, beyond the most recent ones asked for.
+MAX_RELEVANT_SUMMARIES = 5
+# People talk about events after they happen: a raw message inside a date filter may
+# come from a session up to this long after the filtered period.
+MESSAGE_DATE_SLACK = timedelta(days=31)
+# Expansion terms from the best first-pass memories (BALANCED), and their weight.
+EXPANSION_TERMS = 5
+EXPANSION_WEIGHT = 0.3
+EXPANSION_SOURCES = 3
+
+_RECENCY_CUES = re.compile(
+    r"\b(?:now|currently|current|these days|nowadays|latest|most recent(?:ly)?|still|"
+    r"anymore|any more|at the moment|today|right now)\b",
+    re.IGNORECASE,
+)
+_TEMPORAL_CUES = re.compile(
+    r"\b(?:when|what (?:day|date|year|month|time)|how long|since|ago|before|after|"
+    r"last|yesterday|recently|latest|now|currently)\b",
+    re.IGNORECASE,
+)
+
+
+class Strategy(enum.Enum):
+    LOW_LATENCY = "low_latency"
+    BALANCED = "balanced"
+    AGENTIC = "agentic"
+    AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    """What recall understood from the conversation, and will search for."""
+
+    strategy: Strategy
+    # Texts searched densely, newest message first.
+    dense_queries: list[str]
+    term_weights: dict[str, float]
+    keywords: list[str]
+    date_filters: list[tuple[datetime, datetime]]
+    prefers_recent: bool
+    # Texts searched in all, for provenance.
+    queries: list[str] = field(default_factory=list)
+
+
+def resolve_strategy(requested: Strategy, latest: str) -> Strategy:
+    """The strategy that runs. AGENTIC needs an LLM, which recall has none of yet."""
+    if requested is Strategy.AUTO:
+        # Dates and "now" need understanding; a plain factual question does not.
+        return Strategy.BALANCED if _TEMPORAL_CUES.search(latest) else Strategy.LOW_LATENCY
+    if requested is Strategy.AGENTIC:
+        return Strategy.BALANCED
+    return requested
+
+
+def plan_query(messages: Sequence[str], strategy: Strategy, now: datetime) -> QueryPlan:
+    """Understands the conversation. `messages` are oldest first; `now` is the session's time."""
+    if not messages:
+        return QueryPlan(strategy, [], {}, [], [], False)
+    latest = messages[-1]
+    weighted = [(m, EARLIER_MESSAGE_DECAY**back) for back, m in enumerate(reversed(messages))]
+    dense = [latest]
+    date_filters: list[tuple[datetime, datetime]] = []
+    prefers_recent = False
+    if strategy is Strategy.BALANCED:
+        mentions = resolve_time_expressions(latest, now)
+        date_filters = [(m.start, m.end) for m in mentions]
+        prefers_recent = bool(_RECENCY_CUES.search(latest)) and not date_filters
+        if mentions:
+            # "last May" also matches text that says "May 2023".
+            absolute = make_absolute(latest, mentions)
+            weighted.append((absolute, 1.0))
+            dense = [absolute]
+        if len(messages) > 1:
+            dense.append("\n".join(messages))
+    term_weights = weighted_terms(weighted)
+    keywords = list(dict.fromkeys(w for text, _ in weighted for w in words(text)))
+    return QueryPlan(
+        strategy,
+        dense,
+        term_weights,
+        keywords,
+        date_filters,
+        prefers_recent,
+        queries=list(dict.fromkeys([latest, *dense])),
+    )
+
+
+@dataclass(frozen=True)
+class Limits:
+    min_top_k: int
+    max_top_k: int
+    memories_threshold: float
+    summaries_threshold: float
+    last_n_summaries: int
+
+
+@dataclass(frozen=True)
+class RankedMemory:
+    doc: MemoryDoc
+    relevance: float
+
+
+@dataclass(frozen=True)
+class Recalled:
+    memories: list[RankedMemory]
+    messages: list[MessageDoc]
+    summaries: list[SummaryDoc]
+    plan: QueryPlan
+
+
+def recall(
+    index: UserIndex,
+    plan: QueryPlan,
+    query_vectors: Matrix,
+    limits: Limits,
+    excluded_messages: set[str],
+) -> Recalled:
+    """Ranks the index for a plan; `query_vectors` embed `plan.dense_queries` in order."""
+    memories, messages = _rank(index, plan, query_vectors, limits, excluded_messages)
+    summaries = _summaries(index, plan, query_vectors, limits)
+    if plan.strategy is Strategy.BALANCED and plan.term_weights and memories:
+        expanded = _expanded(index, plan, memories)
+        if expanded is not plan:
+            memories, messages = _rank(index, expanded, query_vectors, limits, excluded_messages)
+            plan = expanded
+    return Recalled(memories, messages, summaries, plan)
+
+
+def _expanded(index: UserIndex, plan: QueryPlan, memories: list[RankedMemory]) -> QueryPlan:
+    """Pseudo-relevance feedback: the rarest words of the best memories join the query."""
+    lexical = index.memories.lexical
+    seen = set(plan.term_weights)
+    candidates: dict[str, tuple[float, str]] = {}
+    for memory in memories[:EXPANSION_SOURCES]:
+        for word in words(memory.doc.content):
+            stem = stem_of(word)
+            if stem not in seen:
+                candidates[stem] = (lexical.idf(stem), word)
+    best = sorted(candidates.items(), key=lambda item: -item[1][0])[:EXPANSION_TERMS]
+    if not best:
+        return plan
+    weights = dict(plan.term_weights)
+    weights.update((stem, EXPANSION_WEIGHT) for stem, _ in best)
+    return QueryPlan(
+        plan.strategy,
+        plan.dense_queries,
+        weights,
+        plan.keywords + [word for _, (_, word) in best],
+        plan.date_filters,
+        plan.prefers_recent,
+        plan.queries,
+    )
+
+
+def _rrf(scores: NDArray[np.float64], eligible: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """Reciprocal-rank contributions of a score list: 1 / (k + rank) over its top entries."""
+    fused = np.zeros(len(scores))
+    candidates = np.flatnonzero(eligible & (scores > 0))
+    if len(candidates) == 0:
+        return fused
+    top = candidates[np.argsort(-scores[candidates], kind="stable")[:FUSION_DEPTH]]
+    fused[top] = 1.0 / (RRF_K + np.arange(1, len(top) + 1))
+    return fused
+
+
+def _dense_relevance(similarity: NDArray[np.float64]) -> NDArray[np.float64]:
+    rescaled: NDArray[np.float64] = np.clip(
+        (similarity - DENSE_FLOOR) / (DENSE_CEILING - DENSE_FLOOR), 0.0, 1.0
+    )
+    return rescaled
+
+
+def _in_filters(
+    starts: Sequence[datetime | None],
+    ends: Sequence[datetime | None],
+    filters: Sequence[tuple[datetime, datetime]],
+    slack: timedelta = timedelta(0),
+) -> NDArray[np.bool_]:
+    inside = np.zeros(len(starts), dtype=np.bool_)
+    for position, (start, end) in enumerate(zip(starts, ends, strict=True)):
+        if start is None:
+            continue
+        last = end or start
+        inside[position] = any(start < high + slack and last > low for low, high in filters)
+    return inside
+
+
+def _rank(
+    index: UserIndex,
+    plan: QueryPlan,
+    query_vectors: Matrix,
+    limits: Limits,
+    excluded_messages: set[str],
+) -> tuple[list[RankedMemory], list[MessageDoc]]:
+    memory_docs, message_docs = index.memories.docs, index.messages.docs
+    memory_alive = index.memories.alive.copy()
+    message_alive = index.messages.alive.copy()
+    for message_id in excluded_messages:
+        excluded = index.message_position(message_id)
+        if excluded is not None:
+            message_alive[excluded] = False
+    if plan.date_filters:
+        in_range = memory_alive & _in_filters(
+            [d.event_start if d else None for d in memory_docs],
+            [d.event_end if d else None for d in memory_docs],
+            plan.date_filters,
+        )
+        # A filter that excludes everything was misunderstood rather than meant.
+        if in_range.any():
+            memory_alive = in_range
+            message_alive &= _in_filters(
+                [index.session_times.get(d.session_id) if d else None for d in message_docs],
+                [None] * len(message_docs),
+                plan.date_filters,
+                MESSAGE_DATE_SLACK,
+            )
+
+    memory_bm25, memory_share = index.memories.lexical.scores(plan.term_weights)
+    message_bm25, message_share = index.messages.lexical.scores(plan.term_weights)
+    memory_fused = _rrf(memory_bm25, memory_alive)
+    memory_similarity = np.zeros(len(memory_docs))
+    for vector in query_vectors:
+        similarity = index.memories.vectors @ vector
+        memory_fused += _rrf(similarity.astype(np.float64), memory_alive)
+        memory_similarity = np.maximum(memory_similarity, similarity)
+    message_fused = MESSAGE_WEIGHT * _rrf(message_bm25, message_alive)
+    if plan.prefers_recent:
+        memory_fused += _rrf(_recency(memory_docs, memory_fused), memory_alive)
+        message_fused += _rrf(_recency(message_docs, message_fused, index), message_alive)
+
+    # Each view of a turn lends the other part of its rank.
+    memory_total = memory_fused.copy()
+    message_total = message_fused.copy()
+    for position in np.flatnonzero(memory_fused > 0):
+        doc = memory_docs[position]
+        assert doc is not None
+        for message_id in doc.source_message_ids:
+            source = index.message_position(message_id)
+            if source is not None:
+                memory_total[position] += CROSS_EVIDENCE_WEIGHT * message_fused[source]
+                message_total[source] += CROSS_EVIDENCE_WEIGHT * memory_fused[position]
+    memory_total[~memory_alive] = 0.0
+    message_total[~message_alive] = 0.0
+
+    memory_relevance = np.maximum(memory_share, _dense_relevance(memory_similarity))
+    message_relevance = message_share
+    return _select(
+        memory_docs,
+        message_docs,
+        memory_total,
+        message_total,
+        memory_relevance,
+        message_relevance,
+        limits,
+    )
+
+
+def _recency(
+    docs: Sequence[MemoryDoc | None] | Sequence[MessageDoc | None],
+    fused: NDArray[np.float64],
+    index: UserIndex | None = None,
+) -> NDArray[np.float64]:
+    """Among the candidates fusion already found, newer ones first."""
+    recency = np.zeros(len(docs))
+    for position in np.flatnonzero(fused > 0):
+        doc = docs[int(position)]
+        if isinstance(doc, MemoryDoc):
+            moment = doc.event_start or doc.created_at
+        elif isinstance(doc, MessageDoc) and index is not None:
+            moment = index.session_times.get(doc.session_id, doc.created_at)
+        else:
+            continue
+        recency[position] = moment.timestamp()
+    return recency
+
+
+def _select(
+    memory_docs: Sequence[MemoryDoc | None],
+    message_docs: Sequence[MessageDoc | None],
+    memory_total: NDArray[np.float64],
+    message_total: NDArray[np.float64],
+    memory_relevance: NDArray[np.float64],
+    message_relevance: NDArray[np.float64],
+    limits: Limits,
+) -> tuple[list[RankedMemory], list[MessageDoc]]:
+    """At least min_top_k memories by rank, then the best of the rest above the threshold.
+
+    A raw message whose memory is already chosen adds nothing new and is skipped.
+    """
+    # Fusion scores only a few hundred candidates; sorting just those keeps this cheap.
+    candidates = np.flatnonzero(memory_total > 0)
+    memory_order = candidates[np.argsort(-memory_total[candidates], kind="stable")].tolist()
+    chosen: list[RankedMemory] = []
+    floor = min(limits.min_top_k, limits.max_top_k)
+    for position in memory_order[:floor]:
+        doc = memory_docs[position]
+        assert doc is not None
+        chosen.append(RankedMemory(doc, float(memory_relevance[position])))
+    rest: list[tuple[float, bool, int]] = [
+        (float(memory_total[p]), True, p)
+        for p in memory_order[floor:]
+        if memory_relevance[p] >= limits.memories_threshold
+    ]
+    rest += [
+        (float(message_total[p]), False, p)
+        for p in np.flatnonzero(message_total > 0).tolist()
+        if message_relevance[p] >= limits.memories_threshold
+    ]
+    rest.sort(key=lambda item: -item[0])
+    covered = {m for c in chosen for m in c.doc.source_message_ids}
+    messages: list[MessageDoc] = []
+    for _, is_memory, position in rest:
+        if len(chosen) + len(messages) >= limits.max_top_k:
+            break
+        if is_memory:
+            memory = memory_docs[position]
+            assert memory is not None
+            chosen.append(RankedMemory(memory, float(memory_relevance[position])))
+            covered.update(memory.source_message_ids)
+        else:
+            message = message_docs[position]
+            assert message is not None
+            if message.id not in covered:
+                messages.append(message)
+                covered.add(message.id)
+    return chosen, messages
+
+
+def _summaries(
+    index: UserIndex, plan: QueryPlan, query_vectors: Matrix, limits: Limits
+) -> list[SummaryDoc]:
+    """The last_n_summaries most recent sessions' summaries, then relevant ones, by time."""
+    shelf = index.summaries
+    live = [(p, d) for p, d in enumerate(shelf.docs) if d is not None]
+
+    def session_time(doc: SummaryDoc) -> datetime:
+        return index.session_times.get(doc.session_id, doc.created_at)
+
+    recent = sorted(live, key=lambda item: session_time(item[1]), reverse=True)
+    chosen = dict(recent[: limits.last_n_summaries])
+    if plan.term_weights and live:
+        _, share = shelf.lexical.scores(plan.term_weights)
+        relevance = share
+        for vector in query_vectors:
+            relevance = np.maximum(
+                relevance, _dense_relevance((shelf.vectors @ vector).astype(np.float64))
+            )
+        relevant = [
+            (float(relevance[p]), p, d)
+            for p, d in live
+            if p not in chosen and relevance[p] >= limits.summaries_threshold
+        ]
+        relevant.sort(key=lambda item: -item[0])
+        chosen.update((p, d) for _, p, d in relevant[:MAX_RELEVANT_SUMMARIES])
+    return sorted(chosen.values(), key=session_time)
