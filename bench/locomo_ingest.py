@@ -37,8 +37,13 @@ class Result:
     peak_rss_mib: float
 
 
-def _ingest(client: RecallrAI, data: list[Conversation]) -> list[tuple[str, str]]:
-    """Adds every turn; returns (user id, session id) pairs in chronological order."""
+def ingest(client: RecallrAI, data: list[Conversation]) -> list[tuple[str, str]]:
+    """Adds every turn; returns (user id, session id) pairs in chronological order.
+
+    One user per conversation, named for speaker A; one session per LoCoMo session,
+    created at its historical time; speaker A's turns are USER messages, speaker B's
+    ASSISTANT messages.
+    """
     sessions = []
     for conversation in data:
         user = client.create_user(conversation.sample_id, metadata={"name": conversation.speaker_a})
@@ -61,7 +66,10 @@ def _ingest(client: RecallrAI, data: list[Conversation]) -> list[tuple[str, str]
     return sessions
 
 
-def _wait_processed(client: RecallrAI, sessions: list[tuple[str, str]], timeout: float) -> int:
+def process(client: RecallrAI, sessions: list[tuple[str, str]], timeout: float) -> int:
+    """Queues every session for processing and waits for all; returns how many FAILED."""
+    for user_id, session_id in sessions:
+        client.get_user(user_id, validate=False).get_session(session_id, validate=False).process()
     deadline = time.monotonic() + timeout
     pending = list(sessions)
     failed = 0
@@ -93,13 +101,9 @@ def run_layout(layout: str, data: list[Conversation], timeout: float) -> Result:
                 api_key=API_KEY, project_id=PROJECT_ID, target=target, timeout=60
             ) as client:
                 started = time.perf_counter()
-                sessions = _ingest(client, data)
+                sessions = ingest(client, data)
                 ingested = time.perf_counter()
-                for user_id, session_id in sessions:
-                    client.get_user(user_id, validate=False).get_session(
-                        session_id, validate=False
-                    ).process()
-                failed = _wait_processed(client, sessions, timeout)
+                failed = process(client, sessions, timeout)
                 processed = time.perf_counter()
                 memories = sum(
                     client.get_user(c.sample_id).list_memories(limit=1).total for c in data

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import grpc
@@ -50,7 +50,11 @@ def _wait_serving(target: str, timeout: float = 60) -> None:
 
 @contextlib.contextmanager
 def running_server(
-    database_url: str, *, in_process_workers: int, worker_processes: int
+    database_url: str,
+    *,
+    in_process_workers: int,
+    worker_processes: int,
+    extra_env: Mapping[str, str] | None = None,
 ) -> Iterator[tuple[str, list[subprocess.Popen[bytes]]]]:
     """Yields the target and every process (server first) until the block ends."""
     port = free_port()
@@ -62,6 +66,7 @@ def running_server(
         "RECALLR_API_KEY": API_KEY,
         "RECALLR_WORKERS": str(in_process_workers),
         "RECALLR_LOG_LEVEL": "WARNING",
+        **(extra_env or {}),
     }
     processes = [subprocess.Popen([str(SERVER), "serve"], env=env)]
     try:
