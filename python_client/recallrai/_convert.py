@@ -204,7 +204,7 @@ def timestamp(moment: datetime, field: str) -> timestamp_pb2.Timestamp:
 def recall_options(
     *,
     recall_strategy: RecallStrategy | str,
-    min_top_k: int,
+    min_top_k: int | None,
     max_top_k: int,
     memories_threshold: float,
     summaries_threshold: float,

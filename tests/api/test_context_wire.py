@@ -194,6 +194,14 @@ def test_max_top_k_below_min_top_k_fails_validation(talk: Conversation) -> None:
     assert (error.reason, error.field_violations) == ("VALIDATION_FAILED", ["options.max_top_k"])
 
 
+def test_max_top_k_alone_lowers_the_default_floor(talk: Conversation) -> None:
+    for fruit in ("apples", "pears", "plums", "cherries"):
+        talk.seed.memory(f"Ada bought {fruit} at the market.")
+    talk.say("What did I buy at the market?")
+    context = talk.recall(max_top_k=3, memories_threshold=1.0)
+    assert len(context.metadata.memory_ids) == 3
+
+
 def test_unknown_user_and_session_are_not_found(talk: Conversation) -> None:
     recall = talk.api.context.RecallContext
     stranger = pb.RecallContextRequest(user_id="nobody", session_id=talk.session_id)

@@ -97,7 +97,7 @@ class AsyncSession:
     async def get_context(
         self,
         recall_strategy: RecallStrategy | str = RecallStrategy.BALANCED,
-        min_top_k: int = 15,
+        min_top_k: int | None = None,
         max_top_k: int = 50,
         memories_threshold: float = 0.6,
         summaries_threshold: float = 0.5,
@@ -130,7 +130,7 @@ class AsyncSession:
     async def get_context_stream(
         self,
         recall_strategy: RecallStrategy | str = RecallStrategy.BALANCED,
-        min_top_k: int = 15,
+        min_top_k: int | None = None,
         max_top_k: int = 50,
         memories_threshold: float = 0.6,
         summaries_threshold: float = 0.5,

@@ -99,7 +99,7 @@ class Session:
     def get_context(
         self,
         recall_strategy: RecallStrategy | str = RecallStrategy.BALANCED,
-        min_top_k: int = 15,
+        min_top_k: int | None = None,
         max_top_k: int = 50,
         memories_threshold: float = 0.6,
         summaries_threshold: float = 0.5,
@@ -132,7 +132,7 @@ class Session:
     def get_context_stream(
         self,
         recall_strategy: RecallStrategy | str = RecallStrategy.BALANCED,
-        min_top_k: int = 15,
+        min_top_k: int | None = None,
         max_top_k: int = 50,
         memories_threshold: float = 0.6,
         summaries_threshold: float = 0.5,

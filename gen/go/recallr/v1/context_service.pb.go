@@ -28,7 +28,7 @@ type RecallOptions struct {
 	// The strategy; unspecified means BALANCED.
 	RecallStrategy RecallStrategy `protobuf:"varint,1,opt,name=recall_strategy,json=recallStrategy,proto3,enum=recallr.v1.RecallStrategy" json:"recall_strategy,omitempty"`
 	// At least this many memories are returned when the user has them, even
-	// below the threshold, 1 to 200; default 15.
+	// below the threshold, 1 to 200; default 15, or max_top_k when that is lower.
 	MinTopK *int32 `protobuf:"varint,2,opt,name=min_top_k,json=minTopK,proto3,oneof" json:"min_top_k,omitempty"`
 	// At most this many memories and raw messages together, 1 to 200;
 	// default 50. Must not be below min_top_k.

@@ -39,7 +39,7 @@ class RecallOptions(_message.Message):
     """The strategy; unspecified means BALANCED."""
     min_top_k: _builtins.int
     """At least this many memories are returned when the user has them, even
-    below the threshold, 1 to 200; default 15.
+    below the threshold, 1 to 200; default 15, or max_top_k when that is lower.
     """
     max_top_k: _builtins.int
     """At most this many memories and raw messages together, 1 to 200;

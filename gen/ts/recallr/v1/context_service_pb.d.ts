@@ -27,7 +27,7 @@ export declare type RecallOptions = Message<"recallr.v1.RecallOptions"> & {
 
   /**
    * At least this many memories are returned when the user has them, even
-   * below the threshold, 1 to 200; default 15.
+   * below the threshold, 1 to 200; default 15, or max_top_k when that is lower.
    *
    * @generated from field: optional int32 min_top_k = 2;
    */
