@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from recallr_server.store import models
 from recallrai import RecallrAI
 from recallrai.exceptions import (
     InvalidSessionStateError,
@@ -239,3 +240,17 @@ def test_related_but_distinct_facts_become_connected_memories(client: RecallrAI)
     peanuts, shellfish = only(user, "peanuts"), only(user, "shellfish")
     assert peanuts.memory_id in {c.memory_id for c in shellfish.connected_memories or []}
     assert shellfish.memory_id in {c.memory_id for c in peanuts.connected_memories or []}
+
+
+def test_processing_writes_a_dated_session_summary(client: RecallrAI, tenant: Tenant) -> None:
+    user = client.create_user("ada")
+    session = converse(user, at(2024, 1, 10), (USER, "I'm allergic to peanuts."))
+
+    async def summary() -> models.SessionSummary | None:
+        async with tenant.server.db.read() as store:
+            return await store.get(models.SessionSummary, session.session_id)
+
+    written = tenant.run(summary())
+    assert written is not None and written.embedding
+    assert written.summary.startswith("On 10 January 2024:")
+    assert "allergic to peanuts" in written.summary
