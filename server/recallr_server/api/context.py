@@ -74,9 +74,7 @@ def recall_settings(options: pb.RecallOptions) -> RecallSettings:
         v.add("options.recall_strategy", f"{options.recall_strategy} is not a recall strategy")
     max_top_k = _integer(v, options, "max_top_k", 1, MAX_TOP_K, DEFAULT_MAX_TOP_K)
     # Unset, the floor follows a lower cap: max_top_k=10 alone is a valid request.
-    min_top_k = _integer(
-        v, options, "min_top_k", 1, MAX_TOP_K, min(DEFAULT_MIN_TOP_K, max_top_k)
-    )
+    min_top_k = _integer(v, options, "min_top_k", 1, MAX_TOP_K, min(DEFAULT_MIN_TOP_K, max_top_k))
     if max_top_k < min_top_k:
         v.add("options.max_top_k", f"must not be below min_top_k ({min_top_k})")
     settings = RecallSettings(
