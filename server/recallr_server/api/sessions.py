@@ -7,8 +7,9 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,6 +42,8 @@ MAX_REQUEST_ID_LENGTH = 128
 # (PostgreSQL assigns `seq` at insert, not at commit) is still seen.
 TAIL_REREAD_WINDOW = timedelta(seconds=10)
 
+_Replayable = TypeVar("_Replayable", models.Session, models.Message)
+
 
 def invalid_state(row: models.Session, action: str) -> DomainError:
     return DomainError(
@@ -52,6 +55,18 @@ def invalid_state(row: models.Session, action: str) -> DomainError:
 
 def _check_request_id(v: Violations, value: str) -> None:
     check_text(v, "request_id", value, max_length=MAX_REQUEST_ID_LENGTH, required=False)
+
+
+async def _replayed(
+    session: AsyncSession,
+    model: type[_Replayable],
+    scope: ColumnElement[bool],
+    request_id: str,
+) -> _Replayable | None:
+    """What an earlier call with this idempotency key (AIP-155) created in `scope`, if any."""
+    if not request_id:
+        return None
+    return await session.scalar(select(model).where(scope, model.request_id == request_id))
 
 
 class SessionServicer:
@@ -89,17 +104,11 @@ class SessionServicer:
         try:
             async with self._db.write() as session:
                 user = await find_user(session, call.project_id, request.user_id)
-                if request.request_id:
-                    existing = await session.scalar(
-                        select(models.Session).where(
-                            models.Session.user_pk == user.pk,
-                            models.Session.request_id == request.request_id,
-                        )
-                    )
-                    if existing is not None:
-                        return pb.CreateSessionResponse(
-                            session=convert.session(existing, user.user_id)
-                        )
+                existing = await _replayed(
+                    session, models.Session, models.Session.user_pk == user.pk, request.request_id
+                )
+                if existing is not None:
+                    return pb.CreateSessionResponse(session=convert.session(existing, user.user_id))
                 row = models.Session(
                     id=str(uuid.uuid4()),
                     user_pk=user.pk,
@@ -214,15 +223,11 @@ class SessionServicer:
         async with self._db.write() as session:
             user = await find_user(session, call.project_id, request.user_id)
             row = await find_session(session, user, request.session_id, for_update=True)
-            if request.request_id:
-                existing = await session.scalar(
-                    select(models.Message).where(
-                        models.Message.session_id == row.id,
-                        models.Message.request_id == request.request_id,
-                    )
-                )
-                if existing is not None:
-                    return pb.AddMessageResponse(message=convert.message(existing))
+            existing = await _replayed(
+                session, models.Message, models.Message.session_id == row.id, request.request_id
+            )
+            if existing is not None:
+                return pb.AddMessageResponse(message=convert.message(existing))
             if row.status != models.SessionStatus.PENDING:
                 raise invalid_state(row, "add a message to")
             stamp = now()

@@ -297,8 +297,28 @@ _RETRY_NOTE = (
 )
 
 
+class _EndpointClient:
+    """Closing and context-manager plumbing shared by the chat and embedding clients."""
+
+    _endpoint: _Endpoint
+
+    def close(self) -> None:
+        self._endpoint.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
 @final
-class OpenAICompatibleChat:
+class OpenAICompatibleChat(_EndpointClient):
     """A chat model behind `POST {base_url}/chat/completions`, asked for schema-bound JSON.
 
     Safe to share between threads.
@@ -316,20 +336,6 @@ class OpenAICompatibleChat:
         self._endpoint = _Endpoint(
             settings, max_attempts=max_attempts, backoff_seconds=backoff_seconds
         )
-
-    def close(self) -> None:
-        self._endpoint.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def complete_json(
         self, prompt: Prompt, variables: Mapping[str, str], schema: JsonObject
@@ -535,7 +541,7 @@ def _describe(value: Any) -> str:
 
 
 @final
-class OpenAICompatibleEmbedder:
+class OpenAICompatibleEmbedder(_EndpointClient):
     """An `Embedder` behind `POST {base_url}/embeddings`. Safe to share between threads.
 
     Vectors are normalised here, since not every server returns unit vectors.
@@ -559,20 +565,6 @@ class OpenAICompatibleEmbedder:
         self._endpoint = _Endpoint(
             settings, max_attempts=max_attempts, backoff_seconds=backoff_seconds
         )
-
-    def close(self) -> None:
-        self._endpoint.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     @property
     def dimensions(self) -> int:
