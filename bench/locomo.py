@@ -407,8 +407,9 @@ class QuestionContexts:
             recall = functools.partial(
                 self._session.get_context,
                 recall_strategy=RecallStrategy.LOW_LATENCY,
-                min_top_k=k,
+                min_top_k=max(1, k // 2),
                 max_top_k=k,
+                memories_threshold=0.0,
                 include_metadata_ids=True,
                 include_system_prompt=False,
             )

@@ -252,6 +252,29 @@ def test_max_top_k_caps_memories_and_raw_messages_together(talk: Conversation) -
     assert (len(everything.metadata.memory_ids), len(everything.metadata.message_ids)) == (4, 3)
 
 
+def test_a_memory_of_messages_already_shown_waits_for_new_ones(talk: Conversation) -> None:
+    earlier = create_session(talk.api, talk.tenant, USER).session_id
+    trip = add_message(
+        talk.api, talk.tenant, USER, earlier, "On holiday in Lisbon we hiked, ate and swam"
+    ).message_id
+    later = create_session(talk.api, talk.tenant, USER).session_id
+    museum = add_message(talk.api, talk.tenant, USER, later, "A museum in Lisbon").message_id
+    stated = [
+        talk.seed.memory(f"Ada {did} on holiday in Lisbon.", sources=(trip,)).id
+        for did in ("hiked", "ate well", "swam")
+    ]
+    visited = talk.seed.memory("Museum tickets cost 12 euros.", sources=(museum,)).id
+    talk.say("What did I do on holiday in Lisbon?")
+
+    def recalled(k: int) -> set[str]:
+        context = talk.recall(min_top_k=k, max_top_k=k, recall_strategy=LOW_LATENCY)
+        return set(context.metadata.memory_ids)
+
+    two = recalled(2)
+    assert visited in two and len(two & set(stated)) == 1
+    assert recalled(4) == {visited, *stated}
+
+
 def test_raw_messages_of_earlier_sessions_are_recalled_with_their_speaker(
     talk: Conversation,
 ) -> None:
@@ -300,6 +323,23 @@ def test_summaries_come_most_recent_first_and_by_relevance(talk: Conversation) -
     relevant = talk.recall(last_n_summaries=0, summaries_threshold=0.5)
     assert list(relevant.metadata.session_ids) == [sessions[0]]
     assert talk.recall(last_n_summaries=0, summaries_threshold=1.0).metadata.session_ids == []
+
+
+def test_a_small_context_recalls_fewer_summaries(talk: Conversation) -> None:
+    for month in range(1, 7):
+        session_id = create_session(
+            talk.api, talk.tenant, USER, session_pb2.Session(create_time=_ts(at(2023, month, 5)))
+        ).session_id
+        talk.seed.summary(
+            session_id, f"Ada repaired her sailing boat, part {month}.", at(2023, 7, 1)
+        )
+    talk.say("How is the sailing boat repair going?")
+
+    def summaries(max_top_k: int) -> int:
+        context = talk.recall(max_top_k=max_top_k, summaries_threshold=0.0)
+        return len(context.metadata.session_ids)
+
+    assert [summaries(k) for k in (1, 5, 10, 20, 50)] == [1, 1, 2, 4, 5]
 
 
 def _ts(value: datetime) -> timestamp_pb2.Timestamp:

@@ -16,9 +16,11 @@ from recallrai.exceptions import (
     MergeConflictMissingAnswersError,
 )
 from recallrai.models import (
+    Context,
     ExpirationReason,
     MergeConflictAnswer,
     MergeConflictStatus,
+    RecallStrategy,
     SessionStatus,
 )
 from tests.conftest import Tenant
@@ -180,6 +182,28 @@ def test_resolving_for_the_new_information_versions_the_memory(client: RecallrAI
     assert previous.expiration_reason == ExpirationReason.MERGE_CONFLICT
     assert previous.merge_conflict_id == conflict.conflict_id  # type: ignore[attr-defined]
     assert not current.merge_conflict_in_progress
+
+
+def test_the_next_recall_sees_a_merge_conflict_resolution(client: RecallrAI) -> None:
+    user, conflicts = _contradict(client, conflicts=True)
+    asking = user.create_session(custom_created_at_utc=at(2024, 3, 2))  # type: ignore[attr-defined]
+    asking.add_message(role=USER, content="What is my favorite color?")
+    before = _memories_section(asking.get_context(recall_strategy=RecallStrategy.LOW_LATENCY))
+    assert "blue" in before and "green" not in before
+    (conflict,) = conflicts.conflicts  # type: ignore[attr-defined]
+    (question,) = conflict.clarifying_questions
+    conflict.resolve([MergeConflictAnswer(question=question.question, answer=KEEP_NEW)])
+    wait_until(
+        lambda: conflict.refresh() or conflict.status == MergeConflictStatus.RESOLVED,
+        "the merge conflict to be resolved",
+    )
+    after = _memories_section(asking.get_context(recall_strategy=RecallStrategy.LOW_LATENCY))
+    current, earlier = after.split("Earlier versions", 1)
+    assert "green" in current and "blue" in earlier
+
+
+def _memories_section(context: Context) -> str:
+    return context.context.split("## Memories\n", 1)[1].split("\n## ", 1)[0]
 
 
 def test_resolving_for_the_existing_memory_changes_nothing(client: RecallrAI) -> None:

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
 from numpy.typing import NDArray
 
+from recallr_server.engine.context_text import MAX_CONNECTED_SHOWN, MAX_VERSIONS_SHOWN
 from recallr_server.engine.embeddings import Matrix
 from recallr_server.engine.lexical import stem_of, weighted_terms, words
 from recallr_server.engine.recall_index import MemoryDoc, MessageDoc, SummaryDoc, UserIndex
@@ -43,8 +44,11 @@ CROSS_EVIDENCE_WEIGHT = 0.5
 # Only this many of each list take part in fusion; deeper ranks add noise, not recall.
 FUSION_DEPTH = 200
 DENSE_FLOOR, DENSE_CEILING = 0.2, 0.7
-# Session summaries recalled for relevance, beyond the most recent ones asked for.
+# Session summaries recalled for relevance, beyond the most recent ones asked for: one
+# per this many of max_top_k, at most MAX_RELEVANT_SUMMARIES. A summary is as long as
+# several memories, so a small context must not be mostly summaries.
 MAX_RELEVANT_SUMMARIES = 5
+TOP_K_PER_SUMMARY = 5
 # People talk about events after they happen: a raw message inside a date filter may
 # come from a session up to this long after the filtered period.
 MESSAGE_DATE_SLACK = timedelta(days=31)
@@ -297,7 +301,22 @@ def _rank(
         memory_relevance,
         message_relevance,
         limits,
+        lambda doc: _shown_sources(index, doc),
     )
+
+
+def _shown_sources(index: UserIndex, doc: MemoryDoc) -> set[str]:
+    """The messages stated by a memory and what the text shows with it.
+
+    That is its earlier versions and its connected memories, as many of each as the text
+    shows; a connected memory's messages are those of all its versions, as `GetMemory`
+    reports them.
+    """
+    earlier = [v for v in index.chain(doc.chain_id) if v.chain_seq < doc.chain_seq]
+    shown = [doc, *earlier[-MAX_VERSIONS_SHOWN:]]
+    for connected in index.connected(doc.chain_id)[:MAX_CONNECTED_SHOWN]:
+        shown += index.chain(connected.chain_id)
+    return {message for version in shown for message in version.source_message_ids}
 
 
 def _recency(
@@ -327,47 +346,68 @@ def _select(
     memory_relevance: NDArray[np.float64],
     message_relevance: NDArray[np.float64],
     limits: Limits,
+    shown: Callable[[MemoryDoc], set[str]],
 ) -> tuple[list[RankedMemory], list[MessageDoc]]:
     """At least min_top_k memories by rank, then the best of the rest above the threshold.
 
-    A raw message whose memory is already chosen adds nothing new and is skipped.
+    The context shows the messages behind each chosen memory, its versions and its
+    connected memories (`shown`). A memory that states only messages already shown waits
+    until nothing new is left (three facts drawn from one message should not crowd out a
+    second message), and a raw message already shown is skipped.
     """
     # Fusion scores only a few hundred candidates; sorting just those keeps this cheap.
     candidates = np.flatnonzero(memory_total > 0)
     memory_order = candidates[np.argsort(-memory_total[candidates], kind="stable")].tolist()
-    chosen: list[RankedMemory] = []
     floor = min(limits.min_top_k, limits.max_top_k)
-    for position in memory_order[:floor]:
-        doc = memory_docs[position]
-        assert doc is not None
-        chosen.append(RankedMemory(doc, float(memory_relevance[position])))
-    rest: list[tuple[float, bool, int]] = [
+    ranked: list[tuple[float, bool, int]] = [
         (float(memory_total[p]), True, p)
-        for p in memory_order[floor:]
+        for p in memory_order
         if memory_relevance[p] >= limits.memories_threshold
     ]
-    rest += [
+    ranked += [
         (float(message_total[p]), False, p)
         for p in np.flatnonzero(message_total > 0).tolist()
         if message_relevance[p] >= limits.memories_threshold
     ]
-    rest.sort(key=lambda item: -item[0])
-    covered = {m for c in chosen for m in c.doc.source_message_ids}
+    ranked.sort(key=lambda item: -item[0])
+    chosen: list[RankedMemory] = []
     messages: list[MessageDoc] = []
-    for _, is_memory, position in rest:
-        if len(chosen) + len(messages) >= limits.max_top_k:
-            break
-        if is_memory:
+    taken: set[int] = set()
+    covered: set[str] = set()
+
+    def fill(order: Iterable[tuple[bool, int]], cap: int, *, repeats: bool) -> list[int]:
+        """Takes from `order` until `cap` items are chosen; returns the memories deferred."""
+        deferred = []
+        for is_memory, position in order:
+            if len(chosen) + len(messages) >= cap:
+                break
+            if not is_memory:
+                message = message_docs[position]
+                assert message is not None
+                if message.id not in covered:
+                    messages.append(message)
+                    covered.add(message.id)
+                continue
             memory = memory_docs[position]
             assert memory is not None
+            if position in taken:
+                continue
+            if (
+                not repeats
+                and memory.source_message_ids
+                and covered >= set(memory.source_message_ids)
+            ):
+                deferred.append(position)
+                continue
             chosen.append(RankedMemory(memory, float(memory_relevance[position])))
-            covered.update(memory.source_message_ids)
-        else:
-            message = message_docs[position]
-            assert message is not None
-            if message.id not in covered:
-                messages.append(message)
-                covered.add(message.id)
+            taken.add(position)
+            covered.update(shown(memory))
+        return deferred
+
+    deferred = fill(((True, p) for p in memory_order), floor, repeats=False)
+    fill(((True, p) for p in deferred), floor, repeats=True)
+    deferred = fill(((m, p) for _, m, p in ranked), limits.max_top_k, repeats=False)
+    fill(((True, p) for p in deferred), limits.max_top_k, repeats=True)
     return chosen, messages
 
 
@@ -396,5 +436,6 @@ def _summaries(
             if p not in chosen and relevance[p] >= limits.summaries_threshold
         ]
         relevant.sort(key=lambda item: -item[0])
-        chosen.update((p, d) for _, p, d in relevant[:MAX_RELEVANT_SUMMARIES])
+        allowed = min(MAX_RELEVANT_SUMMARIES, max(1, limits.max_top_k // TOP_K_PER_SUMMARY))
+        chosen.update((p, d) for _, p, d in relevant[:allowed])
     return sorted(chosen.values(), key=session_time)
