@@ -34,9 +34,11 @@ class ServeProcess:
     """
 
     def __init__(self, directory: Path, env: dict[str, str] | None = None) -> None:
+        env = env or {}
         self.database_file = directory / "recallr.db"
-        self.project_id = str(uuid.uuid4())
-        self.api_key = f"rk_{secrets.token_urlsafe(24)}"
+        # Replicas share one database, project and key: the caller passes them in `env`.
+        self.project_id = env.get("RECALLR_PROJECT_ID", str(uuid.uuid4()))
+        self.api_key = env.get("RECALLR_API_KEY", f"rk_{secrets.token_urlsafe(24)}")
         self._log_file = directory / "server.log"
         settings = {
             "RECALLR_DATABASE_URL": f"sqlite:///{self.database_file}",
@@ -44,8 +46,9 @@ class ServeProcess:
             "RECALLR_PROJECT_ID": self.project_id,
             "RECALLR_API_KEY": self.api_key,
             "RECALLR_LOG_LEVEL": "INFO",
-            **(env or {}),
+            **env,
         }
+        self.database_url = settings["RECALLR_DATABASE_URL"]
         with self._log_file.open("wb") as log:
             self._process = subprocess.Popen(
                 [str(RECALLR_SERVER), "serve"],
