@@ -33,7 +33,7 @@ from recallr_server.store.database import Database
 from recallr_server.store.filters import metadata_matches
 from recallr_server.store.lookups import find_session, find_user
 from recallr_server.store.projects import now
-from recallr_server.store.revisions import bump_index_revision
+from recallr_server.store.revisions import bump_index_revision, bump_message_revision
 
 MAX_AUTO_PROCESS_SECONDS = 30 * 24 * 3600
 MAX_RECENT_MESSAGES = 1_000
@@ -230,6 +230,14 @@ class SessionServicer:
                 return pb.AddMessageResponse(message=convert.message(existing))
             if row.status != models.SessionStatus.PENDING:
                 raise invalid_state(row, "add a message to")
+            # Before the insert, not after: a cached recall index loads only the messages
+            # whose seq is above the largest it holds, so a user's messages must commit in
+            # seq order. PostgreSQL takes seq from a sequence at insert time, and two
+            # AddMessages of one user (in different sessions) could otherwise commit in
+            # the opposite order, hiding the earlier seq from every index that saw the
+            # later one. Holding the user row's lock from before the insert until commit
+            # serialises them. (SQLite serialises all writes anyway: BEGIN IMMEDIATE.)
+            await bump_message_revision(session, user.pk)
             stamp = now()
             message = models.Message(
                 id=str(uuid.uuid4()),
@@ -241,7 +249,6 @@ class SessionServicer:
                 request_id=request.request_id or None,
             )
             session.add(message)
-            await bump_index_revision(session, user.pk)
             row.last_message_at = stamp
             user.last_active_at = stamp
             if row.auto_process_after_seconds:

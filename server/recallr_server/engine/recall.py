@@ -108,7 +108,9 @@ class ContextRecaller:
             )
 
             yield Progress("retrieving_memories", "Searching memories, summaries and messages")
-            async with self._cache.current(session, user.pk, user.index_revision) as index:
+            async with self._cache.current(
+                session, user.pk, user.index_revision, user.message_revision
+            ) as index:
                 recalled = recall(index, plan, vectors, limits, {m.id for m in recent})
                 # Copied out while the index is held: a later refresh may change it.
                 memories = [

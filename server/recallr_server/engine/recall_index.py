@@ -1,10 +1,14 @@
 """Per-user search indexes over what recall searches, kept in step with the database.
 
 The database is the only source of truth. Every write that changes what recall sees
-bumps `users.index_revision` in its own transaction (`store.revisions`), and each recall
-reads that revision together with the user row. A cached index whose revision differs is
-brought up to date from the database before use; a refresh loads only what changed
-(new or vanished ids), so a new message costs a few small queries, not a rebuild.
+bumps a revision on the user row in its own transaction (`store.revisions`), and each
+recall reads the revisions together with the user row. AddMessage, which only appends,
+bumps `users.message_revision`; every other write `users.index_revision`. A cached index
+whose revisions differ is brought up to date from the database before use. When only the
+message revision moved, the refresh loads the messages whose `seq` is above the largest
+the index holds (AddMessage makes a user's messages commit in `seq` order) and nothing
+else; otherwise it compares ids and versions of everything with the database and loads
+only what changed (new or vanished rows).
 
 What is indexed: the user's current memory versions (text and stored embedding), their
 session summaries (text and embedding) and every raw message of both roles (text only;
@@ -146,7 +150,9 @@ class Shelf(Generic[Doc]):
 @dataclass
 class UserIndex:
     dimensions: int
+    # `users.index_revision` and `users.message_revision` as of the last refresh.
     revision: int = -1
+    message_revision: int = -1
     memories: Shelf[MemoryDoc] = field(init=False)
     messages: Shelf[MessageDoc] = field(init=False)
     summaries: Shelf[SummaryDoc] = field(init=False)
@@ -162,30 +168,40 @@ class UserIndex:
     message_seqs: dict[str, int] = field(default_factory=dict)
     # Each session's newest indexed message and the text of the message before it.
     _last_in_session: dict[str, tuple[MessageDoc, str]] = field(default_factory=dict)
+    # The largest message seq of the user when last read; newer messages are above it.
+    _newest_seq: int = 0
 
     def __post_init__(self) -> None:
         self.memories = Shelf(self.dimensions)
         self.messages = Shelf(None)
         self.summaries = Shelf(self.dimensions)
 
-    async def refresh(self, session: AsyncSession, user_pk: str, revision: int) -> None:
-        """Brings the index to the database's state; `revision` is the one read with it."""
-        await self._refresh_memories(session, user_pk)
-        await self._refresh_messages(session, user_pk)
-        await self._refresh_summaries(session, user_pk)
-        self.session_times = dict(
-            (
-                await session.execute(
-                    select(models.Session.id, models.Session.created_at).where(
-                        models.Session.user_pk == user_pk
+    async def refresh(
+        self, session: AsyncSession, user_pk: str, revision: int, message_revision: int
+    ) -> None:
+        """Brings the index to the database's state; the revisions are the ones read with it."""
+        if revision == self.revision:
+            # Only messages were added since the last refresh.
+            await self._load_new_messages(session, user_pk)
+        else:
+            await self._refresh_memories(session, user_pk)
+            await self._refresh_messages(session, user_pk)
+            await self._refresh_summaries(session, user_pk)
+            self.session_times = dict(
+                (
+                    await session.execute(
+                        select(models.Session.id, models.Session.created_at).where(
+                            models.Session.user_pk == user_pk
+                        )
                     )
-                )
-            ).all()
-        )
-        self.memories = self.memories.compacted()
+                ).all()
+            )
+            self.memories = self.memories.compacted()
+            self.summaries = self.summaries.compacted()
+        # Re-indexing a session's previous last message leaves a removed document behind.
         self.messages = self.messages.compacted()
-        self.summaries = self.summaries.compacted()
         self.revision = revision
+        self.message_revision = message_revision
 
     def chain(self, chain_id: str) -> list[MemoryDoc]:
         """The versions of a chain, oldest first."""
@@ -271,19 +287,62 @@ class UserIndex:
             self.memories.remove(doc.id)
 
     async def _refresh_messages(self, session: AsyncSession, user_pk: str) -> None:
-        current = set(
-            await session.scalars(
-                select(models.Message.seq).where(models.Message.user_pk == user_pk)
-            )
+        ids = dict(
+            (
+                await session.execute(
+                    select(models.Message.seq, models.Message.id).where(
+                        models.Message.user_pk == user_pk
+                    )
+                )
+            ).all()
         )
+        # SQLite hands the seq of a deleted newest message to the next one: a held seq
+        # whose message id changed is a different message.
+        for seq, message_id in ids.items():
+            position = self.messages.positions.get(seq)
+            held = self.messages.docs[position] if position is not None else None
+            if held is not None and held.id != message_id:
+                self.messages.remove(seq)
+        current = set(ids)
         docs: list[MessageDoc] = []
         for chunk in _removed_then_added(self.messages, current):
             docs += [
-                MessageDoc(m.id, m.seq, m.session_id, m.role, m.content, m.created_at)
+                _message_doc(m)
                 for m in await session.scalars(
                     select(models.Message).where(models.Message.seq.in_(chunk))
                 )
             ]
+        self._newest_seq = max(current, default=0)
+        await self._index_messages(docs)
+
+    async def _load_new_messages(self, session: AsyncSession, user_pk: str) -> None:
+        docs = [
+            _message_doc(m)
+            for m in await session.scalars(
+                select(models.Message)
+                .where(models.Message.user_pk == user_pk, models.Message.seq > self._newest_seq)
+                .order_by(models.Message.seq)
+            )
+        ]
+        if not docs:
+            return
+        self._newest_seq = docs[-1].seq
+        await self._index_messages(docs)
+        # Session times change only when sessions come or go; a message can only add one.
+        unseen = sorted({doc.session_id for doc in docs} - self.session_times.keys())
+        if unseen:
+            self.session_times.update(
+                (
+                    await session.execute(
+                        select(models.Session.id, models.Session.created_at).where(
+                            models.Session.user_pk == user_pk, models.Session.id.in_(unseen)
+                        )
+                    )
+                ).all()
+            )
+
+    async def _index_messages(self, docs: list[MessageDoc]) -> None:
+        """Adds new messages (any order), re-indexing each session's previous last one."""
         docs.sort(key=lambda d: d.seq)
         self.message_seqs.update((d.id, d.seq) for d in docs)
         # A turn is often only understood with its neighbours ("Yes, in May!" answers the
@@ -344,7 +403,12 @@ class UserIndex:
 
     def message_position(self, message_id: str) -> int | None:
         seq = self.message_seqs.get(message_id)
-        return None if seq is None else self.messages.positions.get(seq)
+        position = None if seq is None else self.messages.positions.get(seq)
+        if position is None:
+            return None
+        # The seq of a removed message may have passed to a newer one.
+        doc = self.messages.docs[position]
+        return position if doc is not None and doc.id == message_id else None
 
     def _vector(self, blob: bytes | None) -> Matrix | None:
         if blob is None:
@@ -352,6 +416,10 @@ class UserIndex:
         vector = decode_vector(blob)
         # Vectors of another embedder (a configured provider) cannot be compared: lexical only.
         return vector if len(vector) == self.dimensions else None
+
+
+def _message_doc(row: models.Message) -> MessageDoc:
+    return MessageDoc(row.id, row.seq, row.session_id, row.role, row.content, row.created_at)
 
 
 def _chunks(keys: Sequence[Hashable]) -> Iterable[list[Hashable]]:
@@ -397,9 +465,9 @@ class IndexCache:
 
     @asynccontextmanager
     async def current(
-        self, session: AsyncSession, user_pk: str, revision: int
+        self, session: AsyncSession, user_pk: str, revision: int, message_revision: int
     ) -> AsyncIterator[UserIndex]:
-        """The user's index at `revision`, held exclusively until the block ends.
+        """The user's index at the user's two revisions, held exclusively until the block ends.
 
         Searching must not await inside the block: a refresh of the same index would
         otherwise interleave with it.
@@ -413,6 +481,6 @@ class IndexCache:
         self._entries.move_to_end(user_pk)
         index, lock = entry
         async with lock:
-            if index.revision != revision:
-                await index.refresh(session, user_pk, revision)
+            if (index.revision, index.message_revision) != (revision, message_revision):
+                await index.refresh(session, user_pk, revision, message_revision)
             yield index

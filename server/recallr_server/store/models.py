@@ -140,6 +140,9 @@ class User(Base):
     # Bumped by every write that changes what context recall searches, so that each
     # replica's cached index notices changes made through any other (store.revisions).
     index_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Bumped by AddMessage instead, the one write that only appends (messages): a cached
+    # index then loads just the messages after the newest one it holds.
+    message_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Session(Base):
