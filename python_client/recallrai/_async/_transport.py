@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from functools import cached_property
 from typing import TYPE_CHECKING, TypeVar
@@ -49,13 +50,16 @@ class AsyncTransport:
         self._target = target
         self._channel_credentials = channel_credentials
         self._channel: grpc.aio.Channel | None = None
+        # The sync client is shared across threads; two first calls must not open two.
+        self._opening = threading.Lock()
 
     def _open_channel(self) -> grpc.aio.Channel:
         # Opened on first use, not in the constructor: an asyncio channel binds
         # to the event loop running when it is made.
-        if self._channel is None:
-            self._channel = open_async_channel(self._target, self._channel_credentials)
-        return self._channel
+        with self._opening:
+            if self._channel is None:
+                self._channel = open_async_channel(self._target, self._channel_credentials)
+            return self._channel
 
     @cached_property
     def users(self) -> UserServiceAsyncStub:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from functools import cached_property
 from typing import TYPE_CHECKING, TypeVar
@@ -53,13 +54,16 @@ class Transport:
         self._target = target
         self._channel_credentials = channel_credentials
         self._channel: grpc.Channel | None = None
+        # The sync client is shared across threads; two first calls must not open two.
+        self._opening = threading.Lock()
 
     def _open_channel(self) -> grpc.Channel:
         # Opened on first use, not in the constructor: an asyncio channel binds
         # to the event loop running when it is made.
-        if self._channel is None:
-            self._channel = open_channel(self._target, self._channel_credentials)
-        return self._channel
+        with self._opening:
+            if self._channel is None:
+                self._channel = open_channel(self._target, self._channel_credentials)
+            return self._channel
 
     @cached_property
     def users(self) -> UserServiceStub:
