@@ -179,7 +179,9 @@ async def test_a_message_reusing_a_deleted_messages_seq_replaces_it(store: Datab
     index = await current(store, cache, chat.user.pk)
     assert index.message_position(gone) is None
     position = index.message_position(said)
-    assert position is not None and index.messages.docs[position].id == said
+    assert position is not None
+    held = index.messages.docs[position]
+    assert held is not None and held.id == said
     assert messages_of(index) == messages_of(await rebuilt(store, chat.user.pk))
 
 
