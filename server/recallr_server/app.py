@@ -147,7 +147,10 @@ async def start(settings: Settings) -> RecallrServer:
         "MergeConflictService": MergeConflictServicer(db, worker.wake),
         "ContextService": ContextServicer(
             ContextRecaller(
-                db, engine_models.embedder, IndexCache(engine_models.embedder.dimensions)
+                db,
+                engine_models.embedder,
+                IndexCache(engine_models.embedder.dimensions),
+                engine_models.chat,
             )
         ),
         "CategoryService": CategoryServicer(db),

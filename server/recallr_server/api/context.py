@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import AsyncIterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -115,6 +116,12 @@ def _context(result: RecalledContext, settings: RecallSettings) -> context_pb2.C
     return context
 
 
+def _deadline(call: Call) -> float | None:
+    """The call's deadline as a `time.monotonic()` instant; None without one."""
+    remaining = call.context.time_remaining()
+    return None if remaining is None else time.monotonic() + remaining
+
+
 class ContextServicer:
     def __init__(self, recaller: ContextRecaller) -> None:
         self._recaller = recaller
@@ -125,7 +132,11 @@ class ContextServicer:
         settings = recall_settings(request.options)
         result: RecalledContext | None = None
         async for event in self._recaller.steps(
-            call.project_id, request.user_id, request.session_id, settings
+            call.project_id,
+            request.user_id,
+            request.session_id,
+            settings,
+            deadline=_deadline(call),
         ):
             if isinstance(event, RecalledContext):
                 result = event
@@ -137,7 +148,11 @@ class ContextServicer:
     ) -> AsyncIterator[pb.StreamRecallContextResponse]:
         settings = recall_settings(request.options)
         async for event in self._recaller.steps(
-            call.project_id, request.user_id, request.session_id, settings
+            call.project_id,
+            request.user_id,
+            request.session_id,
+            settings,
+            deadline=_deadline(call),
         ):
             if isinstance(event, RecalledContext):
                 yield pb.StreamRecallContextResponse(context=_context(event, settings))

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -14,11 +17,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recallr_server.engine import context_text
-from recallr_server.engine.embeddings import Embedder
+from recallr_server.engine.agentic import MAX_ROUNDS, AgenticSearch, Found, model_query_plan
+from recallr_server.engine.embeddings import Embedder, Matrix
+from recallr_server.engine.extraction import ChatMessage
+from recallr_server.engine.llm import ChatModel, InvalidOutput, LLMError
+from recallr_server.engine.llm_engine import plan_search_llm, review_search_llm
 from recallr_server.engine.recall_index import IndexCache, MessageDoc
 from recallr_server.engine.retrieval import (
     QUERY_MESSAGES,
     Limits,
+    QueryPlan,
     Recalled,
     Strategy,
     plan_query,
@@ -28,6 +36,16 @@ from recallr_server.engine.retrieval import (
 from recallr_server.store import models
 from recallr_server.store.database import Database
 from recallr_server.store.lookups import find_session, find_user
+
+log = logging.getLogger("recallr.recall")
+
+T = TypeVar("T")
+
+# A model call is given up this long before the call's deadline, which leaves time to
+# search and render without it; with less time left, recall does without the model.
+MODEL_DEADLINE_MARGIN_SECONDS = 1.0
+# What makes recall go on without the model: no usable answer, or no time for one.
+MODEL_FAILURES = (LLMError, InvalidOutput, TimeoutError)
 
 
 @dataclass(frozen=True)
@@ -71,15 +89,28 @@ def speaker_name(metadata: dict[str, Any], key: str, fallback: str) -> str:
 
 
 class ContextRecaller:
-    def __init__(self, db: Database, embedder: Embedder, cache: IndexCache) -> None:
+    def __init__(
+        self, db: Database, embedder: Embedder, cache: IndexCache, chat: ChatModel | None = None
+    ) -> None:
         self._db = db
         self._embedder = embedder
         self._cache = cache
+        # With a chat model, BALANCED plans with it and AGENTIC runs (engine/agentic.py).
+        self._chat = chat
 
     async def steps(
-        self, project_id: str, user_id: str, session_id: str, settings: RecallSettings
+        self,
+        project_id: str,
+        user_id: str,
+        session_id: str,
+        settings: RecallSettings,
+        *,
+        deadline: float | None = None,
     ) -> AsyncIterator[Progress | RecalledContext]:
-        """Progress for each step, then exactly one RecalledContext."""
+        """Progress for each step, then exactly one RecalledContext.
+
+        `deadline`, a `time.monotonic()` instant, bounds how long the model is waited for.
+        """
         yield Progress("understanding_query", "Reading the conversation and what it asks")
         async with self._db.read() as session:
             user = await find_user(session, project_id, user_id)
@@ -89,13 +120,34 @@ class ContextRecaller:
             )
             window = recent[-QUERY_MESSAGES:]
             latest = window[-1].content if window else ""
-            strategy = resolve_strategy(settings.strategy, latest)
-            plan = plan_query([m.content for m in window], strategy, current.created_at)
-            vectors = (
-                await asyncio.to_thread(self._embedder.embed, plan.dense_queries)
-                if plan.dense_queries
-                else np.zeros((0, self._embedder.dimensions), np.float32)
-            )
+            chat = self._chat
+            strategy = resolve_strategy(settings.strategy, latest, has_chat_model=chat is not None)
+            texts = [m.content for m in window]
+            conversation = [ChatMessage(m.id, m.role.value, m.content) for m in window]
+            plan: QueryPlan | None = None
+            asks_model = chat is not None and bool(window) and strategy is not Strategy.LOW_LATENCY
+            if strategy is Strategy.AGENTIC and not asks_model:
+                strategy = Strategy.BALANCED  # an empty conversation: nothing to search for
+            if asks_model and chat is not None:
+                await _pause(session)
+                try:
+                    search = await _ask(
+                        partial(plan_search_llm, chat, conversation, current.created_at),
+                        deadline,
+                    )
+                except MODEL_FAILURES as error:
+                    log.warning("recall: no search plan from the model: %s", _reason(error))
+                    yield Progress(
+                        "model_fallback",
+                        f"The language model could not plan the search ({type(error).__name__});"
+                        " understanding the conversation locally",
+                    )
+                    strategy = Strategy.BALANCED
+                else:
+                    plan = model_query_plan(texts, search, strategy)
+            if plan is None:
+                plan = plan_query(texts, strategy, current.created_at)
+            vectors = await self._vectors(plan)
             last = (
                 recent[len(recent) - settings.last_n_messages :] if settings.last_n_messages else []
             )
@@ -106,20 +158,32 @@ class ContextRecaller:
                 settings.summaries_threshold,
                 settings.last_n_summaries,
             )
+            excluded = {m.id for m in recent}
 
             yield Progress("retrieving_memories", "Searching memories, summaries and messages")
-            async with self._cache.current(
-                session, user.pk, user.index_revision, user.message_revision
-            ) as index:
-                recalled = recall(index, plan, vectors, limits, {m.id for m in recent})
-                # Copied out while the index is held: a later refresh may change it.
-                memories = [
-                    context_text.MemoryEntry(
-                        m.doc, index.chain(m.doc.chain_id), index.connected(m.doc.chain_id)
-                    )
-                    for m in recalled.memories
-                ]
-                session_times = dict(index.session_times)
+            if strategy is Strategy.AGENTIC and chat is not None:
+                found: Found | None = None
+                rounds = self._rounds(
+                    chat,
+                    session,
+                    user,
+                    plan,
+                    vectors,
+                    limits=limits,
+                    excluded=excluded,
+                    conversation=conversation,
+                    now=current.created_at,
+                    deadline=deadline,
+                )
+                async for event in rounds:
+                    if isinstance(event, Progress):
+                        yield event
+                    else:
+                        found = event
+                assert found is not None, "the rounds end with what they found"
+            else:
+                found = await self._search(session, user, plan, vectors, limits, excluded)
+            recalled = found.recalled
 
             yield Progress(
                 "ranking",
@@ -127,7 +191,14 @@ class ContextRecaller:
             )
             yield Progress("rendering", "Writing the context")
             rendered = await _render(
-                session, user, current, memories, recalled, last, session_times, settings
+                session,
+                user,
+                current,
+                found.memories,
+                recalled,
+                last,
+                found.session_times,
+                settings,
             )
         yield RecalledContext(
             rendered.text,
@@ -139,6 +210,112 @@ class ContextRecaller:
             recalled.plan.keywords,
             recalled.plan.date_filters,
         )
+
+    async def _vectors(self, plan: QueryPlan) -> Matrix:
+        if not plan.dense_queries:
+            return np.zeros((0, self._embedder.dimensions), np.float32)
+        return await asyncio.to_thread(self._embedder.embed, plan.dense_queries)
+
+    async def _search(
+        self,
+        session: AsyncSession,
+        user: models.User,
+        plan: QueryPlan,
+        vectors: Matrix,
+        limits: Limits,
+        excluded: set[str],
+    ) -> Found:
+        async with self._cache.current(
+            session, user.pk, user.index_revision, user.message_revision
+        ) as index:
+            recalled = recall(index, plan, vectors, limits, excluded)
+            # Copied out while the index is held: a later refresh may change it.
+            memories = [
+                context_text.MemoryEntry(
+                    m.doc, index.chain(m.doc.chain_id), index.connected(m.doc.chain_id)
+                )
+                for m in recalled.memories
+            ]
+            session_times = dict(index.session_times)
+        return Found(recalled, memories, session_times)
+
+    async def _rounds(
+        self,
+        chat: ChatModel,
+        session: AsyncSession,
+        user: models.User,
+        plan: QueryPlan,
+        vectors: Matrix,
+        *,
+        limits: Limits,
+        excluded: set[str],
+        conversation: list[ChatMessage],
+        now: datetime,
+        deadline: float | None,
+    ) -> AsyncIterator[Progress | Found]:
+        """AGENTIC: search, let the model review, search again; Progress per round, then Found.
+
+        A review that fails ends the search with what the rounds so far found.
+        """
+        rounds = AgenticSearch(limits)
+        for number in range(1, MAX_ROUNDS + 1):
+            yield Progress(
+                "search_round",
+                f"Round {number} of at most {MAX_ROUNDS}: searching for "
+                + "; ".join(plan.dense_queries),
+            )
+            rounds.add(await self._search(session, user, plan, vectors, limits, excluded))
+            await _pause(session)
+            left = MAX_ROUNDS - number
+            review_call = partial(
+                review_search_llm,
+                chat,
+                conversation,
+                now,
+                searched=rounds.searched,
+                found=rounds.listing(),
+                searches_left=left,
+            )
+            try:
+                review = await _ask(review_call, deadline)
+            except MODEL_FAILURES as error:
+                log.warning("recall: no review of round %d: %s", number, _reason(error))
+                yield Progress(
+                    "model_fallback",
+                    f"The language model could not review round {number} "
+                    f"({type(error).__name__}); keeping what was found",
+                )
+                break
+            rounds.judge(review)
+            follow_up = rounds.next_plan(review) if left else None
+            if follow_up is None:
+                break
+            plan = follow_up
+            vectors = await self._vectors(plan)
+        yield rounds.result()
+
+
+async def _pause(session: AsyncSession) -> None:
+    """Ends the read transaction before waiting for the model, so no connection idles in it.
+
+    Nothing was written; the loaded rows stay usable, and the next read begins anew.
+    """
+    await session.commit()
+
+
+async def _ask(call: Callable[[], T], deadline: float | None) -> T:
+    """A model call in a worker thread, given up `MODEL_DEADLINE_MARGIN_SECONDS` before
+    `deadline` (the thread then finishes on its own, within the client's timeouts)."""
+    if deadline is None:
+        return await asyncio.to_thread(call)
+    budget = deadline - time.monotonic() - MODEL_DEADLINE_MARGIN_SECONDS
+    if budget <= 0:
+        raise TimeoutError("too little time is left before the deadline")
+    return await asyncio.wait_for(asyncio.to_thread(call), budget)
+
+
+def _reason(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
 async def _last_messages(session: AsyncSession, session_id: str, n: int) -> list[models.Message]:

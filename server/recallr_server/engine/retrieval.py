@@ -91,12 +91,12 @@ class QueryPlan:
     queries: list[str] = field(default_factory=list)
 
 
-def resolve_strategy(requested: Strategy, latest: str) -> Strategy:
-    """The strategy that runs. AGENTIC needs an LLM, which recall has none of yet."""
+def resolve_strategy(requested: Strategy, latest: str, *, has_chat_model: bool = False) -> Strategy:
+    """The strategy that runs. AGENTIC needs a chat model; without one it is BALANCED."""
     if requested is Strategy.AUTO:
         # Dates and "now" need understanding; a plain factual question does not.
         return Strategy.BALANCED if _TEMPORAL_CUES.search(latest) else Strategy.LOW_LATENCY
-    if requested is Strategy.AGENTIC:
+    if requested is Strategy.AGENTIC and not has_chat_model:
         return Strategy.BALANCED
     return requested
 
@@ -167,7 +167,8 @@ def recall(
     """Ranks the index for a plan; `query_vectors` embed `plan.dense_queries` in order."""
     memories, messages = _rank(index, plan, query_vectors, limits, excluded_messages)
     summaries = _summaries(index, plan, query_vectors, limits)
-    if plan.strategy is Strategy.BALANCED and plan.term_weights and memories:
+    understood = plan.strategy in (Strategy.BALANCED, Strategy.AGENTIC)
+    if understood and plan.term_weights and memories:
         expanded = _expanded(index, plan, memories)
         if expanded is not plan:
             memories, messages = _rank(index, expanded, query_vectors, limits, excluded_messages)
