@@ -411,6 +411,21 @@ def test_last_may_filters_by_event_date_against_the_session_time(talk: Conversat
     assert july.id in plain.metadata.memory_ids and not plain.metadata.date_filters
 
 
+def test_recently_asks_for_the_latest_not_for_a_date_range(talk: Conversation) -> None:
+    pottery = talk.seed.memory(
+        "Ada took a pottery class.", happened=(at(2023, 1, 10, 0), at(2023, 1, 11, 0))
+    )
+    salsa = talk.seed.memory(
+        "Ada took a salsa class.", happened=(at(2023, 6, 10, 0), at(2023, 6, 11, 0))
+    )
+    talk.seed.memory("Ada bought a lamp.", happened=(at(2023, 7, 20, 0), at(2023, 7, 21, 0)))
+    talk.say("Which class did I take recently?")
+    context = talk.recall(recall_strategy=BALANCED, min_top_k=3, max_top_k=3)
+    assert not context.metadata.date_filters
+    recalled = list(context.metadata.memory_ids)
+    assert recalled[0] == salsa.id and pottery.id in recalled
+
+
 def test_asking_for_the_latest_state_prefers_the_latest_event(talk: Conversation) -> None:
     talk.seed.memory("Ada moved to Rome.", happened=(at(2019, 3, 1, 0), at(2019, 3, 2, 0)))
     talk.seed.memory("Ada moved to Lisbon.", happened=(at(2023, 6, 1, 0), at(2023, 6, 2, 0)))

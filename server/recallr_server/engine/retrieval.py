@@ -59,9 +59,10 @@ EXPANSION_SOURCES = 3
 
 _RECENCY_CUES = re.compile(
     r"\b(?:now|currently|current|these days|nowadays|latest|most recent(?:ly)?|still|"
-    r"anymore|any more|at the moment|today|right now)\b",
+    r"anymore|any more|at the moment|today|right now|recently|lately)\b",
     re.IGNORECASE,
 )
+_VAGUE_TIME = re.compile(r"(?:(?:just|very|only)\s+)?(?:recently|lately)", re.IGNORECASE)
 _TEMPORAL_CUES = re.compile(
     r"\b(?:when|what (?:day|date|year|month|time)|how long|since|ago|before|after|"
     r"last|yesterday|recently|latest|now|currently)\b",
@@ -112,6 +113,8 @@ def plan_query(messages: Sequence[str], strategy: Strategy, now: datetime) -> Qu
     prefers_recent = False
     if strategy is Strategy.BALANCED:
         mentions = resolve_time_expressions(latest, now)
+        # "Recently" names no period: it asks for the latest, not for the last 30 days.
+        mentions = [m for m in mentions if not _VAGUE_TIME.fullmatch(m.text)]
         date_filters = [(m.start, m.end) for m in mentions]
         prefers_recent = bool(_RECENCY_CUES.search(latest)) and not date_filters
         if mentions:
