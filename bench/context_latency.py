@@ -198,12 +198,19 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[int(0.95 * (len(ordered) - 1))]
 
 
+class NoDeadline:
+    """The servicer context of a call made in-process: it has no deadline."""
+
+    def time_remaining(self) -> None:
+        return None
+
+
 async def servicer_times(
     db: Database, project_id: str, sessions: list[str], calls: int
 ) -> tuple[list[float], float]:
     embedder = MiniLMEmbedder.load()
     servicer = ContextServicer(ContextRecaller(db, embedder, IndexCache(embedder.dimensions)))
-    call = Call(project_id, "bench", cast(Any, None))
+    call = Call(project_id, "bench", cast(Any, NoDeadline()))
 
     async def once(session_id: str) -> float:
         request = pb.RecallContextRequest(user_id=USER_ID, session_id=session_id, options=options())

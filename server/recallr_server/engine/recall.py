@@ -16,6 +16,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from recallr_server.domain.validation import is_uuid
 from recallr_server.engine import context_text
 from recallr_server.engine.agentic import MAX_ROUNDS, AgenticSearch, Found, model_query_plan
 from recallr_server.engine.embeddings import Embedder, Matrix
@@ -113,10 +114,12 @@ class ContextRecaller:
         """
         yield Progress("understanding_query", "Reading the conversation and what it asks")
         async with self._db.read() as session:
-            user = await find_user(session, project_id, user_id)
-            current = await find_session(session, user, session_id)
-            recent = await _last_messages(
-                session, current.id, max(QUERY_MESSAGES, settings.last_n_messages)
+            recent, session_time = await _conversation(
+                session,
+                project_id,
+                user_id,
+                session_id,
+                max(QUERY_MESSAGES, settings.last_n_messages),
             )
             window = recent[-QUERY_MESSAGES:]
             latest = window[-1].content if window else ""
@@ -128,6 +131,14 @@ class ContextRecaller:
             asks_model = chat is not None and bool(window) and strategy is not Strategy.LOW_LATENCY
             if strategy is Strategy.AGENTIC and not asks_model:
                 strategy = Strategy.BALANCED  # an empty conversation: nothing to search for
+            early: asyncio.Future[Matrix] | None = None
+            if not asks_model and session_time is not None:
+                # Embedding the query is the longest step: it runs in a worker thread while
+                # the user and the session are looked up.
+                plan = plan_query(texts, strategy, session_time)
+                early = asyncio.ensure_future(self._vectors(plan))
+            user = await find_user(session, project_id, user_id)
+            current = await find_session(session, user, session_id)
             if asks_model and chat is not None:
                 await _pause(session)
                 try:
@@ -147,7 +158,7 @@ class ContextRecaller:
                     plan = model_query_plan(texts, search, strategy)
             if plan is None:
                 plan = plan_query(texts, strategy, current.created_at)
-            vectors = await self._vectors(plan)
+            vectors = await (early if early is not None else self._vectors(plan))
             last = (
                 recent[len(recent) - settings.last_n_messages :] if settings.last_n_messages else []
             )
@@ -318,14 +329,31 @@ def _reason(error: Exception) -> str:
     return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
-async def _last_messages(session: AsyncSession, session_id: str, n: int) -> list[models.Message]:
-    rows = await session.scalars(
-        select(models.Message)
-        .where(models.Message.session_id == session_id)
-        .order_by(models.Message.seq.desc())
-        .limit(n)
-    )
-    return list(reversed(rows.all()))
+async def _conversation(
+    session: AsyncSession, project_id: str, user_id: str, session_id: str, n: int
+) -> tuple[list[models.Message], datetime | None]:
+    """The session's last `n` messages, oldest first, and the session's time.
+
+    One query, scoped to the project like every lookup; nothing when the user or the
+    session does not exist (the lookups that follow say which) or it has no messages.
+    """
+    if not is_uuid(session_id):
+        return [], None
+    rows = (
+        await session.execute(
+            select(models.Message, models.Session.created_at)
+            .join(models.Session, models.Session.id == models.Message.session_id)
+            .join(models.User, models.User.pk == models.Session.user_pk)
+            .where(
+                models.User.project_id == project_id,
+                models.User.user_id == user_id,
+                models.Session.id == session_id.lower(),
+            )
+            .order_by(models.Message.seq.desc())
+            .limit(n)
+        )
+    ).all()
+    return [message for message, _ in reversed(rows)], rows[0][1] if rows else None
 
 
 async def _render(

@@ -211,7 +211,11 @@ def _rrf(scores: NDArray[np.float64], eligible: NDArray[np.bool_]) -> NDArray[np
     candidates = np.flatnonzero(eligible & (scores > 0))
     if len(candidates) == 0:
         return fused
-    top = candidates[np.argsort(-scores[candidates], kind="stable")[:FUSION_DEPTH]]
+    if len(candidates) > FUSION_DEPTH:
+        # Only the top of the list counts: select it, then sort just that.
+        candidates = candidates[np.argpartition(-scores[candidates], FUSION_DEPTH)[:FUSION_DEPTH]]
+        candidates.sort()
+    top = candidates[np.argsort(-scores[candidates], kind="stable")]
     fused[top] = 1.0 / (RRF_K + np.arange(1, len(top) + 1))
     return fused
 
