@@ -2,7 +2,9 @@
 
 Each LoCoMo dev conversation is ingested through the public client with its historical
 session times and processed into memories. Every question is then asked in a fresh session
-of that user, and `get_context` (LOW_LATENCY) is called with `max_top_k` = k. A question's
+of that user, and `get_context` (LOW_LATENCY unless `--strategy` says otherwise) is called
+with `max_top_k` = k, half of it guaranteed to memories (`min_top_k` = k // 2) and no
+relevance threshold, so that k items compete for k places. A question's
 evidence recall is the fraction of its evidence turns the context covers: a turn counts
 when the context lists its message, or a memory extracted from it. BM25 and dense MiniLM
 rankings of the raw dated turns run over the same questions as baselines.
@@ -13,7 +15,7 @@ text fits: its text groups memories, summaries and messages by kind rather than 
 one ranking, so the server's own cut at k is the only faithful prefix. Method, figures and
 caveats: docs/benchmarks/locomo.md.
 
-    .venv/bin/python -m bench.locomo
+    .venv/bin/python -m bench.locomo [--strategy low_latency balanced]
 """
 
 from __future__ import annotations
@@ -314,6 +316,7 @@ class MemorySources:
 
 @dataclass
 class RecallrRun:
+    strategy: RecallStrategy
     coverage: list[Coverage] = field(default_factory=list)
     context: dict[int, Latencies] = field(default_factory=lambda: defaultdict(Latencies))
     trivial: Latencies = field(default_factory=Latencies)
@@ -406,7 +409,7 @@ class QuestionContexts:
         if k not in self.contexts:
             recall = functools.partial(
                 self._session.get_context,
-                recall_strategy=RecallStrategy.LOW_LATENCY,
+                recall_strategy=self._run.strategy,
                 min_top_k=max(1, k // 2),
                 max_top_k=k,
                 memories_threshold=0.0,
@@ -627,6 +630,14 @@ def main() -> None:
     )
     parser.add_argument("--timeout", type=float, default=3600, help="processing time limit, s")
     parser.add_argument("--baselines-only", action="store_true", help="skip the server")
+    parser.add_argument(
+        "--strategy",
+        nargs="+",
+        type=RecallStrategy,
+        default=[RecallStrategy.LOW_LATENCY],
+        choices=list(RecallStrategy),
+        help="recall strategies to measure, each over every question (default: low_latency)",
+    )
     parser.add_argument("--plot", type=Path, default=PLOT)
     args = parser.parse_args()
     ks = sorted(set(args.k))
@@ -638,20 +649,21 @@ def main() -> None:
         skipped += none
     every = [question for conversation in data for question in asked[conversation.sample_id]]
     count_tokens = word_piece_counter()
-    run = RecallrRun()
-    if not args.baselines_only:
+    runs = [] if args.baselines_only else [RecallrRun(strategy) for strategy in args.strategy]
+    if runs:
         with recallr_client(data, args.reuse_db, args.timeout) as (client, clock):
-            for conversation in data:
-                ask_recallr(
-                    client,
-                    clock,
-                    conversation,
-                    asked[conversation.sample_id],
-                    ks,
-                    count_tokens,
-                    run,
-                )
-    results = {"Recallr LOW_LATENCY": run.coverage} if run.coverage else {}
+            for run in runs:
+                for conversation in data:
+                    ask_recallr(
+                        client,
+                        clock,
+                        conversation,
+                        asked[conversation.sample_id],
+                        ks,
+                        count_tokens,
+                        run,
+                    )
+    results = {f"Recallr {run.strategy.name}": run.coverage for run in runs}
     results |= run_baselines(data, asked, ks, count_tokens)
     print(
         f"LoCoMo dev, {len(data)} conversations, {len(every)} questions "
@@ -659,7 +671,8 @@ def main() -> None:
         f"{platform.processor() or platform.machine()}, Python {platform.python_version()}\n"
     )
     print(table(every, results, ks))
-    if run.coverage:
+    for run in runs:
+        print(f"\n### Recallr {run.strategy.name}")
         print(
             f"\nnested contexts (top {ks[0]} within ... within top {ks[-1]}): "
             f"{run.nested}/{len(every)}; strategies used: {dict(run.strategies)}; "
