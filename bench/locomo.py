@@ -3,7 +3,8 @@
 Each LoCoMo dev conversation is ingested through the public client with its historical
 session times and processed into memories. Every question is then asked in a fresh session
 of that user, and `get_context` (LOW_LATENCY unless `--strategy` says otherwise) is called
-with `max_top_k` = k, half of it guaranteed to memories (`min_top_k` = k // 2) and no
+with `max_top_k` = k, half of it guaranteed to memories (`min_top_k` = k // 2, or
+`--memory-share`) and no
 relevance threshold, so that k items compete for k places. A question's
 evidence recall is the fraction of its evidence turns the context covers: a turn counts
 when the context lists its message, or a memory extracted from it. BM25 and dense MiniLM
@@ -317,6 +318,9 @@ class MemorySources:
 @dataclass
 class RecallrRun:
     strategy: RecallStrategy
+    # The share of k guaranteed to memories (min_top_k); the rest go to the best-ranked
+    # memories and raw messages alike.
+    memory_share: float
     coverage: list[Coverage] = field(default_factory=list)
     context: dict[int, Latencies] = field(default_factory=lambda: defaultdict(Latencies))
     trivial: Latencies = field(default_factory=Latencies)
@@ -324,6 +328,13 @@ class RecallrRun:
     # Word pieces of each section of the context text, per k, one Counter per question.
     sections: dict[int, list[Counter[str]]] = field(default_factory=lambda: defaultdict(list))
     strategies: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def label(self) -> str:
+        if self.memory_share == 0.5:
+            return f"Recallr {self.strategy.name}"
+        share = "k" if self.memory_share == 1 else f"{self.memory_share:g}k"
+        return f"Recallr {self.strategy.name}, min_top_k = {share}"
 
 
 def context_covers(
@@ -410,7 +421,7 @@ class QuestionContexts:
             recall = functools.partial(
                 self._session.get_context,
                 recall_strategy=self._run.strategy,
-                min_top_k=max(1, k // 2),
+                min_top_k=max(1, int(k * self._run.memory_share)),
                 max_top_k=k,
                 memories_threshold=0.0,
                 include_metadata_ids=True,
@@ -638,6 +649,12 @@ def main() -> None:
         choices=list(RecallStrategy),
         help="recall strategies to measure, each over every question (default: low_latency)",
     )
+    parser.add_argument(
+        "--memory-share",
+        type=float,
+        default=0.5,
+        help="share of k asked for as min_top_k, guaranteed to memories (default 0.5)",
+    )
     parser.add_argument("--plot", type=Path, default=PLOT)
     args = parser.parse_args()
     ks = sorted(set(args.k))
@@ -649,7 +666,11 @@ def main() -> None:
         skipped += none
     every = [question for conversation in data for question in asked[conversation.sample_id]]
     count_tokens = word_piece_counter()
-    runs = [] if args.baselines_only else [RecallrRun(strategy) for strategy in args.strategy]
+    runs = (
+        []
+        if args.baselines_only
+        else [RecallrRun(strategy, args.memory_share) for strategy in args.strategy]
+    )
     if runs:
         with recallr_client(data, args.reuse_db, args.timeout) as (client, clock):
             for run in runs:
@@ -663,7 +684,7 @@ def main() -> None:
                         count_tokens,
                         run,
                     )
-    results = {f"Recallr {run.strategy.name}": run.coverage for run in runs}
+    results = {run.label: run.coverage for run in runs}
     results |= run_baselines(data, asked, ks, count_tokens)
     print(
         f"LoCoMo dev, {len(data)} conversations, {len(every)} questions "
@@ -672,7 +693,7 @@ def main() -> None:
     )
     print(table(every, results, ks))
     for run in runs:
-        print(f"\n### Recallr {run.strategy.name}")
+        print(f"\n### {run.label}")
         print(
             f"\nnested contexts (top {ks[0]} within ... within top {ks[-1]}): "
             f"{run.nested}/{len(every)}; strategies used: {dict(run.strategies)}; "
