@@ -90,7 +90,7 @@ class Plan:
     summary_embedding: Vector
 
 
-def _name(metadata: dict[str, Any], key: str) -> str | None:
+def speaker_name(metadata: dict[str, Any], key: str) -> str | None:
     """Speaker names come from metadata: the user's "name", the session's "assistant_name"."""
     value = metadata.get(key)
     return value.strip() if isinstance(value, str) and value.strip() else None
@@ -188,8 +188,8 @@ class SessionProcessor:
     def _plan(self, snapshot: Snapshot) -> Plan:
         messages = [ChatMessage(m.id, m.role.value, m.content) for m in snapshot.messages]
         now_ = snapshot.session.created_at
-        user_name = _name(snapshot.user.metadata_, "name")
-        assistant_name = _name(snapshot.session.metadata_, "assistant_name")
+        user_name = speaker_name(snapshot.user.metadata_, "name")
+        assistant_name = speaker_name(snapshot.session.metadata_, "assistant_name")
         chat = self._chat
         if chat is not None:
             facts = extract_facts_llm(

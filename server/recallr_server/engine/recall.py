@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -23,6 +23,7 @@ from recallr_server.engine.embeddings import Embedder, Matrix
 from recallr_server.engine.extraction import ChatMessage
 from recallr_server.engine.llm import ChatModel, InvalidOutput, LLMError
 from recallr_server.engine.llm_engine import plan_search_llm, review_search_llm
+from recallr_server.engine.processing import speaker_name
 from recallr_server.engine.recall_index import IndexCache, MessageDoc
 from recallr_server.engine.retrieval import (
     QUERY_MESSAGES,
@@ -81,12 +82,6 @@ class RecalledContext:
     queries: list[str] = field(default_factory=list)
     keywords: list[str] = field(default_factory=list)
     date_filters: list[tuple[datetime, datetime]] = field(default_factory=list)
-
-
-def speaker_name(metadata: dict[str, Any], key: str, fallback: str) -> str:
-    """How a speaker is called: the user's "name", the session's "assistant_name"."""
-    value = metadata.get(key)
-    return value.strip() if isinstance(value, str) and value.strip() else fallback
 
 
 class ContextRecaller:
@@ -378,13 +373,13 @@ async def _render(
                 )
             ).all()
         )
-    user_name = speaker_name(user.metadata_, "name", "User")
+    user_name = speaker_name(user.metadata_, "name") or "User"
 
     def entry(message: MessageDoc | models.Message) -> context_text.MessageEntry:
         speaker = (
             user_name
             if message.role == models.MessageRole.USER
-            else speaker_name(sessions.get(message.session_id, {}), "assistant_name", "Assistant")
+            else speaker_name(sessions.get(message.session_id, {}), "assistant_name") or "Assistant"
         )
         return context_text.MessageEntry(
             message.id,
