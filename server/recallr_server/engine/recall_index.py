@@ -187,15 +187,7 @@ class UserIndex:
             await self._refresh_memories(session, user_pk)
             await self._refresh_messages(session, user_pk)
             await self._refresh_summaries(session, user_pk)
-            self.session_times = dict(
-                (
-                    await session.execute(
-                        select(models.Session.id, models.Session.created_at).where(
-                            models.Session.user_pk == user_pk
-                        )
-                    )
-                ).all()
-            )
+            self.session_times = await _session_times(session, user_pk)
             self.memories = self.memories.compacted()
             self.summaries = self.summaries.compacted()
         # Re-indexing a session's previous last message leaves a removed document behind.
@@ -331,15 +323,7 @@ class UserIndex:
         # Session times change only when sessions come or go; a message can only add one.
         unseen = sorted({doc.session_id for doc in docs} - self.session_times.keys())
         if unseen:
-            self.session_times.update(
-                (
-                    await session.execute(
-                        select(models.Session.id, models.Session.created_at).where(
-                            models.Session.user_pk == user_pk, models.Session.id.in_(unseen)
-                        )
-                    )
-                ).all()
-            )
+            self.session_times.update(await _session_times(session, user_pk, unseen))
 
     async def _index_messages(self, docs: list[MessageDoc]) -> None:
         """Adds new messages (any order), re-indexing each session's previous last one."""
@@ -416,6 +400,18 @@ class UserIndex:
         vector = decode_vector(blob)
         # Vectors of another embedder (a configured provider) cannot be compared: lexical only.
         return vector if len(vector) == self.dimensions else None
+
+
+async def _session_times(
+    session: AsyncSession, user_pk: str, only: Sequence[str] | None = None
+) -> dict[str, datetime]:
+    """When the user's sessions (or just `only` of them) happened."""
+    query = select(models.Session.id, models.Session.created_at).where(
+        models.Session.user_pk == user_pk
+    )
+    if only is not None:
+        query = query.where(models.Session.id.in_(only))
+    return dict((await session.execute(query)).all())
 
 
 def _message_doc(row: models.Message) -> MessageDoc:
