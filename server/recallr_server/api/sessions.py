@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TypeVar
 
 from sqlalchemy import ColumnElement, delete, func, select
@@ -38,9 +38,6 @@ from recallr_server.store.revisions import bump_index_revision, bump_message_rev
 MAX_AUTO_PROCESS_SECONDS = 30 * 24 * 3600
 MAX_RECENT_MESSAGES = 1_000
 MAX_REQUEST_ID_LENGTH = 128
-# How far back a tail re-reads so a message whose transaction committed late
-# (PostgreSQL assigns `seq` at insert, not at commit) is still seen.
-TAIL_REREAD_WINDOW = timedelta(seconds=10)
 
 _Replayable = TypeVar("_Replayable", models.Session, models.Message)
 
@@ -308,24 +305,28 @@ class SessionServicer:
             user = await find_user(session, call.project_id, request.user_id)
             initial = await self._last_messages(session, user.pk, request.n)
             # Everything up to now counts as seen, even beyond the last n.
-            high = await session.scalar(
-                select(func.max(models.Message.seq)).where(models.Message.user_pk == user.pk)
+            high = (
+                initial[-1].seq
+                if initial
+                else await session.scalar(
+                    select(func.max(models.Message.seq)).where(models.Message.user_pk == user.pk)
+                )
             )
         yield pb.TailMessagesResponse(messages=[convert.message(m) for m in initial])
         if not request.follow:
             return
         wake = self._signal.subscribe(user.pk)
         try:
-            async for batch in self._follow(user.pk, high or 0, now(), wake):
+            async for batch in self._follow(user.pk, high or 0, wake):
                 yield pb.TailMessagesResponse(messages=[convert.message(m) for m in batch])
         finally:
             self._signal.unsubscribe(user.pk, wake)
 
     async def _follow(
-        self, user_pk: str, high: int, since: datetime, wake: asyncio.Event
+        self, user_pk: str, high: int, wake: asyncio.Event
     ) -> AsyncIterator[list[models.Message]]:
-        seen: dict[int, datetime] = {}
-        watermark = since
+        """Messages above `high` as they commit: a user's messages commit in `seq` order
+        (AddMessage locks the user row before inserting)."""
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), self._poll_interval)
@@ -336,21 +337,16 @@ class SessionServicer:
                     "the server is shutting down; resume the tail on another replica",
                 )
             async with self._db.read() as session:
-                rows = await session.scalars(
-                    select(models.Message)
-                    .where(
-                        models.Message.user_pk == user_pk,
-                        models.Message.seq > high,
-                        models.Message.created_at >= watermark - TAIL_REREAD_WINDOW,
+                batch = list(
+                    await session.scalars(
+                        select(models.Message)
+                        .where(models.Message.user_pk == user_pk, models.Message.seq > high)
+                        .order_by(models.Message.seq)
                     )
-                    .order_by(models.Message.seq)
                 )
-                fresh = [m for m in rows if m.seq not in seen]
-            if fresh:
-                seen.update((m.seq, m.created_at) for m in fresh)
-                watermark = max(watermark, *(m.created_at for m in fresh))
-                seen = {seq: at for seq, at in seen.items() if at >= watermark - TAIL_REREAD_WINDOW}
-                yield fresh
+            if batch:
+                high = batch[-1].seq
+                yield batch
 
     @staticmethod
     async def _last_messages(session: AsyncSession, user_pk: str, n: int) -> list[models.Message]:
