@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from recallr_server.store import models
 
@@ -20,12 +21,7 @@ async def bump_index_revision(session: AsyncSession, user_pk: str) -> None:
     (`bump_message_revision`); a replica's cached index is refreshed when it sees a new
     value.
     """
-    await session.execute(
-        update(models.User)
-        .where(models.User.pk == user_pk)
-        .values(index_revision=models.User.index_revision + 1)
-        .execution_options(synchronize_session=False)
-    )
+    await _bump(session, user_pk, models.User.index_revision)
 
 
 async def bump_message_revision(session: AsyncSession, user_pk: str) -> None:
@@ -35,9 +31,13 @@ async def bump_message_revision(session: AsyncSession, user_pk: str) -> None:
     transaction: the index then loads just the messages whose `seq` is above the largest
     it holds, which relies on the row lock this takes (see AddMessage).
     """
+    await _bump(session, user_pk, models.User.message_revision)
+
+
+async def _bump(session: AsyncSession, user_pk: str, counter: InstrumentedAttribute[int]) -> None:
     await session.execute(
         update(models.User)
         .where(models.User.pk == user_pk)
-        .values(message_revision=models.User.message_revision + 1)
+        .values({counter: counter + 1})
         .execution_options(synchronize_session=False)
     )
