@@ -136,6 +136,8 @@ async def start(settings: Settings) -> RecallrServer:
     signal = MessageSignal()
     # Loaded before serving, so the first processed session pays no start-up cost.
     engine_models = await asyncio.to_thread(load_models)
+    # A remote embedder of unconfigured size asks the provider: not on the event loop.
+    dimensions = await asyncio.to_thread(lambda: engine_models.embedder.dimensions)
     worker = build_worker(db, settings, engine_models)
     factory = HandlerFactory(Authenticator(db, settings.auth_cache_seconds))
     servicers: dict[str, object] = {
@@ -149,7 +151,7 @@ async def start(settings: Settings) -> RecallrServer:
             ContextRecaller(
                 db,
                 engine_models.embedder,
-                IndexCache(engine_models.embedder.dimensions),
+                IndexCache(dimensions),
                 engine_models.chat,
             )
         ),
