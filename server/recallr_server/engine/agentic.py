@@ -16,7 +16,7 @@ single search selects (`min_top_k` memories, then the best of the rest that reac
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,7 +26,7 @@ from recallr_server.engine.context_text import (
     MemoryEntry,
 )
 from recallr_server.engine.lexical import weighted_terms, words
-from recallr_server.engine.llm_engine import SearchPlan, SearchReview
+from recallr_server.engine.llm_engine import SearchPlan, SearchReview, unique_texts
 from recallr_server.engine.recall_index import MessageDoc, SummaryDoc
 from recallr_server.engine.retrieval import (
     EARLIER_MESSAGE_DECAY,
@@ -57,10 +57,10 @@ def model_query_plan(messages: Sequence[str], search: SearchPlan, strategy: Stra
         strategy,
         list(search.queries),
         weighted_terms(weighted),
-        _unique([*search.keywords, *query_words, *window_words]),
+        unique_texts([*search.keywords, *query_words, *window_words]),
         list(search.date_ranges),
         search.latest and not search.date_ranges,
-        queries=_unique([messages[-1], *search.queries]),
+        queries=unique_texts([messages[-1], *search.queries]),
     )
 
 
@@ -70,7 +70,7 @@ def follow_up_plan(first: QueryPlan, review: SearchReview) -> QueryPlan:
         Strategy.AGENTIC,
         list(review.queries),
         weighted_terms((query, 1.0) for query in review.queries),
-        _unique(w for query in review.queries for w in words(query)),
+        unique_texts(w for query in review.queries for w in words(query)),
         list(review.date_ranges),
         first.prefers_recent and not review.date_ranges,
         queries=list(review.queries),
@@ -120,7 +120,7 @@ class AgenticSearch:
     @property
     def searched(self) -> list[str]:
         """The queries searched so far, for the review."""
-        return _unique(query for plan in self._plans for query in plan.dense_queries)
+        return unique_texts(query for plan in self._plans for query in plan.dense_queries)
 
     def add(self, found: Found) -> None:
         """Merges a round's result: new items join, known ones keep their best rank."""
@@ -257,12 +257,12 @@ class AgenticSearch:
                 weights[term] = max(weights.get(term, 0.0), weight)
         return QueryPlan(
             Strategy.AGENTIC,
-            _unique(query for plan in plans for query in plan.dense_queries),
+            self.searched,
             weights,
-            _unique(keyword for plan in plans for keyword in plan.keywords),
+            unique_texts(keyword for plan in plans for keyword in plan.keywords),
             list(dict.fromkeys(span for plan in plans for span in plan.date_filters)),
             bool(plans) and plans[0].prefers_recent,
-            queries=_unique(query for plan in plans for query in plan.queries),
+            queries=unique_texts(query for plan in plans for query in plan.queries),
         )
 
 
@@ -276,11 +276,3 @@ def _days(start: datetime, end: datetime | None) -> str:
 def _cut(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= MAX_REVIEW_TEXT_CHARS else text[: MAX_REVIEW_TEXT_CHARS - 1] + "…"
-
-
-def _unique(texts: Iterable[str]) -> list[str]:
-    """`texts` without repeats, ignoring case; the first spelling kept."""
-    kept: dict[str, str] = {}
-    for text in texts:
-        kept.setdefault(text.casefold(), text)
-    return list(kept.values())

@@ -11,7 +11,7 @@ refused as a whole (`InvalidOutput`), and recall goes on without it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TypedDict
@@ -412,14 +412,11 @@ def review_search_llm(
 
 def read_search_review(reply: JsonObject, shown: int) -> SearchReview:
     """The review in a schema-valid reply about `shown` items, or `InvalidOutput`."""
-    relevant: list[int] = []
     for number in reply["relevant"]:
         if not 1 <= number <= shown:
             raise InvalidOutput(f"relevant: {number} is not the number of an item shown")
-        if number not in relevant:
-            relevant.append(number)
     return SearchReview(
-        relevant,
+        list(dict.fromkeys(reply["relevant"])),
         _texts(reply["queries"], "queries", MAX_FOLLOW_UP_QUERIES, MAX_QUERY_CHARS),
         _date_ranges(reply["date_ranges"]),
     )
@@ -429,13 +426,18 @@ def _texts(values: Sequence[str], name: str, most: int, longest: int) -> list[st
     """Stripped and without repeats (ignoring case); `InvalidOutput` beyond the bounds."""
     if len(values) > most:
         raise InvalidOutput(f"{name}: {len(values)} given, at most {most} allowed")
-    texts: dict[str, str] = {}
-    for value in values:
-        text = " ".join(value.split())
-        if len(text) > longest:
-            raise InvalidOutput(f"{name}: one is longer than {longest} characters")
-        texts.setdefault(text.casefold(), text)
-    return list(texts.values())
+    texts = [" ".join(value.split()) for value in values]
+    if any(len(text) > longest for text in texts):
+        raise InvalidOutput(f"{name}: one is longer than {longest} characters")
+    return unique_texts(texts)
+
+
+def unique_texts(texts: Iterable[str]) -> list[str]:
+    """`texts` without repeats, ignoring case; the first spelling kept."""
+    kept: dict[str, str] = {}
+    for text in texts:
+        kept.setdefault(text.casefold(), text)
+    return list(kept.values())
 
 
 def _date_ranges(items: Sequence[JsonObject]) -> list[DateRange]:
