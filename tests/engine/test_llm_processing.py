@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 
 from recallr_server.config import Settings
+from recallr_server.engine.processing import RESOLUTION_OPTIONS
 from recallrai import RecallrAI
 from recallrai.models import SessionStatus
 from tests.conftest import ServerThread, new_tenant
-from tests.engine.recorded_provider import RecordedProvider
+from tests.engine.recorded_provider import Received, RecordedProvider, chat_completion
 from tests.engine.scenarios import ASSISTANT, USER, at, memories, wait_until
 
 MODEL = "gpt-4o-mini"
@@ -110,3 +111,45 @@ def test_output_that_never_becomes_valid_fails_the_session_and_writes_nothing(
     _wait(session)
     assert session.status == SessionStatus.PROCESSED
     assert len(memories(user)) == 4
+
+
+def test_a_merge_conflict_asks_the_question_the_model_wrote(
+    provider: RecordedProvider, client: RecallrAI
+) -> None:
+    colors = iter(["blue", "green"])
+    replies: dict[str, dict[str, Any]] = {
+        "consolidate": {"decision": "contradiction", "memory": 1, "related": [], "reason": "x"},
+        "clarify": {"question": "Is green your favorite color now, or is it still blue?"},
+        "summarise": {"summary": "On 1 March 2024 the user named a favorite color."},
+    }
+
+    def answer(request: Received) -> dict[str, Any]:
+        name = request.body["response_format"]["json_schema"]["name"]
+        if name != "extract_facts":
+            return chat_completion(replies[name])
+        color = next(colors)
+        fact = {
+            "content": f"The user's favorite color is {color}.",
+            "categories": [],
+            "source_message_ids": ["m1"],
+            "event_start": None,
+            "event_end": None,
+            "subject": "user",
+            "attribute": "favorite_color",
+            "value": color,
+        }
+        return chat_completion({"facts": [fact]})
+
+    provider.provide(*[answer] * 10)
+    user = client.create_user("ada")
+    user.update(merge_conflict_enabled=True)
+    for hour, color in ((9, "blue"), (18, "green")):
+        session = user.create_session(custom_created_at_utc=at(2024, 3, 1, hour))
+        session.add_message(role=USER, content=f"My favorite color is {color}.")
+        session.process()
+        _wait(session)
+        assert session.status == SessionStatus.PROCESSED, session.failure_reason
+    (conflict,) = user.list_merge_conflicts().conflicts
+    (question,) = conflict.clarifying_questions
+    assert question.question == "Is green your favorite color now, or is it still blue?"
+    assert question.options == list(RESOLUTION_OPTIONS)

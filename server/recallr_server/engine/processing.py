@@ -393,6 +393,13 @@ async def link_chains(session: AsyncSession, user_pk: str, a: str, b: str) -> No
 
 def _conflict(snapshot: Snapshot, item: PlannedMemory, stamp: datetime) -> models.MergeConflict:
     assert item.target is not None
+    # The model's wording when it gave one; the answers are the fixed resolutions either way.
+    questions = item.questions or [
+        ClarifyingQuestion(
+            question=f'Earlier: "{item.target.content}" Now: "{item.fact.content}" Which is true?',
+            options=list(RESOLUTION_OPTIONS),
+        )
+    ]
     return models.MergeConflict(
         id=str(uuid.uuid4()),
         user_pk=snapshot.user.pk,
@@ -406,14 +413,7 @@ def _conflict(snapshot: Snapshot, item: PlannedMemory, stamp: datetime) -> model
                 "reason": f"Contradicts the new information ({item.reason}).",
             }
         ],
-        clarifying_questions=[
-            {
-                "question": (
-                    f'Earlier: "{item.target.content}" Now: "{item.fact.content}" Which is true?'
-                ),
-                "options": list(RESOLUTION_OPTIONS),
-            }
-        ],
+        clarifying_questions=[dict(question) for question in questions],
         answers=[],
         new_memory_ids=[],
         proposal={
