@@ -87,8 +87,6 @@ class Worker:
         while True:
             try:
                 ran = await self._run_one()
-            except asyncio.CancelledError:
-                raise
             except Exception:
                 # The database may be briefly unreachable; keep the worker alive.
                 log.exception("worker iteration failed")
@@ -127,13 +125,10 @@ class Worker:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
-        metrics.job_finished(claim.kind.value, time.perf_counter() - started, outcome)
+        elapsed = time.perf_counter() - started
+        metrics.job_finished(claim.kind.value, elapsed, outcome)
         log.info(
-            "job %s %s %s in %.0fms",
-            claim.kind.value,
-            claim.subject_id,
-            outcome,
-            (time.perf_counter() - started) * 1000,
+            "job %s %s %s in %.0fms", claim.kind.value, claim.subject_id, outcome, elapsed * 1000
         )
         return True
 
