@@ -135,9 +135,7 @@ def decide(
         return Outcome(Decision.DUPLICATE, best)
     if best_similarity >= ADDITION_SIMILARITY and _adds_detail(fact.content, best.content):
         return Outcome(Decision.ADDITION, best)
-    related = [
-        memories[int(i)].chain_id for i in order[:3] if similarities[i] >= RELATED_SIMILARITY
-    ]
+    related = [memories[i].chain_id for i in similar_first(similarities, 3)]
     return Outcome(Decision.NEW, related_chains=related)
 
 
