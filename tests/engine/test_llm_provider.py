@@ -39,7 +39,12 @@ from recallr_server.engine.llm_engine import (
     summarise_llm,
 )
 from recallr_server.engine.processing import RESOLUTION_OPTIONS
-from tests.engine.recorded_provider import FIXTURES, Received, RecordedProvider
+from tests.engine.recorded_provider import (
+    FIXTURES,
+    Received,
+    RecordedProvider,
+    chat_completion,
+)
 
 API_KEY = "sk-test-recallr-0123456789abcdef"
 MODEL = "gpt-4o-mini"
@@ -295,6 +300,34 @@ def test_a_fact_with_an_impossible_date_is_dropped(
     provider: RecordedProvider, chat: OpenAICompatibleChat
 ) -> None:
     provider.queue("extract_facts_untrusted")
+    assert [fact.content for fact in extract(chat)] == ["The user is allergic to shellfish."]
+
+
+def test_a_fact_on_the_last_day_of_the_calendar_is_dropped(
+    provider: RecordedProvider, chat: OpenAICompatibleChat
+) -> None:
+    def fact(content: str, day: str | None) -> dict[str, object]:
+        return {
+            "content": content,
+            "categories": [],
+            "source_message_ids": ["m1"],
+            "event_start": day,
+            "event_end": day,
+            "subject": "user",
+            "attribute": None,
+            "value": None,
+        }
+
+    provider.provide(
+        chat_completion(
+            {
+                "facts": [
+                    fact("The user's passport expires at the end of time.", "9999-12-31"),
+                    fact("The user is allergic to shellfish.", None),
+                ]
+            }
+        )
+    )
     assert [fact.content for fact in extract(chat)] == ["The user is allergic to shellfish."]
 
 

@@ -35,11 +35,11 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime
 from enum import Enum, auto
 from typing import TYPE_CHECKING, Literal
 
-from recallr_server.engine.temporal import make_absolute, resolve_time_expressions
+from recallr_server.engine.temporal import day_span, make_absolute, resolve_time_expressions
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -340,8 +340,7 @@ def _finish(draft: _Draft, now: datetime, categories: Mapping[str, str]) -> Fact
         start, end = mentions[0].start, mentions[0].end
     else:
         day = now.astimezone(UTC).date()
-        start = datetime.combine(day, time(), tzinfo=UTC)
-        end = start + timedelta(days=1)
+        start, end = day_span(day, day)
     names = set(draft.categories)
     if mentions and start > now:
         names.add("plans")

@@ -13,12 +13,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from typing import TypedDict
 
 from recallr_server.engine.consolidation import Candidate, Decision, Existing, Outcome
 from recallr_server.engine.extraction import ChatMessage, Fact, canonical_attribute_key
 from recallr_server.engine.llm import ChatModel, InvalidOutput, JsonObject, Prompt
+from recallr_server.engine.temporal import day_span
 
 log = logging.getLogger("recallr.llm")
 
@@ -156,11 +157,7 @@ def _event_span(start: str | None, end: str | None, now: datetime) -> tuple[date
     else:
         first = date.fromisoformat(start or end or "")
         last = max(date.fromisoformat(end or start or ""), first)
-    return _midnight(first), _midnight(last + timedelta(days=1))
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=UTC)
+    return day_span(first, last)
 
 
 def _speakers(user_name: str | None, other_name: str | None) -> str:
@@ -448,8 +445,8 @@ def _date_ranges(items: Sequence[JsonObject]) -> list[DateRange]:
     for position, item in enumerate(items):
         try:
             first, last = date.fromisoformat(item["start"]), date.fromisoformat(item["end"])
-            span = _midnight(first), _midnight(last + timedelta(days=1))
-        except (ValueError, OverflowError):
+            span = day_span(first, last)
+        except ValueError:
             raise InvalidOutput(
                 f"date_ranges[{position}]: {item['start']!r} to {item['end']!r} is not a "
                 "range of real dates"

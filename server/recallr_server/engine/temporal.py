@@ -154,7 +154,7 @@ def resolve_time_expressions(text: str, now: datetime) -> list[TimeMention]:
             continue
         taken_until = finish
         mentions.append(
-            TimeMention(text[begin:finish], _midnight(first_day), _midnight(after_last_day))
+            TimeMention(text[begin:finish], midnight(first_day), midnight(after_last_day))
         )
     return mentions
 
@@ -559,8 +559,20 @@ def _clamp_day(months: int, day_of_month: int) -> date:
     return date(year, month, min(day_of_month, (following - timedelta(days=1)).day))
 
 
-def _midnight(day: date) -> datetime:
+def midnight(day: date) -> datetime:
+    """The start of `day` in UTC, where event dates live."""
     return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def day_span(first: date, last: date) -> tuple[datetime, datetime]:
+    """The half-open UTC span of the inclusive days `first` to `last`.
+
+    `ValueError` when the day after `last` is beyond the calendar (9999-12-31).
+    """
+    try:
+        return midnight(first), midnight(last + timedelta(days=1))
+    except OverflowError:
+        raise ValueError(f"{last} is the last day datetime can represent") from None
 
 
 # --- Wording -------------------------------------------------------------------------------
