@@ -87,6 +87,7 @@ MERGE_CONFLICT_STATUS = _EnumCodec(
     MergeConflictStatus, merge_conflict_pb2.MergeConflictStatus, "MERGE_CONFLICT_STATUS_"
 )
 RECALL_STRATEGY = _EnumCodec(RecallStrategy, context_pb2.RecallStrategy, "RECALL_STRATEGY_")
+RECALL_STRATEGIES = {strategy.value: RECALL_STRATEGY.wire(strategy) for strategy in RecallStrategy}
 EXPIRATION_REASON = _EnumCodec(ExpirationReason, memory_pb2.ExpirationReason, "EXPIRATION_REASON_")
 
 MERGE_CONFLICT_SORT_FIELDS: Mapping[
@@ -214,16 +215,8 @@ def recall_options(
     include_system_prompt: bool,
     include_metadata_ids: bool,
 ) -> context_service_pb2.RecallOptions:
-    try:
-        strategy = RecallStrategy(recall_strategy)
-    except ValueError:
-        allowed = ", ".join(RecallStrategy)
-        raise ValidationError(
-            f"recall_strategy must be one of {allowed}, not {recall_strategy!r}",
-            field_violations=[("recall_strategy", allowed)],
-        ) from None
     return context_service_pb2.RecallOptions(
-        recall_strategy=RECALL_STRATEGY.wire(strategy),
+        recall_strategy=parse_choice(recall_strategy, RECALL_STRATEGIES, "recall_strategy"),
         min_top_k=min_top_k,
         max_top_k=max_top_k,
         memories_threshold=memories_threshold,

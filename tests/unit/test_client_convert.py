@@ -104,3 +104,24 @@ def test_pages_outside_the_wire_range_are_refused(offset: int, limit: int) -> No
     # page_size 0 means "the default" on the wire, so limit=0 must not reach it.
     with pytest.raises(ValidationError):
         _convert.page_request(offset, limit)
+
+
+def test_an_unknown_recall_strategy_is_refused_naming_the_choices() -> None:
+    options: dict[str, Any] = {
+        "min_top_k": None,
+        "max_top_k": 50,
+        "memories_threshold": 0.6,
+        "summaries_threshold": 0.5,
+        "last_n_messages": None,
+        "last_n_summaries": None,
+        "timezone": None,
+        "include_system_prompt": True,
+        "include_metadata_ids": False,
+    }
+    with pytest.raises(ValidationError) as refused:
+        _convert.recall_options(recall_strategy="fast", **options)
+    allowed = "low_latency, balanced, agentic, auto"
+    assert str(refused.value) == f"recall_strategy must be one of {allowed}, not 'fast'"
+    assert refused.value.field_violations == [("recall_strategy", allowed)]
+    by_name = _convert.recall_options(recall_strategy="agentic", **options)
+    assert by_name == _convert.recall_options(recall_strategy=RecallStrategy.AGENTIC, **options)
