@@ -48,6 +48,7 @@ from tokenizers import Tokenizer
 from bench.locomo_data import Conversation, conversations
 from bench.locomo_ingest import ingest, process
 from bench.server_process import API_KEY, PROJECT_ID, free_port, running_server
+from recallr_server.api.context import MAX_TOP_K
 from recallr_server.engine.embeddings import MODEL_PACKAGE, MiniLMEmbedder
 from recallrai import RecallrAI, Session, User
 from recallrai.exceptions import UserNotFoundError
@@ -56,8 +57,6 @@ from recallrai.models import Context, Message, MessageRole, RecallStrategy, Sess
 CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop", 5: "adversarial"}
 ANSWERABLE = (1, 2, 3, 4)
 BUDGETS = (1000, 2000)
-# The server's bound on max_top_k.
-MAX_TOP_K = 200
 ROOT = Path(__file__).resolve().parents[1]
 PLOT = ROOT / "docs" / "benchmarks" / "locomo-recall.png"
 # Okapi BM25 as usually tuned (Robertson et al.; Lucene's defaults).
