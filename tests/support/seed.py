@@ -240,10 +240,8 @@ async def set_merge_conflict_status(
     db: Database,
     conflict_id: str,
     status: models.MergeConflictStatus,
-    *,
-    resolved_at: datetime | None = None,
 ) -> None:
     async with db.write() as session:
         row = await session.get_one(models.MergeConflict, conflict_id)
         row.status = status
-        row.resolved_at = resolved_at
+        row.resolved_at = None
