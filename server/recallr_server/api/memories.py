@@ -10,7 +10,6 @@ from recallr.v1 import memory_service_pb2 as pb
 from recallr.v1.error_reason_pb2 import ErrorReason
 from recallr_server.api import convert
 from recallr_server.api.handlers import Call
-from recallr_server.domain import errors
 from recallr_server.domain.errors import DomainError
 from recallr_server.domain.paging import page_of
 from recallr_server.domain.validation import (
@@ -22,7 +21,7 @@ from recallr_server.domain.validation import (
 from recallr_server.store import models
 from recallr_server.store.database import Database
 from recallr_server.store.filters import metadata_matches
-from recallr_server.store.lookups import category_names, find_user
+from recallr_server.store.lookups import category_names, find_memory, find_user
 from recallr_server.store.memories import delete_versions, load_context
 
 
@@ -51,19 +50,6 @@ async def _render(
     ]
 
 
-async def _find_memory(session: AsyncSession, user: models.User, memory_id: str) -> models.Memory:
-    if not is_uuid(memory_id):
-        raise errors.memory_not_found(memory_id[:64])
-    row = await session.scalar(
-        select(models.Memory).where(
-            models.Memory.id == memory_id.lower(), models.Memory.user_pk == user.pk
-        )
-    )
-    if row is None:
-        raise errors.memory_not_found(memory_id)
-    return row
-
-
 class MemoryServicer:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -71,7 +57,7 @@ class MemoryServicer:
     async def GetMemory(self, request: pb.GetMemoryRequest, call: Call) -> pb.GetMemoryResponse:
         async with self._db.read() as session:
             user = await find_user(session, call.project_id, request.user_id)
-            row = await _find_memory(session, user, request.memory_id)
+            row = await find_memory(session, user, request.memory_id)
             (memory,) = await _render(
                 session,
                 user,
@@ -147,6 +133,6 @@ class MemoryServicer:
     ) -> pb.DeleteMemoryResponse:
         async with self._db.write() as session:
             user = await find_user(session, call.project_id, request.user_id)
-            row = await _find_memory(session, user, request.memory_id)
+            row = await find_memory(session, user, request.memory_id)
             await delete_versions(session, row, with_previous=request.delete_previous_versions)
         return pb.DeleteMemoryResponse()

@@ -5,21 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from recallr.v1 import merge_conflict_pb2
 from recallr.v1 import merge_conflict_service_pb2 as pb
 from recallr.v1.error_reason_pb2 import ErrorReason
 from recallr_server.api import convert
 from recallr_server.api.handlers import Call
-from recallr_server.domain import errors
 from recallr_server.domain.errors import DomainError
 from recallr_server.domain.paging import page_of
-from recallr_server.domain.validation import Violations, check_text, is_uuid
+from recallr_server.domain.validation import Violations, check_text
 from recallr_server.engine import jobs
 from recallr_server.store import models
 from recallr_server.store.database import Database
-from recallr_server.store.lookups import find_user
+from recallr_server.store.lookups import find_merge_conflict, find_user
 
 _SORT_COLUMNS = {
     pb.MERGE_CONFLICT_SORT_FIELD_UNSPECIFIED: models.MergeConflict.created_at,
@@ -84,23 +82,6 @@ def _validate_answers(
             )
 
 
-async def _find_conflict(
-    session: AsyncSession, user: models.User, conflict_id: str, *, for_update: bool = False
-) -> models.MergeConflict:
-    query = select(models.MergeConflict).where(
-        models.MergeConflict.id == conflict_id.lower(),
-        models.MergeConflict.user_pk == user.pk,
-    )
-    row = (
-        await session.scalar(query.with_for_update() if for_update else query)
-        if is_uuid(conflict_id)
-        else None
-    )
-    if row is None:
-        raise errors.merge_conflict_not_found(conflict_id[:64])
-    return row
-
-
 class MergeConflictServicer:
     def __init__(self, db: Database, work_queued: Callable[[], None]) -> None:
         self._db = db
@@ -111,7 +92,9 @@ class MergeConflictServicer:
     ) -> pb.ResolveMergeConflictResponse:
         async with self._db.write() as session:
             user = await find_user(session, call.project_id, request.user_id)
-            row = await _find_conflict(session, user, request.merge_conflict_id, for_update=True)
+            row = await find_merge_conflict(
+                session, user, request.merge_conflict_id, for_update=True
+            )
             _validate_answers(row, request.answers)
             row.answers = [
                 {"question": a.question, "answer": a.answer, "message": a.message}
@@ -129,7 +112,7 @@ class MergeConflictServicer:
     ) -> pb.GetMergeConflictResponse:
         async with self._db.read() as session:
             user = await find_user(session, call.project_id, request.user_id)
-            row = await _find_conflict(session, user, request.merge_conflict_id)
+            row = await find_merge_conflict(session, user, request.merge_conflict_id)
         return pb.GetMergeConflictResponse(merge_conflict=convert.merge_conflict(row, user.user_id))
 
     async def ListMergeConflicts(

@@ -6,10 +6,14 @@ construction: a row of another project is never found, only "not found".
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recallr_server.domain import errors
+from recallr_server.domain.errors import DomainError
 from recallr_server.domain.validation import MAX_USER_ID_LENGTH, is_uuid
 from recallr_server.store import models
 
@@ -48,16 +52,48 @@ async def user_exists(session: AsyncSession, project_id: str, user_id: str) -> b
 async def find_session(
     session: AsyncSession, user: models.User, session_id: str, *, for_update: bool = False
 ) -> models.Session:
-    if not is_uuid(session_id):
-        raise errors.session_not_found(session_id[:64])
-    query = select(models.Session).where(
-        models.Session.id == session_id.lower(), models.Session.user_pk == user.pk
+    return await _find_owned(
+        session, models.Session, user, session_id, errors.session_not_found, for_update
     )
+
+
+async def find_memory(session: AsyncSession, user: models.User, memory_id: str) -> models.Memory:
+    return await _find_owned(session, models.Memory, user, memory_id, errors.memory_not_found)
+
+
+async def find_merge_conflict(
+    session: AsyncSession, user: models.User, conflict_id: str, *, for_update: bool = False
+) -> models.MergeConflict:
+    return await _find_owned(
+        session,
+        models.MergeConflict,
+        user,
+        conflict_id,
+        errors.merge_conflict_not_found,
+        for_update,
+    )
+
+
+_Owned = TypeVar("_Owned", models.Session, models.Memory, models.MergeConflict)
+
+
+async def _find_owned(
+    session: AsyncSession,
+    model: type[_Owned],
+    user: models.User,
+    row_id: str,
+    not_found: Callable[[str], DomainError],
+    for_update: bool = False,
+) -> _Owned:
+    """One of `user`'s rows by its UUID; `not_found` for a malformed id or anyone else's."""
+    if not is_uuid(row_id):
+        raise not_found(row_id[:64])
+    query = select(model).where(model.id == row_id.lower(), model.user_pk == user.pk)
     if for_update:
         query = query.with_for_update()
     row = await session.scalar(query)
     if row is None:
-        raise errors.session_not_found(session_id)
+        raise not_found(row_id)
     return row
 
 
