@@ -36,25 +36,25 @@ async def load_context(
     *,
     include_connected: bool,
 ) -> MemoryContext:
-    chain_ids = {r.chain_id for r in rows}
     chains: dict[str, list[models.Memory]] = defaultdict(list)
-    if chain_ids:
-        for version in await session.scalars(
-            select(models.Memory)
-            .where(models.Memory.chain_id.in_(chain_ids))
-            .order_by(models.Memory.chain_seq)
-        ):
-            chains[version.chain_id].append(version)
     categories: dict[str, list[str]] = defaultdict(list)
-    if rows:
-        for memory_id, category in await session.execute(
-            select(models.MemoryCategory.memory_id, models.MemoryCategory.category).where(
-                models.MemoryCategory.memory_id.in_([r.id for r in rows])
-            )
-        ):
-            categories[memory_id].append(category)
     connected: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    if include_connected and chain_ids:
+    if not rows:
+        return MemoryContext(chains, categories, connected, set())
+    chain_ids = {r.chain_id for r in rows}
+    for version in await session.scalars(
+        select(models.Memory)
+        .where(models.Memory.chain_id.in_(chain_ids))
+        .order_by(models.Memory.chain_seq)
+    ):
+        chains[version.chain_id].append(version)
+    for memory_id, category in await session.execute(
+        select(models.MemoryCategory.memory_id, models.MemoryCategory.category).where(
+            models.MemoryCategory.memory_id.in_([r.id for r in rows])
+        )
+    ):
+        categories[memory_id].append(category)
+    if include_connected:
         connected = await _connected(session, chain_ids)
     in_conflict: set[str] = set()
     for conflicting in await session.scalars(
