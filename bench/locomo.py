@@ -48,7 +48,7 @@ from tokenizers import Tokenizer
 from bench.locomo_data import Conversation, conversations
 from bench.locomo_ingest import ingest, process
 from bench.server_process import API_KEY, PROJECT_ID, free_port, running_server
-from recallr_server.api.context import MAX_TOP_K
+from recallr_server.domain.context import MAX_TOP_K
 from recallr_server.engine.embeddings import MODEL_PACKAGE, MiniLMEmbedder
 from recallrai import RecallrAI, Session, User
 from recallrai.exceptions import UserNotFoundError

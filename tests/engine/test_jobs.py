@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from recallr_server.domain.clock import now
 from recallr_server.engine import jobs
 from recallr_server.store import models
 from recallr_server.store.database import Database
-from recallr_server.store.projects import now
 from tests.engine.conftest import add_user_with_session
 from tests.support import seed
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from recallr_server.config import Settings
-from recallr_server.engine.processing import RESOLUTION_OPTIONS
+from recallr_server.domain.merge_conflicts import RESOLUTION_OPTIONS
 from recallrai import RecallrAI
 from recallrai.models import SessionStatus
 from tests.conftest import ServerThread, new_tenant

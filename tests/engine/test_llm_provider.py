@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from recallr_server.domain.merge_conflicts import RESOLUTION_OPTIONS
 from recallr_server.engine.consolidation import Candidate, Decision, Existing
 from recallr_server.engine.extraction import ChatMessage, Fact
 from recallr_server.engine.llm import (
@@ -38,7 +39,6 @@ from recallr_server.engine.llm_engine import (
     judge_llm,
     summarise_llm,
 )
-from recallr_server.engine.processing import RESOLUTION_OPTIONS
 from tests.engine.recorded_provider import (
     FIXTURES,
     Received,

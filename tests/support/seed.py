@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from recallr_server.domain.clock import now
 from recallr_server.store import models
 from recallr_server.store.database import Database
-from recallr_server.store.projects import now
 
 # Versions of one chain are recorded this far apart, so they never tie on time.
 VERSION_STEP = timedelta(seconds=1)

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from recallr_server.domain.context import Strategy
 from recallr_server.engine.agentic import (
     AgenticSearch,
     Found,
@@ -29,7 +30,6 @@ from recallr_server.engine.retrieval import (
     QueryPlan,
     RankedMemory,
     Recalled,
-    Strategy,
 )
 from recallr_server.store import models
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from recallr.v1.error_reason_pb2 import ErrorReason
-from recallr_server.domain.errors import DomainError
+from recallr_server.domain.errors import DomainError, Reason
 from recallr_server.store.database import Database
 from recallr_server.store.projects import hash_key, project_for_key
 
@@ -17,7 +16,7 @@ _BEARER = "bearer "
 
 def _missing(key: str) -> DomainError:
     return DomainError(
-        ErrorReason.ERROR_REASON_AUTHENTICATION_REQUIRED,
+        Reason.AUTHENTICATION_REQUIRED,
         f"call metadata {key!r} is required",
         metadata={"missing": key},
     )
@@ -45,7 +44,7 @@ class Authenticator:
             # The same answer for unknown keys and foreign projects, so a key
             # cannot be used to probe which projects exist.
             raise DomainError(
-                ErrorReason.ERROR_REASON_INVALID_API_KEY,
+                Reason.INVALID_API_KEY,
                 "the API key does not open this project",
             )
         return project_id

@@ -6,10 +6,9 @@ from sqlalchemy import delete, select
 
 from recallr.v1 import category_pb2
 from recallr.v1 import category_service_pb2 as pb
-from recallr.v1.error_reason_pb2 import ErrorReason
 from recallr_server.api.handlers import Call
 from recallr_server.domain.categories import CATEGORY_NAME
-from recallr_server.domain.errors import DomainError
+from recallr_server.domain.errors import DomainError, Reason
 from recallr_server.domain.validation import Violations, check_text
 from recallr_server.store import models
 from recallr_server.store.database import Database
@@ -19,7 +18,7 @@ MAX_DESCRIPTION_LENGTH = 1_000
 
 def _not_found(name: str) -> DomainError:
     return DomainError(
-        ErrorReason.ERROR_REASON_CATEGORY_NOT_FOUND,
+        Reason.CATEGORY_NOT_FOUND,
         f"category {name!r} not found",
         metadata={"category": name[:64]},
     )
@@ -63,7 +62,7 @@ class CategoryServicer:
             key = (call.project_id, category.name)
             if await session.get(models.Category, key) is not None:
                 raise DomainError(
-                    ErrorReason.ERROR_REASON_CATEGORY_ALREADY_EXISTS,
+                    Reason.CATEGORY_ALREADY_EXISTS,
                     f"category {category.name!r} already exists",
                     metadata={"category": category.name},
                 )

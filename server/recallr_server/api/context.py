@@ -10,16 +10,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from recallr.v1 import context_pb2
 from recallr.v1 import context_service_pb2 as pb
 from recallr_server.api.handlers import Call
+from recallr_server.domain.context import (
+    DEFAULT_MAX_TOP_K,
+    DEFAULT_MEMORIES_THRESHOLD,
+    DEFAULT_MIN_TOP_K,
+    DEFAULT_SUMMARIES_THRESHOLD,
+    MAX_LAST_N,
+    MAX_TOP_K,
+    RecalledContext,
+    RecallSettings,
+    Strategy,
+)
 from recallr_server.domain.validation import Violations
-from recallr_server.engine.recall import ContextRecaller, RecalledContext, RecallSettings
-from recallr_server.engine.retrieval import Strategy
-
-MAX_TOP_K = 200
-MAX_LAST_N = 100
-DEFAULT_MIN_TOP_K = 15
-DEFAULT_MAX_TOP_K = 50
-DEFAULT_MEMORIES_THRESHOLD = 0.6
-DEFAULT_SUMMARIES_THRESHOLD = 0.5
+from recallr_server.engine.recall import ContextRecaller
 
 STRATEGY_FROM_WIRE = {
     context_pb2.RECALL_STRATEGY_UNSPECIFIED: Strategy.BALANCED,

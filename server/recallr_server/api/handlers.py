@@ -23,11 +23,10 @@ from google.protobuf import message as pb_message
 from google.protobuf import message_factory
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 
-from recallr.v1.error_reason_pb2 import ErrorReason
 from recallr_server import metrics, tracing
 from recallr_server.api.auth import Authenticator
 from recallr_server.api.status import REASON_CODES, STATUS_DETAILS_KEY, to_status
-from recallr_server.domain.errors import DomainError, reason_name
+from recallr_server.domain.errors import DomainError, Reason
 
 log = logging.getLogger("recallr.rpc")
 
@@ -68,7 +67,7 @@ async def _abort(
 
 def _internal(request_id: str) -> DomainError:
     return DomainError(
-        ErrorReason.ERROR_REASON_INTERNAL,
+        Reason.INTERNAL,
         f"internal error; the server logged it under request id {request_id}",
         metadata={"request_id": request_id},
     )
@@ -76,7 +75,7 @@ def _internal(request_id: str) -> DomainError:
 
 def _unimplemented(method: MethodDescriptor) -> DomainError:
     return DomainError(
-        ErrorReason.ERROR_REASON_NOT_IMPLEMENTED,
+        Reason.NOT_IMPLEMENTED,
         f"{method.full_name} is part of the contract but not implemented by this server yet",
         metadata={"method": method.full_name},
     )
@@ -108,7 +107,7 @@ class HandlerFactory:
                 request = request_class.FromString(request_bytes)
             except pb_message.DecodeError:
                 raise DomainError(
-                    ErrorReason.ERROR_REASON_MALFORMED_REQUEST,
+                    Reason.MALFORMED_REQUEST,
                     f"the request is not a valid {method.input_type.full_name}",
                     metadata={"method": method.full_name},
                 ) from None
@@ -146,13 +145,13 @@ async def _guard(
         try:
             yield request_id
         except DomainError as error:
-            code, reason = REASON_CODES[error.reason], reason_name(error.reason)
+            code, reason = REASON_CODES[error.reason], error.reason.value
             await _abort(context, error, request_id)
         except (asyncio.CancelledError, grpc.aio.AbortError, GeneratorExit):
             code = _interruption(context)
             raise
         except Exception:
-            code, reason = grpc.StatusCode.INTERNAL, reason_name(ErrorReason.ERROR_REASON_INTERNAL)
+            code, reason = grpc.StatusCode.INTERNAL, Reason.INTERNAL.value
             log.exception("unexpected failure", extra={"request_id": request_id})
             await _abort(context, _internal(request_id), request_id)
         finally:

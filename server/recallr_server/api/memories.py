@@ -7,10 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from recallr.v1 import memory_pb2
 from recallr.v1 import memory_service_pb2 as pb
-from recallr.v1.error_reason_pb2 import ErrorReason
 from recallr_server.api import convert
 from recallr_server.api.handlers import Call
-from recallr_server.domain.errors import DomainError
+from recallr_server.domain.errors import DomainError, Reason
 from recallr_server.domain.paging import page_of
 from recallr_server.domain.validation import (
     Violations,
@@ -86,7 +85,7 @@ class MemoryServicer:
                 )
                 if unknown:
                     raise DomainError(
-                        ErrorReason.ERROR_REASON_INVALID_CATEGORIES,
+                        Reason.INVALID_CATEGORIES,
                         f"unknown categories: {', '.join(unknown)}",
                         metadata={"invalid_categories": ",".join(unknown)},
                     )

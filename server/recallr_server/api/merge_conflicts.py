@@ -8,10 +8,9 @@ from sqlalchemy import func, select
 
 from recallr.v1 import merge_conflict_pb2
 from recallr.v1 import merge_conflict_service_pb2 as pb
-from recallr.v1.error_reason_pb2 import ErrorReason
 from recallr_server.api import convert
 from recallr_server.api.handlers import Call
-from recallr_server.domain.errors import DomainError
+from recallr_server.domain.errors import DomainError, Reason
 from recallr_server.domain.paging import page_of
 from recallr_server.domain.validation import Violations, check_text
 from recallr_server.engine import jobs
@@ -40,7 +39,7 @@ def _validate_answers(
     """Each failure its own reason, in the order a caller would fix them."""
     if conflict.status != models.MergeConflictStatus.PENDING:
         raise DomainError(
-            ErrorReason.ERROR_REASON_MERGE_CONFLICT_ALREADY_RESOLVED,
+            Reason.MERGE_CONFLICT_ALREADY_RESOLVED,
             f"merge conflict {conflict.id} is {conflict.status.value}, not pending",
             metadata={"merge_conflict_id": conflict.id, "status": conflict.status.value.upper()},
         )
@@ -62,21 +61,21 @@ def _validate_answers(
     unknown = [a.question for a in answers if a.question not in options]
     if unknown:
         raise DomainError(
-            ErrorReason.ERROR_REASON_MERGE_CONFLICT_INVALID_QUESTIONS,
+            Reason.MERGE_CONFLICT_INVALID_QUESTIONS,
             f"{len(unknown)} answer(s) name questions this conflict does not ask",
             metadata={"invalid_questions": "\n".join(q[:500] for q in unknown)},
         )
     missing = [q for q in options if q not in seen]
     if missing:
         raise DomainError(
-            ErrorReason.ERROR_REASON_MERGE_CONFLICT_MISSING_ANSWERS,
+            Reason.MERGE_CONFLICT_MISSING_ANSWERS,
             f"{len(missing)} question(s) have no answer",
             metadata={"missing_questions": "\n".join(missing)},
         )
     for answer in answers:
         if answer.answer not in options[answer.question]:
             raise DomainError(
-                ErrorReason.ERROR_REASON_MERGE_CONFLICT_INVALID_ANSWER,
+                Reason.MERGE_CONFLICT_INVALID_ANSWER,
                 f"{answer.answer[:200]!r} is not an option of the question",
                 metadata={"question": answer.question, "answer": answer.answer[:500]},
             )

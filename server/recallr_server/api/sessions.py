@@ -14,11 +14,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recallr.v1 import session_service_pb2 as pb
-from recallr.v1.error_reason_pb2 import ErrorReason
 from recallr_server.api import convert
 from recallr_server.api.handlers import Call
 from recallr_server.api.tail import MessageSignal
-from recallr_server.domain.errors import DomainError
+from recallr_server.domain.clock import now
+from recallr_server.domain.errors import DomainError, Reason
 from recallr_server.domain.paging import page_of
 from recallr_server.domain.validation import (
     MAX_CONTENT_LENGTH,
@@ -32,7 +32,6 @@ from recallr_server.store import models
 from recallr_server.store.database import Database
 from recallr_server.store.filters import metadata_matches
 from recallr_server.store.lookups import find_session, find_user
-from recallr_server.store.projects import now
 from recallr_server.store.revisions import bump_index_revision, bump_message_revision
 
 MAX_AUTO_PROCESS_SECONDS = 30 * 24 * 3600
@@ -44,7 +43,7 @@ _Replayable = TypeVar("_Replayable", models.Session, models.Message)
 
 def invalid_state(row: models.Session, action: str) -> DomainError:
     return DomainError(
-        ErrorReason.ERROR_REASON_INVALID_SESSION_STATE,
+        Reason.INVALID_SESSION_STATE,
         f"cannot {action} session {row.id}: it is {row.status.value}",
         metadata={"session_id": row.id, "status": row.status.value.upper()},
     )
@@ -333,7 +332,7 @@ class SessionServicer:
             wake.clear()
             if self._signal.closing.is_set():
                 raise DomainError(
-                    ErrorReason.ERROR_REASON_SERVICE_UNAVAILABLE,
+                    Reason.SERVICE_UNAVAILABLE,
                     "the server is shutting down; resume the tail on another replica",
                 )
             async with self._db.read() as session:

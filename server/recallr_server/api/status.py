@@ -8,8 +8,7 @@ import grpc
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 
-from recallr.v1.error_reason_pb2 import ErrorReason
-from recallr_server.domain.errors import DomainError, reason_name
+from recallr_server.domain.errors import DomainError, Reason
 
 DOMAIN = "recallr.v1"
 STATUS_DETAILS_KEY = "grpc-status-details-bin"
@@ -22,30 +21,29 @@ MAX_METADATA_VALUE_BYTES = 256
 MAX_FIELD_VIOLATIONS = 8
 MAX_VIOLATION_BYTES = 128
 
-R = ErrorReason
-REASON_CODES: dict[ErrorReason.ValueType, grpc.StatusCode] = {
-    R.ERROR_REASON_AUTHENTICATION_REQUIRED: grpc.StatusCode.UNAUTHENTICATED,
-    R.ERROR_REASON_INVALID_API_KEY: grpc.StatusCode.UNAUTHENTICATED,
-    R.ERROR_REASON_VALIDATION_FAILED: grpc.StatusCode.INVALID_ARGUMENT,
-    R.ERROR_REASON_MALFORMED_REQUEST: grpc.StatusCode.INVALID_ARGUMENT,
-    R.ERROR_REASON_INVALID_PAGE_TOKEN: grpc.StatusCode.INVALID_ARGUMENT,
-    R.ERROR_REASON_USER_NOT_FOUND: grpc.StatusCode.NOT_FOUND,
-    R.ERROR_REASON_USER_ALREADY_EXISTS: grpc.StatusCode.ALREADY_EXISTS,
-    R.ERROR_REASON_SESSION_NOT_FOUND: grpc.StatusCode.NOT_FOUND,
-    R.ERROR_REASON_INVALID_SESSION_STATE: grpc.StatusCode.FAILED_PRECONDITION,
-    R.ERROR_REASON_MEMORY_NOT_FOUND: grpc.StatusCode.NOT_FOUND,
-    R.ERROR_REASON_INVALID_CATEGORIES: grpc.StatusCode.INVALID_ARGUMENT,
-    R.ERROR_REASON_CATEGORY_NOT_FOUND: grpc.StatusCode.NOT_FOUND,
-    R.ERROR_REASON_CATEGORY_ALREADY_EXISTS: grpc.StatusCode.ALREADY_EXISTS,
-    R.ERROR_REASON_MERGE_CONFLICT_NOT_FOUND: grpc.StatusCode.NOT_FOUND,
-    R.ERROR_REASON_MERGE_CONFLICT_ALREADY_RESOLVED: grpc.StatusCode.FAILED_PRECONDITION,
-    R.ERROR_REASON_MERGE_CONFLICT_INVALID_QUESTIONS: grpc.StatusCode.INVALID_ARGUMENT,
-    R.ERROR_REASON_MERGE_CONFLICT_MISSING_ANSWERS: grpc.StatusCode.INVALID_ARGUMENT,
-    R.ERROR_REASON_MERGE_CONFLICT_INVALID_ANSWER: grpc.StatusCode.INVALID_ARGUMENT,
-    R.ERROR_REASON_RATE_LIMITED: grpc.StatusCode.RESOURCE_EXHAUSTED,
-    R.ERROR_REASON_NOT_IMPLEMENTED: grpc.StatusCode.UNIMPLEMENTED,
-    R.ERROR_REASON_SERVICE_UNAVAILABLE: grpc.StatusCode.UNAVAILABLE,
-    R.ERROR_REASON_INTERNAL: grpc.StatusCode.INTERNAL,
+REASON_CODES: dict[Reason, grpc.StatusCode] = {
+    Reason.AUTHENTICATION_REQUIRED: grpc.StatusCode.UNAUTHENTICATED,
+    Reason.INVALID_API_KEY: grpc.StatusCode.UNAUTHENTICATED,
+    Reason.VALIDATION_FAILED: grpc.StatusCode.INVALID_ARGUMENT,
+    Reason.MALFORMED_REQUEST: grpc.StatusCode.INVALID_ARGUMENT,
+    Reason.INVALID_PAGE_TOKEN: grpc.StatusCode.INVALID_ARGUMENT,
+    Reason.USER_NOT_FOUND: grpc.StatusCode.NOT_FOUND,
+    Reason.USER_ALREADY_EXISTS: grpc.StatusCode.ALREADY_EXISTS,
+    Reason.SESSION_NOT_FOUND: grpc.StatusCode.NOT_FOUND,
+    Reason.INVALID_SESSION_STATE: grpc.StatusCode.FAILED_PRECONDITION,
+    Reason.MEMORY_NOT_FOUND: grpc.StatusCode.NOT_FOUND,
+    Reason.INVALID_CATEGORIES: grpc.StatusCode.INVALID_ARGUMENT,
+    Reason.CATEGORY_NOT_FOUND: grpc.StatusCode.NOT_FOUND,
+    Reason.CATEGORY_ALREADY_EXISTS: grpc.StatusCode.ALREADY_EXISTS,
+    Reason.MERGE_CONFLICT_NOT_FOUND: grpc.StatusCode.NOT_FOUND,
+    Reason.MERGE_CONFLICT_ALREADY_RESOLVED: grpc.StatusCode.FAILED_PRECONDITION,
+    Reason.MERGE_CONFLICT_INVALID_QUESTIONS: grpc.StatusCode.INVALID_ARGUMENT,
+    Reason.MERGE_CONFLICT_MISSING_ANSWERS: grpc.StatusCode.INVALID_ARGUMENT,
+    Reason.MERGE_CONFLICT_INVALID_ANSWER: grpc.StatusCode.INVALID_ARGUMENT,
+    Reason.RATE_LIMITED: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    Reason.NOT_IMPLEMENTED: grpc.StatusCode.UNIMPLEMENTED,
+    Reason.SERVICE_UNAVAILABLE: grpc.StatusCode.UNAVAILABLE,
+    Reason.INTERNAL: grpc.StatusCode.INTERNAL,
 }
 
 
@@ -70,9 +68,7 @@ def to_status(error: DomainError) -> tuple[grpc.StatusCode, str, bytes]:
     metadata = {key: clip(value, MAX_METADATA_VALUE_BYTES) for key, value in error.metadata.items()}
     details = [
         _pack(
-            error_details_pb2.ErrorInfo(
-                reason=reason_name(error.reason), domain=DOMAIN, metadata=metadata
-            )
+            error_details_pb2.ErrorInfo(reason=error.reason.value, domain=DOMAIN, metadata=metadata)
         )
     ]
     if error.field_violations:

@@ -8,10 +8,10 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from recallr.v1 import user_service_pb2 as pb
-from recallr.v1.error_reason_pb2 import ErrorReason
 from recallr_server.api import convert
 from recallr_server.api.handlers import Call
-from recallr_server.domain.errors import DomainError
+from recallr_server.domain.clock import now
+from recallr_server.domain.errors import DomainError, Reason
 from recallr_server.domain.paging import page_of
 from recallr_server.domain.validation import (
     Violations,
@@ -23,14 +23,13 @@ from recallr_server.store import models
 from recallr_server.store.database import Database
 from recallr_server.store.filters import metadata_matches
 from recallr_server.store.lookups import find_user, user_exists
-from recallr_server.store.projects import now
 
 UPDATABLE_FIELDS = frozenset({"user_id", "metadata", "merge_conflict_enabled"})
 
 
 def _already_exists(user_id: str) -> DomainError:
     return DomainError(
-        ErrorReason.ERROR_REASON_USER_ALREADY_EXISTS,
+        Reason.USER_ALREADY_EXISTS,
         f"user {user_id!r} already exists",
         metadata={"user_id": user_id},
     )

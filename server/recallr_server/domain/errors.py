@@ -1,27 +1,46 @@
-"""Domain errors. Each carries one reason from the contract's ErrorReason enum.
+"""Domain errors. Each carries one `Reason`, named as in the contract's ErrorReason enum.
 
-The API layer turns them into a status code plus `google.rpc.ErrorInfo`;
-nothing here knows about gRPC.
+The API layers turn them into their transport's status (gRPC code plus
+`google.rpc.ErrorInfo`, or an HTTP status); nothing here knows about either.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping, Sequence
 
-from recallr.v1.error_reason_pb2 import ErrorReason
 
-REASON_PREFIX = "ERROR_REASON_"
+class Reason(enum.StrEnum):
+    """Why a call failed. The value is the wire name: ErrorReason without its prefix."""
 
-
-def reason_name(reason: ErrorReason.ValueType) -> str:
-    """The wire form of a reason: the enum value name without its prefix."""
-    return ErrorReason.Name(reason).removeprefix(REASON_PREFIX)
+    AUTHENTICATION_REQUIRED = "AUTHENTICATION_REQUIRED"
+    INVALID_API_KEY = "INVALID_API_KEY"
+    VALIDATION_FAILED = "VALIDATION_FAILED"
+    MALFORMED_REQUEST = "MALFORMED_REQUEST"
+    INVALID_PAGE_TOKEN = "INVALID_PAGE_TOKEN"
+    USER_NOT_FOUND = "USER_NOT_FOUND"
+    USER_ALREADY_EXISTS = "USER_ALREADY_EXISTS"
+    SESSION_NOT_FOUND = "SESSION_NOT_FOUND"
+    INVALID_SESSION_STATE = "INVALID_SESSION_STATE"
+    MEMORY_NOT_FOUND = "MEMORY_NOT_FOUND"
+    INVALID_CATEGORIES = "INVALID_CATEGORIES"
+    CATEGORY_NOT_FOUND = "CATEGORY_NOT_FOUND"
+    CATEGORY_ALREADY_EXISTS = "CATEGORY_ALREADY_EXISTS"
+    MERGE_CONFLICT_NOT_FOUND = "MERGE_CONFLICT_NOT_FOUND"
+    MERGE_CONFLICT_ALREADY_RESOLVED = "MERGE_CONFLICT_ALREADY_RESOLVED"
+    MERGE_CONFLICT_INVALID_QUESTIONS = "MERGE_CONFLICT_INVALID_QUESTIONS"
+    MERGE_CONFLICT_MISSING_ANSWERS = "MERGE_CONFLICT_MISSING_ANSWERS"
+    MERGE_CONFLICT_INVALID_ANSWER = "MERGE_CONFLICT_INVALID_ANSWER"
+    RATE_LIMITED = "RATE_LIMITED"
+    NOT_IMPLEMENTED = "NOT_IMPLEMENTED"
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+    INTERNAL = "INTERNAL"
 
 
 class DomainError(Exception):
     def __init__(
         self,
-        reason: ErrorReason.ValueType,
+        reason: Reason,
         message: str,
         *,
         metadata: Mapping[str, str] | None = None,
@@ -44,35 +63,30 @@ class ValidationFailed(DomainError):
         field = violations[0][0]
         message = "; ".join(f"{f}: {d}" for f, d in violations)
         super().__init__(
-            ErrorReason.ERROR_REASON_VALIDATION_FAILED,
+            Reason.VALIDATION_FAILED,
             f"invalid request: {message}",
             metadata={"field": field},
             field_violations=violations,
         )
 
 
-def not_found(reason: ErrorReason.ValueType, key: str, value: str, noun: str) -> DomainError:
+def not_found(reason: Reason, key: str, value: str, noun: str) -> DomainError:
     return DomainError(reason, f"{noun} {value!r} not found", metadata={key: value})
 
 
 def user_not_found(user_id: str) -> DomainError:
-    return not_found(ErrorReason.ERROR_REASON_USER_NOT_FOUND, "user_id", user_id, "user")
+    return not_found(Reason.USER_NOT_FOUND, "user_id", user_id, "user")
 
 
 def session_not_found(session_id: str) -> DomainError:
-    return not_found(
-        ErrorReason.ERROR_REASON_SESSION_NOT_FOUND, "session_id", session_id, "session"
-    )
+    return not_found(Reason.SESSION_NOT_FOUND, "session_id", session_id, "session")
 
 
 def memory_not_found(memory_id: str) -> DomainError:
-    return not_found(ErrorReason.ERROR_REASON_MEMORY_NOT_FOUND, "memory_id", memory_id, "memory")
+    return not_found(Reason.MEMORY_NOT_FOUND, "memory_id", memory_id, "memory")
 
 
 def merge_conflict_not_found(conflict_id: str) -> DomainError:
     return not_found(
-        ErrorReason.ERROR_REASON_MERGE_CONFLICT_NOT_FOUND,
-        "merge_conflict_id",
-        conflict_id,
-        "merge conflict",
+        Reason.MERGE_CONFLICT_NOT_FOUND, "merge_conflict_id", conflict_id, "merge conflict"
     )

@@ -11,8 +11,7 @@ from typing import Protocol
 
 from google.protobuf.message import Message
 
-from recallr.v1.error_reason_pb2 import ErrorReason
-from recallr_server.domain.errors import DomainError
+from recallr_server.domain.errors import DomainError, Reason
 from recallr_server.domain.validation import MAX_PAGE_SIZE, Violations
 
 # Bumped when the token format changes, so old tokens fail cleanly.
@@ -53,7 +52,7 @@ def _fingerprint(request: Message) -> str:
 
 def _invalid_token() -> DomainError:
     return DomainError(
-        ErrorReason.ERROR_REASON_INVALID_PAGE_TOKEN,
+        Reason.INVALID_PAGE_TOKEN,
         "page_token was not issued for this query",
         metadata={"field": "page_token"},
     )

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from recallr_server.domain.context import Strategy
 from recallr_server.engine.context_text import (
     MAX_CONNECTED_SHOWN,
     MAX_VERSIONS_SHOWN,
@@ -34,7 +35,6 @@ from recallr_server.engine.retrieval import (
     QueryPlan,
     RankedMemory,
     Recalled,
-    Strategy,
 )
 
 MAX_ROUNDS = 3

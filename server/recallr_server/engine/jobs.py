@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from recallr_server.domain.clock import now
 from recallr_server.store import models
-from recallr_server.store.projects import now
 
 MAX_ATTEMPTS = 3
 MAX_ERROR_LENGTH = 2_000

@@ -14,12 +14,14 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from recallr_server.domain.clock import now
+from recallr_server.domain.merge_conflicts import RESOLUTION_OPTIONS, conflicts_enabled
+from recallr_server.domain.speakers import ASSISTANT_NAME_KEY, USER_NAME_KEY, speaker_name
 from recallr_server.engine import jobs
 from recallr_server.engine.consolidation import (
     Candidate,
@@ -43,7 +45,6 @@ from recallr_server.engine.llm_engine import (
 from recallr_server.store import models
 from recallr_server.store.database import Database
 from recallr_server.store.lookups import category_names
-from recallr_server.store.projects import now
 from recallr_server.store.revisions import bump_index_revision
 
 MAX_SUMMARY_FACTS = 12
@@ -88,18 +89,6 @@ class Plan:
     memories: list[PlannedMemory]
     summary: str
     summary_embedding: Vector
-
-
-def speaker_name(metadata: dict[str, Any], key: str) -> str | None:
-    """Speaker names come from metadata: the user's "name", the session's "assistant_name"."""
-    value = metadata.get(key)
-    return value.strip() if isinstance(value, str) and value.strip() else None
-
-
-def conflicts_enabled(user: models.User, project: models.Project) -> bool:
-    if user.merge_conflict_enabled is not None:
-        return user.merge_conflict_enabled
-    return project.merge_conflict_enabled
 
 
 def summarise(session_time: datetime, facts: Sequence[Fact]) -> str:
@@ -183,13 +172,20 @@ class SessionProcessor:
                     select(models.Category).where(models.Category.project_id == project.id)
                 )
             }
-        return Snapshot(row, user, messages, memories, categories, conflicts_enabled(user, project))
+        return Snapshot(
+            row,
+            user,
+            messages,
+            memories,
+            categories,
+            conflicts_enabled(user.merge_conflict_enabled, project.merge_conflict_enabled),
+        )
 
     def _plan(self, snapshot: Snapshot) -> Plan:
         messages = [ChatMessage(m.id, m.role.value, m.content) for m in snapshot.messages]
         now_ = snapshot.session.created_at
-        user_name = speaker_name(snapshot.user.metadata_, "name")
-        assistant_name = speaker_name(snapshot.session.metadata_, "assistant_name")
+        user_name = speaker_name(snapshot.user.metadata_, USER_NAME_KEY)
+        assistant_name = speaker_name(snapshot.session.metadata_, ASSISTANT_NAME_KEY)
         chat = self._chat
         if chat is not None:
             facts = extract_facts_llm(
@@ -428,9 +424,3 @@ def _conflict(snapshot: Snapshot, item: PlannedMemory, stamp: datetime) -> model
         created_at=stamp,
         failure_reason="",
     )
-
-
-KEEP_NEW = "The new information"
-KEEP_EXISTING = "The existing memory"
-KEEP_BOTH = "Both are true"
-RESOLUTION_OPTIONS = (KEEP_NEW, KEEP_EXISTING, KEEP_BOTH)

@@ -6,16 +6,16 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from recallr_server.domain.context import Progress, RecalledContext, RecallSettings, Strategy
+from recallr_server.domain.speakers import ASSISTANT_NAME_KEY, USER_NAME_KEY, speaker_name
 from recallr_server.domain.validation import is_uuid
 from recallr_server.engine import context_text
 from recallr_server.engine.agentic import MAX_ROUNDS, AgenticSearch, Found, model_query_plan
@@ -23,14 +23,12 @@ from recallr_server.engine.embeddings import Embedder, Matrix
 from recallr_server.engine.extraction import ChatMessage
 from recallr_server.engine.llm import ChatModel, InvalidOutput, LLMError
 from recallr_server.engine.llm_engine import plan_search_llm, review_search_llm
-from recallr_server.engine.processing import speaker_name
 from recallr_server.engine.recall_index import IndexCache, MessageDoc
 from recallr_server.engine.retrieval import (
     QUERY_MESSAGES,
     Limits,
     QueryPlan,
     Recalled,
-    Strategy,
     plan_query,
     recall,
     resolve_strategy,
@@ -48,40 +46,6 @@ T = TypeVar("T")
 MODEL_DEADLINE_MARGIN_SECONDS = 1.0
 # What makes recall go on without the model: no usable answer, or no time for one.
 MODEL_FAILURES = (LLMError, InvalidOutput, TimeoutError)
-
-
-@dataclass(frozen=True)
-class RecallSettings:
-    """Validated RecallOptions with their defaults applied."""
-
-    strategy: Strategy
-    min_top_k: int
-    max_top_k: int
-    memories_threshold: float
-    summaries_threshold: float
-    last_n_messages: int
-    last_n_summaries: int
-    zone: ZoneInfo
-    include_system_prompt: bool
-    include_metadata_ids: bool
-
-
-@dataclass(frozen=True)
-class Progress:
-    step: str
-    message: str
-
-
-@dataclass(frozen=True)
-class RecalledContext:
-    text: str
-    strategy_used: Strategy
-    memory_ids: list[str] = field(default_factory=list)
-    session_ids: list[str] = field(default_factory=list)
-    message_ids: list[str] = field(default_factory=list)
-    queries: list[str] = field(default_factory=list)
-    keywords: list[str] = field(default_factory=list)
-    date_filters: list[tuple[datetime, datetime]] = field(default_factory=list)
 
 
 class ContextRecaller:
@@ -373,13 +337,14 @@ async def _render(
                 )
             ).all()
         )
-    user_name = speaker_name(user.metadata_, "name") or "User"
+    user_name = speaker_name(user.metadata_, USER_NAME_KEY) or "User"
 
     def entry(message: MessageDoc | models.Message) -> context_text.MessageEntry:
         speaker = (
             user_name
             if message.role == models.MessageRole.USER
-            else speaker_name(sessions.get(message.session_id, {}), "assistant_name") or "Assistant"
+            else speaker_name(sessions.get(message.session_id, {}), ASSISTANT_NAME_KEY)
+            or "Assistant"
         )
         return context_text.MessageEntry(
             message.id,

@@ -17,7 +17,6 @@ contains and its dense similarity rescaled so that cosine 0.2 maps to 0 and 0.7 
 
 from __future__ import annotations
 
-import enum
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from datetime import datetime, timedelta
 import numpy as np
 from numpy.typing import NDArray
 
+from recallr_server.domain.context import Strategy
 from recallr_server.engine.context_text import MAX_CONNECTED_SHOWN, MAX_VERSIONS_SHOWN
 from recallr_server.engine.embeddings import Matrix
 from recallr_server.engine.lexical import stem_of, weighted_terms, words
@@ -68,13 +68,6 @@ _TEMPORAL_CUES = re.compile(
     r"last|yesterday|recently|latest|now|currently)\b",
     re.IGNORECASE,
 )
-
-
-class Strategy(enum.Enum):
-    LOW_LATENCY = "low_latency"
-    BALANCED = "balanced"
-    AGENTIC = "agentic"
-    AUTO = "auto"
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,12 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recallr_server.domain.categories import DEFAULT_CATEGORIES
+from recallr_server.domain.clock import now
 from recallr_server.store.models import ApiKey, Category, Project
 
 KEY_PREFIX = "rai_"
@@ -25,10 +25,6 @@ def hash_key(api_key: str) -> str:
 
 def new_api_key() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
