@@ -17,6 +17,10 @@ from sqlalchemy.ext.asyncio import (
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
+# One open transaction, as code outside store/ holds it: an opaque handle that it only
+# passes back to store functions, so no other layer imports SQLAlchemy.
+Tx = AsyncSession
+
 
 def _normalise(url: str | URL, *, asynchronous: bool) -> URL:
     """Maps user-facing URLs (`sqlite:///x.db`, `postgresql://...`) to our drivers."""
@@ -79,13 +83,13 @@ class Database:
         )
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
+    async def read(self) -> AsyncIterator[Tx]:
         """A read-only unit of work; closing the session rolls it back."""
         async with self._reader() as session:
             yield session
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncSession]:
+    async def write(self) -> AsyncIterator[Tx]:
         """A unit of work that commits on success and rolls back on error."""
         async with self._writer() as session, session.begin():
             yield session
