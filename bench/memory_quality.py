@@ -31,7 +31,7 @@ from bench.locomo_ingest import process
 from bench.memory_gold import SPLITS, Conversation, Fact, Split, load, normalise
 from bench.server_process import API_KEY, PROJECT_ID, running_server
 from recallrai import RecallrAI, User
-from recallrai.models import ExpirationReason, MessageRole, SessionStatus
+from recallrai.models import ExpirationReason, MessageRole, SessionStatus, UserMemoryItem
 
 PAGE = 100
 # A memory holding more categories than this is not categorised, it is hedging.
@@ -75,8 +75,8 @@ class Observed:
 
 _FILLER = re.compile(
     r"\b(?:haha+|hehe+|lol|lmao|omg|hmm+|umm*|uhh*|btw|by the way|so anyway|anyway|honestly|"
-    r"oh well|you know|i mean|okay|ok|yeah|yep|nope|thanks|thank you|cheers|well,)\b"
-    r"|^(?:so|well|oh|ah|good|great|cool|right)\b,?",
+    r"oh well|you know|i mean|okay|ok|yeah|yep|nope|thanks|thank you|cheers)\b"
+    r"|\bwell,|^(?:so|well|oh|ah|good|great|cool|right)\b",
     re.IGNORECASE,
 )
 # A pronoun opening the memory, or opening what a reported-speech wrapper quotes
@@ -372,6 +372,19 @@ def _ingest_wave(
     return pairs
 
 
+def _version(memory: UserMemoryItem, chain: str, current: bool) -> Version:
+    return Version(
+        memory.memory_id,
+        chain,
+        memory.content,
+        tuple(memory.categories),
+        memory.event_date_start,
+        memory.event_date_end,
+        current,
+        memory.expiration_reason,
+    )
+
+
 def _versions(user: User) -> list[Version]:
     versions: list[Version] = []
     offset, more = 0, True
@@ -379,37 +392,20 @@ def _versions(user: User) -> list[Version]:
         page = user.list_memories(offset=offset, limit=PAGE, include_connected_memories=False)
         offset, more = offset + PAGE, page.has_more
         for item in page.items:
-            versions.append(
-                Version(
+            versions.append(_version(item, item.memory_id, current=True))
+            # The listing's version info carries no categories: read each version itself.
+            versions += [
+                _version(
+                    user.get_memory(
+                        previous.memory_id,
+                        include_previous_versions=False,
+                        include_connected_memories=False,
+                    ),
                     item.memory_id,
-                    item.memory_id,
-                    item.content,
-                    tuple(item.categories),
-                    item.event_date_start,
-                    item.event_date_end,
-                    True,
-                    None,
+                    current=False,
                 )
-            )
-            for previous in item.previous_versions:
-                # The listing's version info carries no categories: read the version itself.
-                full = user.get_memory(
-                    previous.memory_id,
-                    include_previous_versions=False,
-                    include_connected_memories=False,
-                )
-                versions.append(
-                    Version(
-                        full.memory_id,
-                        item.memory_id,
-                        full.content,
-                        tuple(full.categories),
-                        full.event_date_start,
-                        full.event_date_end,
-                        False,
-                        full.expiration_reason,
-                    )
-                )
+                for previous in item.previous_versions
+            ]
     return versions
 
 

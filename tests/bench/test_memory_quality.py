@@ -256,6 +256,8 @@ def test_merge_conflicts_count_where_expected_and_surplus_ones_count_against() -
     ("content", "kind"),
     [
         ("Bea finally finished her pottery course lol.", "filler"),
+        ("Ana is, well, a night owl.", "filler"),
+        ("So Ana moved to Porto.", "filler"),
         ("It started hurting on 1 October 2024.", "dangling pronoun"),
         ("Sofia said that her name is Pepper.", "dangling pronoun"),
         ("The assistant told the user that Priya: Sounds good.", "speaker label"),
