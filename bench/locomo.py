@@ -52,7 +52,14 @@ from recallr_server.domain.context import MAX_TOP_K
 from recallr_server.engine.embeddings import MODEL_PACKAGE, MiniLMEmbedder
 from recallrai import RecallrAI, Session, User
 from recallrai.exceptions import UserNotFoundError
-from recallrai.models import Context, Message, MessageRole, RecallStrategy, SessionStatus
+from recallrai.models import (
+    ContextMetadata,
+    ContextResponse,
+    Message,
+    MessageRole,
+    RecallStrategy,
+    SessionStatus,
+)
 
 CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop", 5: "adversarial"}
 ANSWERABLE = (1, 2, 3, 4)
@@ -336,11 +343,24 @@ class RecallrRun:
         return f"Recallr {self.strategy.name}, min_top_k = {share}"
 
 
+def recalled_ids(context: ContextResponse) -> tuple[list[str], list[str]]:
+    """The (memory ids, message ids) of a context recalled with include_metadata_ids."""
+    metadata = final_metadata(context)
+    assert metadata.memory_ids is not None and metadata.message_ids is not None
+    return metadata.memory_ids, metadata.message_ids
+
+
+def final_metadata(context: ContextResponse) -> ContextMetadata:
+    assert context.metadata is not None, "a final context always has metadata"
+    return context.metadata
+
+
 def context_covers(
-    context: Context, user: User, turns: Mapping[str, str], sources: MemorySources
+    context: ContextResponse, user: User, turns: Mapping[str, str], sources: MemorySources
 ) -> frozenset[str]:
-    covered = {turns[m] for m in context.message_ids if m in turns}
-    for memory_id in context.memory_ids:
+    memory_ids, message_ids = recalled_ids(context)
+    covered = {turns[m] for m in message_ids if m in turns}
+    for memory_id in memory_ids:
         covered |= sources(user, memory_id)
     return frozenset(covered)
 
@@ -412,10 +432,10 @@ class QuestionContexts:
         self._clock = clock
         self._run = run
         self._count_tokens = count_tokens
-        self.contexts: dict[int, Context] = {}
+        self.contexts: dict[int, ContextResponse] = {}
         self.tokens: dict[int, int] = {}
 
-    def at(self, k: int) -> Context:
+    def at(self, k: int) -> ContextResponse:
         if k not in self.contexts:
             recall = functools.partial(
                 self._session.get_context,
@@ -429,9 +449,11 @@ class QuestionContexts:
             context = timed(
                 self._run.context[k], self._clock, "recallr.v1.ContextService.RecallContext", recall
             )
-            self._run.strategies[context.recall_strategy_used.value] += 1
+            used = final_metadata(context).recall_strategy_used
+            assert used is not None, "a final context names the strategy used"
+            self._run.strategies[used.value] += 1
             self.contexts[k] = context
-            self.tokens[k] = self._count_tokens(context.context)
+            self.tokens[k] = self._count_tokens(context.context or "")
         return self.contexts[k]
 
     def tokens_at(self, k: int) -> int:
@@ -469,8 +491,8 @@ def ask_recallr(
             )
         session.delete()
         for k in ks:
-            run.sections[k].append(section_tokens(recalled.at(k).context, count_tokens))
-        listed = [set(recalled.at(k).memory_ids) | set(recalled.at(k).message_ids) for k in ks]
+            run.sections[k].append(section_tokens(recalled.at(k).context or "", count_tokens))
+        listed = [set().union(*recalled_ids(recalled.at(k))) for k in ks]
         run.nested += all(a <= b for a, b in itertools.pairwise(listed))
         run.coverage.append(Coverage(at_k, in_budget))
         if index % 25 == 0 or index == len(asked):

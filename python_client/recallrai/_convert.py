@@ -31,18 +31,19 @@ from recallrai.exceptions import ValidationError
 from recallrai.models import (
     UNAVAILABLE,
     Category,
-    ClarifyingQuestion,
-    ConflictingMemory,
-    Context,
-    ContextStatusUpdate,
-    DateRange,
+    ContextMetadata,
+    ContextResponse,
+    DateRangeFilterType,
     ExpirationReason,
     MemoryRelationship,
     MemoryVersionInfo,
     MergeConflictAnswer,
+    MergeConflictConflictingMemory,
+    MergeConflictQuestion,
     MergeConflictStatus,
     Message,
     MessageRole,
+    QueryDateRangeFilter,
     RecallStrategy,
     SessionStatus,
     Unavailable,
@@ -104,27 +105,34 @@ SORT_ORDERS: Mapping[str, merge_conflict_service_pb2.SortOrder.ValueType] = {
 
 # --- Arguments -------------------------------------------------------------
 
+# The status Recallr's HTTP API answers for an invalid argument.
+INVALID_ARGUMENT_HTTP_STATUS = 422
+
+
+def invalid(message: str, field: str, description: str) -> ValidationError:
+    """A bad argument caught before any call."""
+    return ValidationError(
+        message, INVALID_ARGUMENT_HTTP_STATUS, field_violations=[(field, description)]
+    )
+
 
 def parse_choice(value: str, choices: Mapping[str, _WireT], field: str) -> _WireT:
     try:
         return choices[value]
     except KeyError:
         allowed = ", ".join(choices)
-        raise ValidationError(
-            f"{field} must be one of {allowed}, not {value!r}", field_violations=[(field, allowed)]
-        ) from None
+        raise invalid(f"{field} must be one of {allowed}, not {value!r}", field, allowed) from None
 
 
 def page_request(offset: int, limit: int) -> tuple[int, int]:
     """The (skip, page_size) of a page; checked here because page_size 0 means "default"."""
     if offset < 0:
-        raise ValidationError(
-            f"offset must not be negative, not {offset}", field_violations=[("offset", ">= 0")]
-        )
+        raise invalid(f"offset must not be negative, not {offset}", "offset", ">= 0")
     if not 1 <= limit <= MAX_PAGE_SIZE:
-        raise ValidationError(
+        raise invalid(
             f"limit must be between 1 and {MAX_PAGE_SIZE}, not {limit}",
-            field_violations=[("limit", f"1..{MAX_PAGE_SIZE}")],
+            "limit",
+            f"1..{MAX_PAGE_SIZE}",
         )
     return offset, limit
 
@@ -133,9 +141,8 @@ def message_role(role: MessageRole | str) -> session_pb2.MessageRole.ValueType:
     try:
         return MESSAGE_ROLE.wire(MessageRole(role))
     except ValueError:
-        raise ValidationError(
-            f"role must be 'user' or 'assistant', not {role!r}",
-            field_violations=[("role", "user or assistant")],
+        raise invalid(
+            f"role must be 'user' or 'assistant', not {role!r}", "role", "user or assistant"
         ) from None
 
 
@@ -185,7 +192,7 @@ def _utf8(text: str, path: str) -> str:
 
 
 def _not_json(path: str, problem: str) -> ValidationError:
-    return ValidationError(f"{path}: {problem}", field_violations=[(path, problem)])
+    return invalid(f"{path}: {problem}", path, problem)
 
 
 def timestamp(moment: datetime, field: str) -> timestamp_pb2.Timestamp:
@@ -193,9 +200,10 @@ def timestamp(moment: datetime, field: str) -> timestamp_pb2.Timestamp:
     zone = moment.tzinfo
     is_utc = zone is not None and moment.utcoffset() == timedelta(0)
     if not is_utc or not (zone is UTC or moment.tzname() == "UTC"):
-        raise ValidationError(
+        raise invalid(
             f"{field} must be a timezone-aware datetime in UTC, not {moment!r}",
-            field_violations=[(field, "timezone-aware UTC datetime")],
+            field,
+            "timezone-aware UTC datetime",
         )
     result = timestamp_pb2.Timestamp()
     result.FromDatetime(moment)
@@ -381,9 +389,9 @@ class MergeConflictState:
     user_id: str
     session_id: str
     status: MergeConflictStatus
-    new_memory_content: str
-    conflicting_memories: list[ConflictingMemory]
-    clarifying_questions: list[ClarifyingQuestion]
+    proposed_memory_content: str | None
+    conflicting_memories: list[MergeConflictConflictingMemory]
+    clarifying_questions: list[MergeConflictQuestion]
     answers: list[MergeConflictAnswer]
     new_memory_ids: list[str]
     created_at: datetime
@@ -397,13 +405,21 @@ def merge_conflict_state(conflict: merge_conflict_pb2.MergeConflict) -> MergeCon
         user_id=conflict.user_id,
         session_id=conflict.session_id,
         status=MERGE_CONFLICT_STATUS.model(conflict.status),
-        new_memory_content=conflict.new_memory_content,
+        proposed_memory_content=conflict.new_memory_content or None,
         conflicting_memories=[
-            ConflictingMemory(memory_id=m.memory_id, content=m.content, reason=m.reason)
+            # The wire does not carry the conflicting memories' dates yet.
+            MergeConflictConflictingMemory(
+                memory_id=m.memory_id,
+                content=m.content,
+                reason=m.reason,
+                event_date_start=None,
+                event_date_end=None,
+                created_at=None,
+            )
             for m in conflict.conflicting_memories
         ],
         clarifying_questions=[
-            ClarifyingQuestion(question=q.question, options=list(q.options))
+            MergeConflictQuestion(question=q.question, options=list(q.options))
             for q in conflict.clarifying_questions
         ],
         answers=[
@@ -417,17 +433,31 @@ def merge_conflict_state(conflict: merge_conflict_pb2.MergeConflict) -> MergeCon
     )
 
 
+def resolution_data(answers: Sequence[MergeConflictAnswer]) -> dict[str, Any] | None:
+    """The answers a conflict was resolved with, in the official SDK's shape."""
+    if not answers:
+        return None
+    return {
+        "question_answers": [
+            {"question": a.question, "answer": a.answer, "message": a.message} for a in answers
+        ]
+    }
+
+
 def message(value: session_pb2.Message) -> Message:
     return Message(
-        message_id=value.message_id,
-        session_id=value.session_id,
         role=MESSAGE_ROLE.model(value.role),
         content=value.content,
         timestamp=_datetime(value.create_time),
+        message_id=value.message_id,
+        session_id=value.session_id,
     )
 
 
-def memory(value: memory_pb2.Memory) -> UserMemoryItem:
+def memory(
+    value: memory_pb2.Memory, include_previous_versions: bool, include_connected_memories: bool
+) -> UserMemoryItem:
+    """A memory; the lists not asked for are None rather than empty, as in the official SDK."""
     return UserMemoryItem(
         memory_id=value.memory_id,
         categories=list(value.categories),
@@ -435,19 +465,27 @@ def memory(value: memory_pb2.Memory) -> UserMemoryItem:
         event_date_start=_optional_datetime(value, "event_start_time"),
         event_date_end=_optional_datetime(value, "event_end_time"),
         created_at=_datetime(value.create_time),
-        expired_at=_optional_datetime(value, "expire_time"),
-        expiration_reason=EXPIRATION_REASON.optional_model(value.expiration_reason),
-        session_id=value.session_id,
         version_number=value.version_number,
         total_versions=value.total_versions,
         has_previous_versions=value.has_previous_versions,
-        previous_versions=[_memory_version(version) for version in value.previous_versions],
-        connected_memories=[
-            MemoryRelationship(memory_id=connected.memory_id, content=connected.content)
-            for connected in value.connected_memories
-        ],
+        previous_versions=(
+            [_memory_version(version) for version in value.previous_versions]
+            if include_previous_versions
+            else None
+        ),
+        connected_memories=(
+            [
+                MemoryRelationship(memory_id=connected.memory_id, content=connected.content)
+                for connected in value.connected_memories
+            ]
+            if include_connected_memories
+            else None
+        ),
         merge_conflict_in_progress=value.merge_conflict_in_progress,
         merge_conflict_id=value.merge_conflict_id or None,
+        expired_at=_optional_datetime(value, "expire_time"),
+        expiration_reason=EXPIRATION_REASON.optional_model(value.expiration_reason),
+        session_id=value.session_id,
         source_message_ids=list(value.source_message_ids),
     )
 
@@ -466,32 +504,46 @@ def _memory_version(value: memory_pb2.MemoryVersion) -> MemoryVersionInfo:
     )
 
 
-def context(value: context_pb2.Context) -> Context:
+def context(value: context_pb2.Context, include_metadata_ids: bool) -> ContextResponse:
+    """The final answer of a recall; the id lists are None unless they were asked for."""
     metadata = value.metadata
-    return Context(
+    queries = list(metadata.queries)
+    date_range_filters = [
+        # Recallr understands event-date ranges only.
+        QueryDateRangeFilter(
+            filter_type=DateRangeFilterType.EVENT_DATE,
+            start_date=_optional_datetime(date_range, "start_time"),
+            end_date=_optional_datetime(date_range, "end_time"),
+        )
+        for date_range in metadata.date_filters
+    ]
+    return ContextResponse(
+        is_final=True,
         context=value.text,
-        recall_strategy_used=RECALL_STRATEGY.model(value.recall_strategy_used),
-        memory_ids=list(metadata.memory_ids),
-        session_ids=list(metadata.session_ids),
-        message_ids=list(metadata.message_ids),
-        queries=list(metadata.queries),
-        keywords=list(metadata.keywords),
-        date_filters=[
-            DateRange(
-                start=_optional_datetime(date_range, "start_time"),
-                end=_optional_datetime(date_range, "end_time"),
-            )
-            for date_range in metadata.date_filters
-        ],
+        metadata=ContextMetadata(
+            memory_ids=list(metadata.memory_ids) if include_metadata_ids else None,
+            session_ids=list(metadata.session_ids) if include_metadata_ids else None,
+            message_ids=list(metadata.message_ids) if include_metadata_ids else None,
+            vector_search_queries=queries,
+            # Session summaries are searched with the same queries as memories.
+            session_summaries_search_queries=queries,
+            keywords=list(metadata.keywords),
+            date_range_filters=date_range_filters or None,
+            recall_strategy_used=RECALL_STRATEGY.model(value.recall_strategy_used),
+        ),
     )
 
 
 def context_event(
-    value: context_service_pb2.StreamRecallContextResponse,
-) -> ContextStatusUpdate | Context:
+    value: context_service_pb2.StreamRecallContextResponse, include_metadata_ids: bool
+) -> ContextResponse:
     if value.HasField("context"):
-        return context(value.context)
-    return ContextStatusUpdate(step=value.status_update.step, message=value.status_update.message)
+        return context(value.context, include_metadata_ids)
+    return ContextResponse(
+        is_final=False,
+        status_update_message=value.status_update.message,
+        status_update_step=value.status_update.step,
+    )
 
 
 def category(value: category_pb2.Category) -> Category:

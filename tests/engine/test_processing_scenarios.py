@@ -16,7 +16,7 @@ from recallrai.exceptions import (
     MergeConflictMissingAnswersError,
 )
 from recallrai.models import (
-    Context,
+    ContextResponse,
     ExpirationReason,
     MergeConflictAnswer,
     MergeConflictStatus,
@@ -139,7 +139,7 @@ def test_a_contradiction_raises_a_merge_conflict_when_enabled(client: RecallrAI)
     user, conflicts = _contradict(client, conflicts=True)
     (conflict,) = conflicts.conflicts  # type: ignore[attr-defined]
     assert conflict.status == MergeConflictStatus.PENDING
-    assert "green" in conflict.new_memory_content
+    assert "green" in conflict.proposed_memory_content
     (conflicting,) = conflict.conflicting_memories
     assert "blue" in conflicting.content and conflicting.reason
     (question,) = conflict.clarifying_questions
@@ -202,7 +202,8 @@ def test_the_next_recall_sees_a_merge_conflict_resolution(client: RecallrAI) -> 
     assert "green" in current and "blue" in earlier
 
 
-def _memories_section(context: Context) -> str:
+def _memories_section(context: ContextResponse) -> str:
+    assert context.context is not None
     return context.context.split("## Memories\n", 1)[1].split("\n## ", 1)[0]
 
 

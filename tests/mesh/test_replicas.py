@@ -36,7 +36,9 @@ def _recalled(session: Session) -> tuple[set[str], set[str]]:
         memories_threshold=0.0,
         include_metadata_ids=True,
     )
-    return set(context.memory_ids), set(context.message_ids)
+    metadata = context.metadata
+    assert metadata is not None
+    return set(metadata.memory_ids or ()), set(metadata.message_ids or ())
 
 
 def _processed(session: Session) -> None:

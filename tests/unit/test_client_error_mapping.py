@@ -146,3 +146,62 @@ def test_error_info_of_another_domain_does_not_pick_the_class() -> None:
     error = error_from_rpc(failed_call(grpc.StatusCode.NOT_FOUND, "route not found", foreign))
     assert type(error) is exceptions.ServerError
     assert error.reason is None
+
+
+# The HTTP status the official SDK (0.6.6) turns into each of its exceptions.
+OFFICIAL_STATUS: dict[type[exceptions.RecallrAIError], int] = {
+    exceptions.AuthenticationError: 401,
+    exceptions.ValidationError: 422,
+    exceptions.InternalServerError: 500,
+    exceptions.RateLimitError: 429,
+    exceptions.UserNotFoundError: 404,
+    exceptions.SessionNotFoundError: 404,
+    exceptions.MergeConflictNotFoundError: 404,
+    exceptions.UserAlreadyExistsError: 409,
+    exceptions.InvalidSessionStateError: 400,
+    exceptions.InvalidCategoriesError: 400,
+    exceptions.MergeConflictAlreadyResolvedError: 400,
+    exceptions.MergeConflictInvalidQuestionsError: 400,
+    exceptions.MergeConflictMissingAnswersError: 400,
+    exceptions.MergeConflictInvalidAnswerError: 400,
+}
+
+
+@pytest.mark.parametrize("reason", sorted(ERRORS_BY_REASON))
+def test_each_reason_carries_the_http_status_the_official_sdk_raises_its_class_for(
+    reason: str,
+) -> None:
+    mapped = ERRORS_BY_REASON[reason]
+    error = error_from_rpc(failed_call(grpc.StatusCode.UNKNOWN, "failed", error_info(reason)))
+    assert (type(error), error.http_status) == (mapped.error, mapped.http_status)
+    if mapped.error in OFFICIAL_STATUS:
+        assert mapped.http_status == OFFICIAL_STATUS[mapped.error]
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "http_status"),
+    [
+        (grpc.StatusCode.DEADLINE_EXCEEDED, None, 0),
+        (grpc.StatusCode.UNAVAILABLE, None, 0),
+        # The server answered that it is shutting down.
+        (grpc.StatusCode.UNAVAILABLE, "SERVICE_UNAVAILABLE", 503),
+    ],
+)
+def test_http_status_is_0_only_when_no_server_answered(
+    code: grpc.StatusCode, reason: str | None, http_status: int
+) -> None:
+    details = [error_info(reason)] if reason is not None else []
+    error = error_from_rpc(failed_call(code, "unavailable", *details))
+    assert isinstance(error, exceptions.NetworkError)
+    assert error.http_status == http_status
+
+
+def test_invalid_categories_take_the_official_constructor() -> None:
+    error = exceptions.InvalidCategoriesError("unknown categories", 400, ["zodiac"])
+    assert (error.message, error.http_status, error.invalid_categories) == (
+        "unknown categories",
+        400,
+        ["zodiac"],
+    )
+    assert str(exceptions.AuthenticationError()) == "Invalid API key or authentication failed."
+    assert exceptions.AuthenticationError().http_status == 401

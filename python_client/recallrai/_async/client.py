@@ -48,8 +48,8 @@ class AsyncRecallrAI:
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
     ) -> None:
         await self.close()
 
@@ -58,10 +58,17 @@ class AsyncRecallrAI:
         await self._transport.close()
 
     async def create_user(
-        self, user_id: str, metadata: Mapping[str, Any] | None = None
+        self,
+        user_id: str,
+        metadata: Mapping[str, Any] | None = None,
+        merge_conflict_enabled: bool | None = None,
     ) -> AsyncUser:
-        """Create a user; raises ``UserAlreadyExistsError`` when the id is taken."""
-        user = user_pb2.User(user_id=user_id)
+        """Create a user; raises ``UserAlreadyExistsError`` when the id is taken.
+
+        ``merge_conflict_enabled`` overrides the project's merge-conflict setting for
+        this user (True always raises them, False never); None inherits it.
+        """
+        user = user_pb2.User(user_id=user_id, merge_conflict_enabled=merge_conflict_enabled)
         if metadata is not None:
             user.metadata.CopyFrom(_convert.struct(metadata, "metadata"))
         request = user_service_pb2.CreateUserRequest(user=user)

@@ -14,8 +14,7 @@ from recallrai import _convert
 from recallrai._async._transport import AsyncTransport
 from recallrai._convert import SessionState
 from recallrai.models import (
-    Context,
-    ContextStatusUpdate,
+    ContextResponse,
     Message,
     MessageList,
     MessageRole,
@@ -106,8 +105,11 @@ class AsyncSession:
         timezone: str | None = None,
         include_system_prompt: bool = True,
         include_metadata_ids: bool = False,
-    ) -> Context:
-        """Recall the context for the session's next prompt."""
+    ) -> ContextResponse:
+        """Recall the context for the session's next prompt.
+
+        ``min_top_k`` None means 15, or ``max_top_k`` when that is lower.
+        """
         request = context_service_pb2.RecallContextRequest(
             user_id=self._user_id,
             session_id=self.session_id,
@@ -121,11 +123,13 @@ class AsyncSession:
                 last_n_summaries=last_n_summaries,
                 timezone=timezone,
                 include_system_prompt=include_system_prompt,
-                include_metadata_ids=include_metadata_ids,
+                # The server sends the searches (queries, keywords, date ranges) only
+                # beside the ids; the ids are dropped again unless the caller asked.
+                include_metadata_ids=True,
             ),
         )
         response = await self._transport.unary(self._transport.contexts.RecallContext, request)
-        return _convert.context(response.context)
+        return _convert.context(response.context, include_metadata_ids)
 
     async def get_context_stream(
         self,
@@ -139,8 +143,8 @@ class AsyncSession:
         timezone: str | None = None,
         include_system_prompt: bool = True,
         include_metadata_ids: bool = False,
-    ) -> AsyncIterator[ContextStatusUpdate | Context]:
-        """Recall the context, yielding status updates and then the one final ``Context``."""
+    ) -> AsyncIterator[ContextResponse]:
+        """Recall the context, yielding progress events and then the one final event."""
         request = context_service_pb2.StreamRecallContextRequest(
             user_id=self._user_id,
             session_id=self.session_id,
@@ -154,13 +158,15 @@ class AsyncSession:
                 last_n_summaries=last_n_summaries,
                 timezone=timezone,
                 include_system_prompt=include_system_prompt,
-                include_metadata_ids=include_metadata_ids,
+                # The server sends the searches (queries, keywords, date ranges) only
+                # beside the ids; the ids are dropped again unless the caller asked.
+                include_metadata_ids=True,
             ),
         )
         async for event in self._transport.server_stream(
             self._transport.contexts.StreamRecallContext, request, self._transport.timeout
         ):
-            yield _convert.context_event(event)
+            yield _convert.context_event(event, include_metadata_ids)
 
     async def process(self) -> None:
         """Queue the session for processing into memories; the status becomes PROCESSING."""
@@ -170,8 +176,10 @@ class AsyncSession:
         response = await self._transport.unary(self._transport.sessions.ProcessSession, request)
         self._state = _convert.session_state(response.session)
 
-    async def update(self, new_metadata: Mapping[str, Any]) -> None:
-        """Replace the session's metadata."""
+    async def update(self, new_metadata: Mapping[str, Any] | None = None) -> None:
+        """Replace the session's metadata; None leaves it as it is."""
+        if new_metadata is None:
+            return
         request = session_service_pb2.UpdateSessionRequest(
             user_id=self._user_id,
             session=session_pb2.Session(

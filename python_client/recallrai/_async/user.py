@@ -96,11 +96,15 @@ class AsyncUser:
 
     async def create_session(
         self,
-        auto_process_after_seconds: int | None = None,
+        auto_process_after_seconds: int | None = 600,
         metadata: Mapping[str, Any] | None = None,
         custom_created_at_utc: datetime | None = None,
     ) -> AsyncSession:
-        """Start a session; ``custom_created_at_utc`` (timezone-aware UTC) backdates it."""
+        """Start a session; ``custom_created_at_utc`` (timezone-aware UTC) backdates it.
+
+        The session is processed once it has had no new message for
+        ``auto_process_after_seconds``; None (or 0) processes it only on request.
+        """
         session = session_pb2.Session(auto_process_after_seconds=auto_process_after_seconds or 0)
         if metadata is not None:
             session.metadata.CopyFrom(_convert.struct(metadata, "metadata"))
@@ -150,11 +154,11 @@ class AsyncUser:
 
     async def list_memories(
         self,
+        offset: int = 0,
+        limit: int = 20,
         categories: Sequence[str] | None = None,
         session_id_filter: Sequence[str] | None = None,
         session_metadata_filter: Mapping[str, Any] | None = None,
-        offset: int = 0,
-        limit: int = 20,
         include_previous_versions: bool = True,
         include_connected_memories: bool = True,
     ) -> MemoryList:
@@ -175,7 +179,10 @@ class AsyncUser:
             )
         response = await self._transport.unary(self._transport.memories.ListMemories, request)
         return MemoryList(
-            items=[_convert.memory(memory) for memory in response.memories],
+            items=[
+                _convert.memory(memory, include_previous_versions, include_connected_memories)
+                for memory in response.memories
+            ],
             total=response.total_size,
             has_more=_convert.has_more(response.next_page_token),
         )
@@ -194,7 +201,9 @@ class AsyncUser:
             include_connected_memories=include_connected_memories,
         )
         response = await self._transport.unary(self._transport.memories.GetMemory, request)
-        return _convert.memory(response.memory)
+        return _convert.memory(
+            response.memory, include_previous_versions, include_connected_memories
+        )
 
     async def delete_memory(self, memory_id: str, delete_previous_versions: bool = False) -> None:
         """Delete one memory version, or it and every older version of its chain."""

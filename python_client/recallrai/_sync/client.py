@@ -50,8 +50,8 @@ class RecallrAI:
     def __exit__(
         self,
         exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
     ) -> None:
         self.close()
 
@@ -59,9 +59,18 @@ class RecallrAI:
         """Close the connection; the client cannot be used afterwards."""
         self._transport.close()
 
-    def create_user(self, user_id: str, metadata: Mapping[str, Any] | None = None) -> User:
-        """Create a user; raises ``UserAlreadyExistsError`` when the id is taken."""
-        user = user_pb2.User(user_id=user_id)
+    def create_user(
+        self,
+        user_id: str,
+        metadata: Mapping[str, Any] | None = None,
+        merge_conflict_enabled: bool | None = None,
+    ) -> User:
+        """Create a user; raises ``UserAlreadyExistsError`` when the id is taken.
+
+        ``merge_conflict_enabled`` overrides the project's merge-conflict setting for
+        this user (True always raises them, False never); None inherits it.
+        """
+        user = user_pb2.User(user_id=user_id, merge_conflict_enabled=merge_conflict_enabled)
         if metadata is not None:
             user.metadata.CopyFrom(_convert.struct(metadata, "metadata"))
         request = user_service_pb2.CreateUserRequest(user=user)

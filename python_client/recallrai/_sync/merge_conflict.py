@@ -6,15 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from recallr.v1 import merge_conflict_service_pb2
 from recallrai import _convert
 from recallrai._convert import MergeConflictState
 from recallrai._sync._transport import Transport
 from recallrai.models import (
-    ClarifyingQuestion,
-    ConflictingMemory,
     MergeConflictAnswer,
+    MergeConflictConflictingMemory,
+    MergeConflictNewMemory,
+    MergeConflictQuestion,
     MergeConflictStatus,
 )
 
@@ -47,16 +49,30 @@ class MergeConflict:
         return self._state.status
 
     @property
-    def new_memory_content(self) -> str:
+    def proposed_memory_content(self) -> str | None:
         """The content processing proposed."""
-        return self._state.new_memory_content
+        return self._state.proposed_memory_content
 
     @property
-    def conflicting_memories(self) -> list[ConflictingMemory]:
+    def new_memories(self) -> list[MergeConflictNewMemory] | None:
+        """The memory versions the resolution created, in full.
+
+        None until the API carries them; ``new_memory_ids`` has their ids, which
+        ``get_memory`` reads.
+        """
+        return None
+
+    @property
+    def new_memory_ids(self) -> list[str]:
+        """The memory versions the resolution created."""
+        return self._state.new_memory_ids
+
+    @property
+    def conflicting_memories(self) -> list[MergeConflictConflictingMemory]:
         return self._state.conflicting_memories
 
     @property
-    def clarifying_questions(self) -> list[ClarifyingQuestion]:
+    def clarifying_questions(self) -> list[MergeConflictQuestion]:
         return self._state.clarifying_questions
 
     @property
@@ -65,9 +81,9 @@ class MergeConflict:
         return self._state.answers
 
     @property
-    def new_memory_ids(self) -> list[str]:
-        """The memory versions the resolution created."""
-        return self._state.new_memory_ids
+    def resolution_data(self) -> dict[str, Any] | None:
+        """The answers given, as ``{"question_answers": [...]}``; None before any."""
+        return _convert.resolution_data(self._state.answers)
 
     @property
     def created_at(self) -> datetime:

@@ -16,8 +16,7 @@ from recallrai import _convert
 from recallrai._convert import SessionState
 from recallrai._sync._transport import Transport
 from recallrai.models import (
-    Context,
-    ContextStatusUpdate,
+    ContextResponse,
     Message,
     MessageList,
     MessageRole,
@@ -108,8 +107,11 @@ class Session:
         timezone: str | None = None,
         include_system_prompt: bool = True,
         include_metadata_ids: bool = False,
-    ) -> Context:
-        """Recall the context for the session's next prompt."""
+    ) -> ContextResponse:
+        """Recall the context for the session's next prompt.
+
+        ``min_top_k`` None means 15, or ``max_top_k`` when that is lower.
+        """
         request = context_service_pb2.RecallContextRequest(
             user_id=self._user_id,
             session_id=self.session_id,
@@ -123,11 +125,13 @@ class Session:
                 last_n_summaries=last_n_summaries,
                 timezone=timezone,
                 include_system_prompt=include_system_prompt,
-                include_metadata_ids=include_metadata_ids,
+                # The server sends the searches (queries, keywords, date ranges) only
+                # beside the ids; the ids are dropped again unless the caller asked.
+                include_metadata_ids=True,
             ),
         )
         response = self._transport.unary(self._transport.contexts.RecallContext, request)
-        return _convert.context(response.context)
+        return _convert.context(response.context, include_metadata_ids)
 
     def get_context_stream(
         self,
@@ -141,8 +145,8 @@ class Session:
         timezone: str | None = None,
         include_system_prompt: bool = True,
         include_metadata_ids: bool = False,
-    ) -> Iterator[ContextStatusUpdate | Context]:
-        """Recall the context, yielding status updates and then the one final ``Context``."""
+    ) -> Iterator[ContextResponse]:
+        """Recall the context, yielding progress events and then the one final event."""
         request = context_service_pb2.StreamRecallContextRequest(
             user_id=self._user_id,
             session_id=self.session_id,
@@ -156,13 +160,15 @@ class Session:
                 last_n_summaries=last_n_summaries,
                 timezone=timezone,
                 include_system_prompt=include_system_prompt,
-                include_metadata_ids=include_metadata_ids,
+                # The server sends the searches (queries, keywords, date ranges) only
+                # beside the ids; the ids are dropped again unless the caller asked.
+                include_metadata_ids=True,
             ),
         )
         for event in self._transport.server_stream(
             self._transport.contexts.StreamRecallContext, request, self._transport.timeout
         ):
-            yield _convert.context_event(event)
+            yield _convert.context_event(event, include_metadata_ids)
 
     def process(self) -> None:
         """Queue the session for processing into memories; the status becomes PROCESSING."""
@@ -172,8 +178,10 @@ class Session:
         response = self._transport.unary(self._transport.sessions.ProcessSession, request)
         self._state = _convert.session_state(response.session)
 
-    def update(self, new_metadata: Mapping[str, Any]) -> None:
-        """Replace the session's metadata."""
+    def update(self, new_metadata: Mapping[str, Any] | None = None) -> None:
+        """Replace the session's metadata; None leaves it as it is."""
+        if new_metadata is None:
+            return
         request = session_service_pb2.UpdateSessionRequest(
             user_id=self._user_id,
             session=session_pb2.Session(

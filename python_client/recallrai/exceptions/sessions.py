@@ -1,0 +1,17 @@
+"""Session failures."""
+
+from __future__ import annotations
+
+from recallrai.exceptions.base import RecallrAIError
+
+
+class SessionError(RecallrAIError):
+    """A session-related failure."""
+
+
+class InvalidSessionStateError(SessionError):
+    """The session's status does not allow the call."""
+
+
+class SessionNotFoundError(SessionError):
+    """No session with this id exists for the user."""
