@@ -272,7 +272,8 @@ def parse_conversation(raw: Mapping[str, Any], split: Split) -> Conversation:
     if len(set(ids)) != len(ids):
         raise ValueError(f"{raw['id']}: duplicate fact ids")
     changes = tuple(
-        Change(c["old"], c["new"], ExpirationReason(c["reason"])) for c in raw.get("changes", ())
+        Change(c["old"], c["new"], ExpirationReason[c["reason"].upper()])
+        for c in raw.get("changes", ())
     )
     conflicts = tuple(
         ExpectedConflict(Matcher.parse(c["proposal"]), c["existing"])

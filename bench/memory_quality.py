@@ -404,7 +404,7 @@ def _versions(user: User) -> list[Version]:
                     item.memory_id,
                     current=False,
                 )
-                for previous in item.previous_versions
+                for previous in item.previous_versions or ()
             ]
     return versions
 
@@ -416,7 +416,10 @@ def observe(user: User) -> Observed:
         page = user.list_merge_conflicts(offset=offset, limit=PAGE)
         offset, more = offset + PAGE, page.has_more
         conflicts += [
-            RaisedConflict(c.new_memory_content, tuple(m.content for m in c.conflicting_memories))
+            RaisedConflict(
+                c.proposed_memory_content or "",
+                tuple(m.content for m in c.conflicting_memories),
+            )
             for c in page.conflicts
         ]
     return Observed(tuple(_versions(user)), tuple(conflicts))
