@@ -71,8 +71,17 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copy2(ROOT / name, source / name)
     wheels = tmp_path_factory.mktemp("wheels")
     pip = (sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input")
-    run(*pip, "wheel", "--no-deps", "--no-build-isolation", "--no-index", "--wheel-dir", wheels,
-        source, source / "server")  # fmt: skip
+    run(
+        *pip,
+        "wheel",
+        "--no-deps",
+        "--no-build-isolation",
+        "--no-index",
+        "--wheel-dir",
+        wheels,
+        source,
+        source / "server",
+    )
     return wheels
 
 
@@ -134,8 +143,19 @@ def fresh_install(wheelhouse: Path, distribution: str, where: Path) -> Path:
     )
     for requirement in installed_requirements(wheelhouse, distribution):
         link_into(site_packages, requirement)
-    run(sys.executable, "-m", "pip", "--python", python, "--disable-pip-version-check",
-        "install", "--no-index", "--find-links", wheelhouse, distribution)  # fmt: skip
+    run(
+        sys.executable,
+        "-m",
+        "pip",
+        "--python",
+        python,
+        "--disable-pip-version-check",
+        "install",
+        "--no-index",
+        "--find-links",
+        wheelhouse,
+        distribution,
+    )
     return where / "bin"
 
 
