@@ -6,6 +6,7 @@ import json
 import os
 
 import grpc
+from google.protobuf.descriptor_pb2 import MethodOptions
 
 from recallr.v1 import (
     category_service_pb2,
@@ -18,16 +19,18 @@ from recallr.v1 import (
 
 DEFAULT_TARGET = "localhost:50051"
 
-# Creating these twice is harmless because the client sends a fresh request_id
-# with each logical call, and the server returns the first result for a known id.
-_KEYED_METHODS = frozenset({"CreateSession", "AddMessage"})
+# The contract declares which methods are safe to repeat. CreateSession and AddMessage
+# are IDEMPOTENT through their request_id, which this client sets to a fresh value for
+# each logical call, so a retried attempt returns what the first one added.
+_REPEATABLE = frozenset({MethodOptions.NO_SIDE_EFFECTS, MethodOptions.IDEMPOTENT})
 
 _RETRY_POLICY = {
     "maxAttempts": 5,
     "initialBackoff": "0.1s",
     "maxBackoff": "5s",
     "backoffMultiplier": 2,
-    # Only UNAVAILABLE guarantees the server did not act on the request.
+    # The transient failure (a replica shutting down, a dropped connection). The server
+    # may have acted before it, which is why only repeatable methods are retried.
     "retryableStatusCodes": ["UNAVAILABLE"],
 }
 
@@ -46,7 +49,7 @@ def _retryable_methods() -> list[dict[str, str]]:
         for file in files
         for service in file.DESCRIPTOR.services_by_name.values()
         for method in service.methods
-        if method.name.startswith(("Get", "List")) or method.name in _KEYED_METHODS
+        if method.GetOptions().idempotency_level in _REPEATABLE
     ]
 
 

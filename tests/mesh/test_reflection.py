@@ -40,8 +40,13 @@ def test_grpcurl_describes_the_user_service(served: ServeProcess) -> None:
     methods = {line.strip() for line in described.splitlines() if "rpc " in line}
     assert (
         "rpc CreateUser ( .recallr.v1.CreateUserRequest )"
-        " returns ( .recallr.v1.CreateUserResponse );"
+        " returns ( .recallr.v1.CreateUserResponse ) {"
     ) in methods
+    # Reflection hands each method's declared idempotency level to any client or tool.
+    assert (
+        "rpc GetUser ( .recallr.v1.GetUserRequest ) returns ( .recallr.v1.GetUserResponse ) {\n"
+        "    option idempotency_level = NO_SIDE_EFFECTS;\n"
+    ) in described
 
 
 def test_grpcurl_creates_a_user_from_json(served: ServeProcess) -> None:

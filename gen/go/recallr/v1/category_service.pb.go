@@ -296,11 +296,11 @@ const file_recallr_v1_category_service_proto_rawDesc = "" +
 	"\bcategory\x18\x01 \x01(\v2\x14.recallr.v1.CategoryR\bcategory\"+\n" +
 	"\x15DeleteCategoryRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"\x18\n" +
-	"\x16DeleteCategoryResponse2\x9c\x02\n" +
-	"\x0fCategoryService\x12W\n" +
-	"\x0eListCategories\x12!.recallr.v1.ListCategoriesRequest\x1a\".recallr.v1.ListCategoriesResponse\x12W\n" +
-	"\x0eCreateCategory\x12!.recallr.v1.CreateCategoryRequest\x1a\".recallr.v1.CreateCategoryResponse\x12W\n" +
-	"\x0eDeleteCategory\x12!.recallr.v1.DeleteCategoryRequest\x1a\".recallr.v1.DeleteCategoryResponseB\xa7\x01\n" +
+	"\x16DeleteCategoryResponse2\xab\x02\n" +
+	"\x0fCategoryService\x12\\\n" +
+	"\x0eListCategories\x12!.recallr.v1.ListCategoriesRequest\x1a\".recallr.v1.ListCategoriesResponse\"\x03\x90\x02\x01\x12\\\n" +
+	"\x0eCreateCategory\x12!.recallr.v1.CreateCategoryRequest\x1a\".recallr.v1.CreateCategoryResponse\"\x03\x90\x02\x00\x12\\\n" +
+	"\x0eDeleteCategory\x12!.recallr.v1.DeleteCategoryRequest\x1a\".recallr.v1.DeleteCategoryResponse\"\x03\x90\x02\x00B\xa7\x01\n" +
 	"\x0ecom.recallr.v1B\x14CategoryServiceProtoP\x01Z6github.com/recallr/recallr/gen/go/recallr/v1;recallrv1\xa2\x02\x03RXX\xaa\x02\n" +
 	"Recallr.V1\xca\x02\n" +
 	"Recallr\\V1\xe2\x02\x16Recallr\\V1\\GPBMetadata\xea\x02\vRecallr::V1b\x06proto3"

@@ -33,10 +33,12 @@ const (
 type CategoryServiceClient interface {
 	// Lists the project's categories by name.
 	ListCategories(ctx context.Context, in *ListCategoriesRequest, opts ...grpc.CallOption) (*ListCategoriesResponse, error)
-	// Adds a category.
+	// Adds a category. Not retried: a repeat fails with
+	// CATEGORY_ALREADY_EXISTS.
 	CreateCategory(ctx context.Context, in *CreateCategoryRequest, opts ...grpc.CallOption) (*CreateCategoryResponse, error)
 	// Removes a category from the vocabulary. Memories keep the name, but it
-	// can no longer be used in filters or assigned to new memories.
+	// can no longer be used in filters or assigned to new memories. Not
+	// retried: a repeat fails with CATEGORY_NOT_FOUND.
 	DeleteCategory(ctx context.Context, in *DeleteCategoryRequest, opts ...grpc.CallOption) (*DeleteCategoryResponse, error)
 }
 
@@ -87,10 +89,12 @@ func (c *categoryServiceClient) DeleteCategory(ctx context.Context, in *DeleteCa
 type CategoryServiceServer interface {
 	// Lists the project's categories by name.
 	ListCategories(context.Context, *ListCategoriesRequest) (*ListCategoriesResponse, error)
-	// Adds a category.
+	// Adds a category. Not retried: a repeat fails with
+	// CATEGORY_ALREADY_EXISTS.
 	CreateCategory(context.Context, *CreateCategoryRequest) (*CreateCategoryResponse, error)
 	// Removes a category from the vocabulary. Memories keep the name, but it
-	// can no longer be used in filters or assigned to new memories.
+	// can no longer be used in filters or assigned to new memories. Not
+	// retried: a repeat fails with CATEGORY_NOT_FOUND.
 	DeleteCategory(context.Context, *DeleteCategoryRequest) (*DeleteCategoryResponse, error)
 	mustEmbedUnimplementedCategoryServiceServer()
 }

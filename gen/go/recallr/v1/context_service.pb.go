@@ -512,10 +512,10 @@ const file_recallr_v1_context_service_proto_rawDesc = "" +
 	"\x05event\"B\n" +
 	"\x12RecallStatusUpdate\x12\x12\n" +
 	"\x04step\x18\x01 \x01(\tR\x04step\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage2\xd0\x01\n" +
-	"\x0eContextService\x12T\n" +
-	"\rRecallContext\x12 .recallr.v1.RecallContextRequest\x1a!.recallr.v1.RecallContextResponse\x12h\n" +
-	"\x13StreamRecallContext\x12&.recallr.v1.StreamRecallContextRequest\x1a'.recallr.v1.StreamRecallContextResponse0\x01B\xa6\x01\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage2\xda\x01\n" +
+	"\x0eContextService\x12Y\n" +
+	"\rRecallContext\x12 .recallr.v1.RecallContextRequest\x1a!.recallr.v1.RecallContextResponse\"\x03\x90\x02\x01\x12m\n" +
+	"\x13StreamRecallContext\x12&.recallr.v1.StreamRecallContextRequest\x1a'.recallr.v1.StreamRecallContextResponse\"\x03\x90\x02\x010\x01B\xa6\x01\n" +
 	"\x0ecom.recallr.v1B\x13ContextServiceProtoP\x01Z6github.com/recallr/recallr/gen/go/recallr/v1;recallrv1\xa2\x02\x03RXX\xaa\x02\n" +
 	"Recallr.V1\xca\x02\n" +
 	"Recallr\\V1\xe2\x02\x16Recallr\\V1\\GPBMetadata\xea\x02\vRecallr::V1b\x06proto3"

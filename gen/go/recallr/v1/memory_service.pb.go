@@ -462,11 +462,11 @@ const file_recallr_v1_memory_service_proto_rawDesc = "" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x1b\n" +
 	"\tmemory_id\x18\x02 \x01(\tR\bmemoryId\x128\n" +
 	"\x18delete_previous_versions\x18\x03 \x01(\bR\x16deletePreviousVersions\"\x16\n" +
-	"\x14DeleteMemoryResponse2\xff\x01\n" +
-	"\rMemoryService\x12H\n" +
-	"\tGetMemory\x12\x1c.recallr.v1.GetMemoryRequest\x1a\x1d.recallr.v1.GetMemoryResponse\x12Q\n" +
-	"\fListMemories\x12\x1f.recallr.v1.ListMemoriesRequest\x1a .recallr.v1.ListMemoriesResponse\x12Q\n" +
-	"\fDeleteMemory\x12\x1f.recallr.v1.DeleteMemoryRequest\x1a .recallr.v1.DeleteMemoryResponseB\xa5\x01\n" +
+	"\x14DeleteMemoryResponse2\x8e\x02\n" +
+	"\rMemoryService\x12M\n" +
+	"\tGetMemory\x12\x1c.recallr.v1.GetMemoryRequest\x1a\x1d.recallr.v1.GetMemoryResponse\"\x03\x90\x02\x01\x12V\n" +
+	"\fListMemories\x12\x1f.recallr.v1.ListMemoriesRequest\x1a .recallr.v1.ListMemoriesResponse\"\x03\x90\x02\x01\x12V\n" +
+	"\fDeleteMemory\x12\x1f.recallr.v1.DeleteMemoryRequest\x1a .recallr.v1.DeleteMemoryResponse\"\x03\x90\x02\x00B\xa5\x01\n" +
 	"\x0ecom.recallr.v1B\x12MemoryServiceProtoP\x01Z6github.com/recallr/recallr/gen/go/recallr/v1;recallrv1\xa2\x02\x03RXX\xaa\x02\n" +
 	"Recallr.V1\xca\x02\n" +
 	"Recallr\\V1\xe2\x02\x16Recallr\\V1\\GPBMetadata\xea\x02\vRecallr::V1b\x06proto3"

@@ -35,7 +35,8 @@ type MemoryServiceClient interface {
 	// Lists the current version of each of a user's memories, newest first.
 	ListMemories(ctx context.Context, in *ListMemoriesRequest, opts ...grpc.CallOption) (*ListMemoriesResponse, error)
 	// Deletes one memory version, or it and every older version of its chain.
-	// Deleting the newest version makes the one before it current again.
+	// Deleting the newest version makes the one before it current again. Not
+	// retried: a repeat fails with MEMORY_NOT_FOUND.
 	DeleteMemory(ctx context.Context, in *DeleteMemoryRequest, opts ...grpc.CallOption) (*DeleteMemoryResponse, error)
 }
 
@@ -88,7 +89,8 @@ type MemoryServiceServer interface {
 	// Lists the current version of each of a user's memories, newest first.
 	ListMemories(context.Context, *ListMemoriesRequest) (*ListMemoriesResponse, error)
 	// Deletes one memory version, or it and every older version of its chain.
-	// Deleting the newest version makes the one before it current again.
+	// Deleting the newest version makes the one before it current again. Not
+	// retried: a repeat fails with MEMORY_NOT_FOUND.
 	DeleteMemory(context.Context, *DeleteMemoryRequest) (*DeleteMemoryResponse, error)
 	mustEmbedUnimplementedMemoryServiceServer()
 }

@@ -541,11 +541,11 @@ const file_recallr_v1_merge_conflict_service_proto_rawDesc = "" +
 	"\tSortOrder\x12\x1a\n" +
 	"\x16SORT_ORDER_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14SORT_ORDER_ASCENDING\x10\x01\x12\x19\n" +
-	"\x15SORT_ORDER_DESCENDING\x10\x022\xc5\x02\n" +
-	"\x14MergeConflictService\x12]\n" +
-	"\x10GetMergeConflict\x12#.recallr.v1.GetMergeConflictRequest\x1a$.recallr.v1.GetMergeConflictResponse\x12c\n" +
-	"\x12ListMergeConflicts\x12%.recallr.v1.ListMergeConflictsRequest\x1a&.recallr.v1.ListMergeConflictsResponse\x12i\n" +
-	"\x14ResolveMergeConflict\x12'.recallr.v1.ResolveMergeConflictRequest\x1a(.recallr.v1.ResolveMergeConflictResponseB\xac\x01\n" +
+	"\x15SORT_ORDER_DESCENDING\x10\x022\xd4\x02\n" +
+	"\x14MergeConflictService\x12b\n" +
+	"\x10GetMergeConflict\x12#.recallr.v1.GetMergeConflictRequest\x1a$.recallr.v1.GetMergeConflictResponse\"\x03\x90\x02\x01\x12h\n" +
+	"\x12ListMergeConflicts\x12%.recallr.v1.ListMergeConflictsRequest\x1a&.recallr.v1.ListMergeConflictsResponse\"\x03\x90\x02\x01\x12n\n" +
+	"\x14ResolveMergeConflict\x12'.recallr.v1.ResolveMergeConflictRequest\x1a(.recallr.v1.ResolveMergeConflictResponse\"\x03\x90\x02\x00B\xac\x01\n" +
 	"\x0ecom.recallr.v1B\x19MergeConflictServiceProtoP\x01Z6github.com/recallr/recallr/gen/go/recallr/v1;recallrv1\xa2\x02\x03RXX\xaa\x02\n" +
 	"Recallr.V1\xca\x02\n" +
 	"Recallr\\V1\xe2\x02\x16Recallr\\V1\\GPBMetadata\xea\x02\vRecallr::V1b\x06proto3"

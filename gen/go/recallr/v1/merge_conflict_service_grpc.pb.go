@@ -35,7 +35,8 @@ type MergeConflictServiceClient interface {
 	// Lists a user's merge conflicts.
 	ListMergeConflicts(ctx context.Context, in *ListMergeConflictsRequest, opts ...grpc.CallOption) (*ListMergeConflictsResponse, error)
 	// Validates the answers, queues the conflict (IN_QUEUE) and applies the
-	// resolution in the background (RESOLVING, then RESOLVED or FAILED).
+	// resolution in the background (RESOLVING, then RESOLVED or FAILED). Not
+	// retried: a repeat fails with MERGE_CONFLICT_ALREADY_RESOLVED.
 	ResolveMergeConflict(ctx context.Context, in *ResolveMergeConflictRequest, opts ...grpc.CallOption) (*ResolveMergeConflictResponse, error)
 }
 
@@ -88,7 +89,8 @@ type MergeConflictServiceServer interface {
 	// Lists a user's merge conflicts.
 	ListMergeConflicts(context.Context, *ListMergeConflictsRequest) (*ListMergeConflictsResponse, error)
 	// Validates the answers, queues the conflict (IN_QUEUE) and applies the
-	// resolution in the background (RESOLVING, then RESOLVED or FAILED).
+	// resolution in the background (RESOLVING, then RESOLVED or FAILED). Not
+	// retried: a repeat fails with MERGE_CONFLICT_ALREADY_RESOLVED.
 	ResolveMergeConflict(context.Context, *ResolveMergeConflictRequest) (*ResolveMergeConflictResponse, error)
 	mustEmbedUnimplementedMergeConflictServiceServer()
 }

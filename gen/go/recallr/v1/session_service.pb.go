@@ -1255,20 +1255,20 @@ const file_recallr_v1_session_service_proto_rawDesc = "" +
 	"\x01n\x18\x02 \x01(\x05R\x01n\x12\x16\n" +
 	"\x06follow\x18\x03 \x01(\bR\x06follow\"G\n" +
 	"\x14TailMessagesResponse\x12/\n" +
-	"\bmessages\x18\x01 \x03(\v2\x13.recallr.v1.MessageR\bmessages2\xe5\x06\n" +
-	"\x0eSessionService\x12T\n" +
-	"\rCreateSession\x12 .recallr.v1.CreateSessionRequest\x1a!.recallr.v1.CreateSessionResponse\x12K\n" +
+	"\bmessages\x18\x01 \x03(\v2\x13.recallr.v1.MessageR\bmessages2\x97\a\n" +
+	"\x0eSessionService\x12Y\n" +
+	"\rCreateSession\x12 .recallr.v1.CreateSessionRequest\x1a!.recallr.v1.CreateSessionResponse\"\x03\x90\x02\x02\x12P\n" +
 	"\n" +
-	"GetSession\x12\x1d.recallr.v1.GetSessionRequest\x1a\x1e.recallr.v1.GetSessionResponse\x12Q\n" +
-	"\fListSessions\x12\x1f.recallr.v1.ListSessionsRequest\x1a .recallr.v1.ListSessionsResponse\x12T\n" +
-	"\rUpdateSession\x12 .recallr.v1.UpdateSessionRequest\x1a!.recallr.v1.UpdateSessionResponse\x12T\n" +
-	"\rDeleteSession\x12 .recallr.v1.DeleteSessionRequest\x1a!.recallr.v1.DeleteSessionResponse\x12W\n" +
-	"\x0eProcessSession\x12!.recallr.v1.ProcessSessionRequest\x1a\".recallr.v1.ProcessSessionResponse\x12K\n" +
+	"GetSession\x12\x1d.recallr.v1.GetSessionRequest\x1a\x1e.recallr.v1.GetSessionResponse\"\x03\x90\x02\x01\x12V\n" +
+	"\fListSessions\x12\x1f.recallr.v1.ListSessionsRequest\x1a .recallr.v1.ListSessionsResponse\"\x03\x90\x02\x01\x12Y\n" +
+	"\rUpdateSession\x12 .recallr.v1.UpdateSessionRequest\x1a!.recallr.v1.UpdateSessionResponse\"\x03\x90\x02\x00\x12Y\n" +
+	"\rDeleteSession\x12 .recallr.v1.DeleteSessionRequest\x1a!.recallr.v1.DeleteSessionResponse\"\x03\x90\x02\x00\x12\\\n" +
+	"\x0eProcessSession\x12!.recallr.v1.ProcessSessionRequest\x1a\".recallr.v1.ProcessSessionResponse\"\x03\x90\x02\x00\x12P\n" +
 	"\n" +
-	"AddMessage\x12\x1d.recallr.v1.AddMessageRequest\x1a\x1e.recallr.v1.AddMessageResponse\x12Q\n" +
-	"\fListMessages\x12\x1f.recallr.v1.ListMessagesRequest\x1a .recallr.v1.ListMessagesResponse\x12c\n" +
-	"\x12ListRecentMessages\x12%.recallr.v1.ListRecentMessagesRequest\x1a&.recallr.v1.ListRecentMessagesResponse\x12S\n" +
-	"\fTailMessages\x12\x1f.recallr.v1.TailMessagesRequest\x1a .recallr.v1.TailMessagesResponse0\x01B\xa6\x01\n" +
+	"AddMessage\x12\x1d.recallr.v1.AddMessageRequest\x1a\x1e.recallr.v1.AddMessageResponse\"\x03\x90\x02\x02\x12V\n" +
+	"\fListMessages\x12\x1f.recallr.v1.ListMessagesRequest\x1a .recallr.v1.ListMessagesResponse\"\x03\x90\x02\x01\x12h\n" +
+	"\x12ListRecentMessages\x12%.recallr.v1.ListRecentMessagesRequest\x1a&.recallr.v1.ListRecentMessagesResponse\"\x03\x90\x02\x01\x12X\n" +
+	"\fTailMessages\x12\x1f.recallr.v1.TailMessagesRequest\x1a .recallr.v1.TailMessagesResponse\"\x03\x90\x02\x010\x01B\xa6\x01\n" +
 	"\x0ecom.recallr.v1B\x13SessionServiceProtoP\x01Z6github.com/recallr/recallr/gen/go/recallr/v1;recallrv1\xa2\x02\x03RXX\xaa\x02\n" +
 	"Recallr.V1\xca\x02\n" +
 	"Recallr\\V1\xe2\x02\x16Recallr\\V1\\GPBMetadata\xea\x02\vRecallr::V1b\x06proto3"

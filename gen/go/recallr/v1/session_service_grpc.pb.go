@@ -37,19 +37,24 @@ const (
 //
 // SessionService manages a user's sessions and their messages.
 type SessionServiceClient interface {
-	// Creates a session for a user.
+	// Creates a session for a user. Idempotent when request_id is set: a
+	// repeat returns the session the first call created.
 	CreateSession(ctx context.Context, in *CreateSessionRequest, opts ...grpc.CallOption) (*CreateSessionResponse, error)
 	// Returns one session.
 	GetSession(ctx context.Context, in *GetSessionRequest, opts ...grpc.CallOption) (*GetSessionResponse, error)
 	// Lists a user's sessions, newest first.
 	ListSessions(ctx context.Context, in *ListSessionsRequest, opts ...grpc.CallOption) (*ListSessionsResponse, error)
-	// Updates the fields named in the update mask ("metadata").
+	// Updates the fields named in the update mask ("metadata"). Not retried:
+	// a repeat can undo an update made in between.
 	UpdateSession(ctx context.Context, in *UpdateSessionRequest, opts ...grpc.CallOption) (*UpdateSessionResponse, error)
-	// Deletes a session and its messages.
+	// Deletes a session and its messages. Not retried: a repeat fails with
+	// SESSION_NOT_FOUND.
 	DeleteSession(ctx context.Context, in *DeleteSessionRequest, opts ...grpc.CallOption) (*DeleteSessionResponse, error)
-	// Queues a PENDING or FAILED session for processing into memories.
+	// Queues a PENDING or FAILED session for processing into memories. Not
+	// retried: a repeat fails with INVALID_SESSION_STATE.
 	ProcessSession(ctx context.Context, in *ProcessSessionRequest, opts ...grpc.CallOption) (*ProcessSessionResponse, error)
-	// Adds a message to a PENDING session.
+	// Adds a message to a PENDING session. Idempotent when request_id is set:
+	// a repeat returns the message the first call added.
 	AddMessage(ctx context.Context, in *AddMessageRequest, opts ...grpc.CallOption) (*AddMessageResponse, error)
 	// Lists a session's messages, oldest first.
 	ListMessages(ctx context.Context, in *ListMessagesRequest, opts ...grpc.CallOption) (*ListMessagesResponse, error)
@@ -184,19 +189,24 @@ type SessionService_TailMessagesClient = grpc.ServerStreamingClient[TailMessages
 //
 // SessionService manages a user's sessions and their messages.
 type SessionServiceServer interface {
-	// Creates a session for a user.
+	// Creates a session for a user. Idempotent when request_id is set: a
+	// repeat returns the session the first call created.
 	CreateSession(context.Context, *CreateSessionRequest) (*CreateSessionResponse, error)
 	// Returns one session.
 	GetSession(context.Context, *GetSessionRequest) (*GetSessionResponse, error)
 	// Lists a user's sessions, newest first.
 	ListSessions(context.Context, *ListSessionsRequest) (*ListSessionsResponse, error)
-	// Updates the fields named in the update mask ("metadata").
+	// Updates the fields named in the update mask ("metadata"). Not retried:
+	// a repeat can undo an update made in between.
 	UpdateSession(context.Context, *UpdateSessionRequest) (*UpdateSessionResponse, error)
-	// Deletes a session and its messages.
+	// Deletes a session and its messages. Not retried: a repeat fails with
+	// SESSION_NOT_FOUND.
 	DeleteSession(context.Context, *DeleteSessionRequest) (*DeleteSessionResponse, error)
-	// Queues a PENDING or FAILED session for processing into memories.
+	// Queues a PENDING or FAILED session for processing into memories. Not
+	// retried: a repeat fails with INVALID_SESSION_STATE.
 	ProcessSession(context.Context, *ProcessSessionRequest) (*ProcessSessionResponse, error)
-	// Adds a message to a PENDING session.
+	// Adds a message to a PENDING session. Idempotent when request_id is set:
+	// a repeat returns the message the first call added.
 	AddMessage(context.Context, *AddMessageRequest) (*AddMessageResponse, error)
 	// Lists a session's messages, oldest first.
 	ListMessages(context.Context, *ListMessagesRequest) (*ListMessagesResponse, error)

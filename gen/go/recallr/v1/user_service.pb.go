@@ -575,16 +575,16 @@ const file_recallr_v1_user_service_proto_rawDesc = "" +
 	"\x04user\x18\x01 \x01(\v2\x10.recallr.v1.UserR\x04user\",\n" +
 	"\x11DeleteUserRequest\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\"\x14\n" +
-	"\x12DeleteUserResponse2\x82\x03\n" +
-	"\vUserService\x12K\n" +
+	"\x12DeleteUserResponse2\x9b\x03\n" +
+	"\vUserService\x12P\n" +
 	"\n" +
-	"CreateUser\x12\x1d.recallr.v1.CreateUserRequest\x1a\x1e.recallr.v1.CreateUserResponse\x12B\n" +
-	"\aGetUser\x12\x1a.recallr.v1.GetUserRequest\x1a\x1b.recallr.v1.GetUserResponse\x12H\n" +
-	"\tListUsers\x12\x1c.recallr.v1.ListUsersRequest\x1a\x1d.recallr.v1.ListUsersResponse\x12K\n" +
+	"CreateUser\x12\x1d.recallr.v1.CreateUserRequest\x1a\x1e.recallr.v1.CreateUserResponse\"\x03\x90\x02\x00\x12G\n" +
+	"\aGetUser\x12\x1a.recallr.v1.GetUserRequest\x1a\x1b.recallr.v1.GetUserResponse\"\x03\x90\x02\x01\x12M\n" +
+	"\tListUsers\x12\x1c.recallr.v1.ListUsersRequest\x1a\x1d.recallr.v1.ListUsersResponse\"\x03\x90\x02\x01\x12P\n" +
 	"\n" +
-	"UpdateUser\x12\x1d.recallr.v1.UpdateUserRequest\x1a\x1e.recallr.v1.UpdateUserResponse\x12K\n" +
+	"UpdateUser\x12\x1d.recallr.v1.UpdateUserRequest\x1a\x1e.recallr.v1.UpdateUserResponse\"\x03\x90\x02\x00\x12P\n" +
 	"\n" +
-	"DeleteUser\x12\x1d.recallr.v1.DeleteUserRequest\x1a\x1e.recallr.v1.DeleteUserResponseB\xa3\x01\n" +
+	"DeleteUser\x12\x1d.recallr.v1.DeleteUserRequest\x1a\x1e.recallr.v1.DeleteUserResponse\"\x03\x90\x02\x00B\xa3\x01\n" +
 	"\x0ecom.recallr.v1B\x10UserServiceProtoP\x01Z6github.com/recallr/recallr/gen/go/recallr/v1;recallrv1\xa2\x02\x03RXX\xaa\x02\n" +
 	"Recallr.V1\xca\x02\n" +
 	"Recallr\\V1\xe2\x02\x16Recallr\\V1\\GPBMetadata\xea\x02\vRecallr::V1b\x06proto3"

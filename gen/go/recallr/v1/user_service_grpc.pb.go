@@ -32,17 +32,20 @@ const (
 //
 // UserService manages the users of a project.
 type UserServiceClient interface {
-	// Creates a user. Fails with USER_ALREADY_EXISTS when the id is taken.
+	// Creates a user. Fails with USER_ALREADY_EXISTS when the id is taken. Not
+	// retried: a repeat of a call that succeeded would fail that way.
 	CreateUser(ctx context.Context, in *CreateUserRequest, opts ...grpc.CallOption) (*CreateUserResponse, error)
 	// Returns one user.
 	GetUser(ctx context.Context, in *GetUserRequest, opts ...grpc.CallOption) (*GetUserResponse, error)
 	// Lists the project's users, newest first.
 	ListUsers(ctx context.Context, in *ListUsersRequest, opts ...grpc.CallOption) (*ListUsersResponse, error)
 	// Updates the fields named in the update mask, atomically. Renaming is a
-	// field update ("user_id" in the mask).
+	// field update ("user_id" in the mask). Not retried: a repeated rename
+	// fails with USER_NOT_FOUND, and a repeated update can undo a later one.
 	UpdateUser(ctx context.Context, in *UpdateUserRequest, opts ...grpc.CallOption) (*UpdateUserResponse, error)
 	// Deletes a user with all their sessions, messages, memories and merge
-	// conflicts.
+	// conflicts. Not retried: a repeat fails with USER_NOT_FOUND, or deletes a
+	// new user created under the same id in between.
 	DeleteUser(ctx context.Context, in *DeleteUserRequest, opts ...grpc.CallOption) (*DeleteUserResponse, error)
 }
 
@@ -110,17 +113,20 @@ func (c *userServiceClient) DeleteUser(ctx context.Context, in *DeleteUserReques
 //
 // UserService manages the users of a project.
 type UserServiceServer interface {
-	// Creates a user. Fails with USER_ALREADY_EXISTS when the id is taken.
+	// Creates a user. Fails with USER_ALREADY_EXISTS when the id is taken. Not
+	// retried: a repeat of a call that succeeded would fail that way.
 	CreateUser(context.Context, *CreateUserRequest) (*CreateUserResponse, error)
 	// Returns one user.
 	GetUser(context.Context, *GetUserRequest) (*GetUserResponse, error)
 	// Lists the project's users, newest first.
 	ListUsers(context.Context, *ListUsersRequest) (*ListUsersResponse, error)
 	// Updates the fields named in the update mask, atomically. Renaming is a
-	// field update ("user_id" in the mask).
+	// field update ("user_id" in the mask). Not retried: a repeated rename
+	// fails with USER_NOT_FOUND, and a repeated update can undo a later one.
 	UpdateUser(context.Context, *UpdateUserRequest) (*UpdateUserResponse, error)
 	// Deletes a user with all their sessions, messages, memories and merge
-	// conflicts.
+	// conflicts. Not retried: a repeat fails with USER_NOT_FOUND, or deletes a
+	// new user created under the same id in between.
 	DeleteUser(context.Context, *DeleteUserRequest) (*DeleteUserResponse, error)
 	mustEmbedUnimplementedUserServiceServer()
 }

@@ -25,13 +25,19 @@ _sym_db = _symbol_database.Default()
 from recallr.v1 import category_pb2 as recallr_dot_v1_dot_category__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!recallr/v1/category_service.proto\x12\nrecallr.v1\x1a\x19recallr/v1/category.proto\"\x17\n\x15ListCategoriesRequest\"B\n\x16ListCategoriesResponse\x12(\n\ncategories\x18\x01 \x03(\x0b\x32\x14.recallr.v1.Category\"?\n\x15\x43reateCategoryRequest\x12&\n\x08\x63\x61tegory\x18\x01 \x01(\x0b\x32\x14.recallr.v1.Category\"@\n\x16\x43reateCategoryResponse\x12&\n\x08\x63\x61tegory\x18\x01 \x01(\x0b\x32\x14.recallr.v1.Category\"%\n\x15\x44\x65leteCategoryRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x18\n\x16\x44\x65leteCategoryResponse2\x9c\x02\n\x0f\x43\x61tegoryService\x12W\n\x0eListCategories\x12!.recallr.v1.ListCategoriesRequest\x1a\".recallr.v1.ListCategoriesResponse\x12W\n\x0e\x43reateCategory\x12!.recallr.v1.CreateCategoryRequest\x1a\".recallr.v1.CreateCategoryResponse\x12W\n\x0e\x44\x65leteCategory\x12!.recallr.v1.DeleteCategoryRequest\x1a\".recallr.v1.DeleteCategoryResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!recallr/v1/category_service.proto\x12\nrecallr.v1\x1a\x19recallr/v1/category.proto\"\x17\n\x15ListCategoriesRequest\"B\n\x16ListCategoriesResponse\x12(\n\ncategories\x18\x01 \x03(\x0b\x32\x14.recallr.v1.Category\"?\n\x15\x43reateCategoryRequest\x12&\n\x08\x63\x61tegory\x18\x01 \x01(\x0b\x32\x14.recallr.v1.Category\"@\n\x16\x43reateCategoryResponse\x12&\n\x08\x63\x61tegory\x18\x01 \x01(\x0b\x32\x14.recallr.v1.Category\"%\n\x15\x44\x65leteCategoryRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x18\n\x16\x44\x65leteCategoryResponse2\xab\x02\n\x0f\x43\x61tegoryService\x12\\\n\x0eListCategories\x12!.recallr.v1.ListCategoriesRequest\x1a\".recallr.v1.ListCategoriesResponse\"\x03\x90\x02\x01\x12\\\n\x0e\x43reateCategory\x12!.recallr.v1.CreateCategoryRequest\x1a\".recallr.v1.CreateCategoryResponse\"\x03\x90\x02\x00\x12\\\n\x0e\x44\x65leteCategory\x12!.recallr.v1.DeleteCategoryRequest\x1a\".recallr.v1.DeleteCategoryResponse\"\x03\x90\x02\x00\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'recallr.v1.category_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_CATEGORYSERVICE'].methods_by_name['ListCategories']._loaded_options = None
+  _globals['_CATEGORYSERVICE'].methods_by_name['ListCategories']._serialized_options = b'\220\002\001'
+  _globals['_CATEGORYSERVICE'].methods_by_name['CreateCategory']._loaded_options = None
+  _globals['_CATEGORYSERVICE'].methods_by_name['CreateCategory']._serialized_options = b'\220\002\000'
+  _globals['_CATEGORYSERVICE'].methods_by_name['DeleteCategory']._loaded_options = None
+  _globals['_CATEGORYSERVICE'].methods_by_name['DeleteCategory']._serialized_options = b'\220\002\000'
   _globals['_LISTCATEGORIESREQUEST']._serialized_start=76
   _globals['_LISTCATEGORIESREQUEST']._serialized_end=99
   _globals['_LISTCATEGORIESRESPONSE']._serialized_start=101
@@ -45,5 +51,5 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DELETECATEGORYRESPONSE']._serialized_start=339
   _globals['_DELETECATEGORYRESPONSE']._serialized_end=363
   _globals['_CATEGORYSERVICE']._serialized_start=366
-  _globals['_CATEGORYSERVICE']._serialized_end=650
+  _globals['_CATEGORYSERVICE']._serialized_end=665
 # @@protoc_insertion_point(module_scope)

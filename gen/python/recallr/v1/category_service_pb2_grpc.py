@@ -66,7 +66,8 @@ class CategoryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CreateCategory(self, request, context):
-        """Adds a category.
+        """Adds a category. Not retried: a repeat fails with
+        CATEGORY_ALREADY_EXISTS.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -74,7 +75,8 @@ class CategoryServiceServicer:
 
     def DeleteCategory(self, request, context):
         """Removes a category from the vocabulary. Memories keep the name, but it
-        can no longer be used in filters or assigned to new memories.
+        can no longer be used in filters or assigned to new memories. Not
+        retried: a repeat fails with CATEGORY_NOT_FOUND.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -38,10 +38,13 @@ class CategoryServiceStub:
     ListCategories: _grpc.UnaryUnaryMultiCallable[_category_service_pb2.ListCategoriesRequest, _category_service_pb2.ListCategoriesResponse]
     """Lists the project's categories by name."""
     CreateCategory: _grpc.UnaryUnaryMultiCallable[_category_service_pb2.CreateCategoryRequest, _category_service_pb2.CreateCategoryResponse]
-    """Adds a category."""
+    """Adds a category. Not retried: a repeat fails with
+    CATEGORY_ALREADY_EXISTS.
+    """
     DeleteCategory: _grpc.UnaryUnaryMultiCallable[_category_service_pb2.DeleteCategoryRequest, _category_service_pb2.DeleteCategoryResponse]
     """Removes a category from the vocabulary. Memories keep the name, but it
-    can no longer be used in filters or assigned to new memories.
+    can no longer be used in filters or assigned to new memories. Not
+    retried: a repeat fails with CATEGORY_NOT_FOUND.
     """
 
 @_typing.type_check_only
@@ -54,10 +57,13 @@ class CategoryServiceAsyncStub(CategoryServiceStub):
     ListCategories: _aio.UnaryUnaryMultiCallable[_category_service_pb2.ListCategoriesRequest, _category_service_pb2.ListCategoriesResponse]  # type: ignore[assignment]
     """Lists the project's categories by name."""
     CreateCategory: _aio.UnaryUnaryMultiCallable[_category_service_pb2.CreateCategoryRequest, _category_service_pb2.CreateCategoryResponse]  # type: ignore[assignment]
-    """Adds a category."""
+    """Adds a category. Not retried: a repeat fails with
+    CATEGORY_ALREADY_EXISTS.
+    """
     DeleteCategory: _aio.UnaryUnaryMultiCallable[_category_service_pb2.DeleteCategoryRequest, _category_service_pb2.DeleteCategoryResponse]  # type: ignore[assignment]
     """Removes a category from the vocabulary. Memories keep the name, but it
-    can no longer be used in filters or assigned to new memories.
+    can no longer be used in filters or assigned to new memories. Not
+    retried: a repeat fails with CATEGORY_NOT_FOUND.
     """
 
 class CategoryServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -79,7 +85,9 @@ class CategoryServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _category_service_pb2.CreateCategoryRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_category_service_pb2.CreateCategoryResponse, _abc.Awaitable[_category_service_pb2.CreateCategoryResponse]]:
-        """Adds a category."""
+        """Adds a category. Not retried: a repeat fails with
+        CATEGORY_ALREADY_EXISTS.
+        """
 
     @_abc_1.abstractmethod
     def DeleteCategory(
@@ -88,7 +96,8 @@ class CategoryServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_category_service_pb2.DeleteCategoryResponse, _abc.Awaitable[_category_service_pb2.DeleteCategoryResponse]]:
         """Removes a category from the vocabulary. Memories keep the name, but it
-        can no longer be used in filters or assigned to new memories.
+        can no longer be used in filters or assigned to new memories. Not
+        retried: a repeat fails with CATEGORY_NOT_FOUND.
         """
 
 def add_CategoryServiceServicer_to_server(servicer: CategoryServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

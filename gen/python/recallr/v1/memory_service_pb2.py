@@ -26,13 +26,19 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from recallr.v1 import memory_pb2 as recallr_dot_v1_dot_memory__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1frecallr/v1/memory_service.proto\x12\nrecallr.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x17recallr/v1/memory.proto\"}\n\x10GetMemoryRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x11\n\tmemory_id\x18\x02 \x01(\t\x12!\n\x19include_previous_versions\x18\x03 \x01(\x08\x12\"\n\x1ainclude_connected_memories\x18\x04 \x01(\x08\"7\n\x11GetMemoryResponse\x12\"\n\x06memory\x18\x01 \x01(\x0b\x32\x12.recallr.v1.Memory\"\x85\x02\n\x13ListMemoriesRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0c\n\x04skip\x18\x04 \x01(\x05\x12\x12\n\ncategories\x18\x05 \x03(\t\x12\x13\n\x0bsession_ids\x18\x06 \x03(\t\x12\x38\n\x17session_metadata_filter\x18\x07 \x01(\x0b\x32\x17.google.protobuf.Struct\x12!\n\x19include_previous_versions\x18\x08 \x01(\x08\x12\"\n\x1ainclude_connected_memories\x18\t \x01(\x08\"i\n\x14ListMemoriesResponse\x12$\n\x08memories\x18\x01 \x03(\x0b\x32\x12.recallr.v1.Memory\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"[\n\x13\x44\x65leteMemoryRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x11\n\tmemory_id\x18\x02 \x01(\t\x12 \n\x18\x64\x65lete_previous_versions\x18\x03 \x01(\x08\"\x16\n\x14\x44\x65leteMemoryResponse2\xff\x01\n\rMemoryService\x12H\n\tGetMemory\x12\x1c.recallr.v1.GetMemoryRequest\x1a\x1d.recallr.v1.GetMemoryResponse\x12Q\n\x0cListMemories\x12\x1f.recallr.v1.ListMemoriesRequest\x1a .recallr.v1.ListMemoriesResponse\x12Q\n\x0c\x44\x65leteMemory\x12\x1f.recallr.v1.DeleteMemoryRequest\x1a .recallr.v1.DeleteMemoryResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1frecallr/v1/memory_service.proto\x12\nrecallr.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x17recallr/v1/memory.proto\"}\n\x10GetMemoryRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x11\n\tmemory_id\x18\x02 \x01(\t\x12!\n\x19include_previous_versions\x18\x03 \x01(\x08\x12\"\n\x1ainclude_connected_memories\x18\x04 \x01(\x08\"7\n\x11GetMemoryResponse\x12\"\n\x06memory\x18\x01 \x01(\x0b\x32\x12.recallr.v1.Memory\"\x85\x02\n\x13ListMemoriesRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0c\n\x04skip\x18\x04 \x01(\x05\x12\x12\n\ncategories\x18\x05 \x03(\t\x12\x13\n\x0bsession_ids\x18\x06 \x03(\t\x12\x38\n\x17session_metadata_filter\x18\x07 \x01(\x0b\x32\x17.google.protobuf.Struct\x12!\n\x19include_previous_versions\x18\x08 \x01(\x08\x12\"\n\x1ainclude_connected_memories\x18\t \x01(\x08\"i\n\x14ListMemoriesResponse\x12$\n\x08memories\x18\x01 \x03(\x0b\x32\x12.recallr.v1.Memory\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"[\n\x13\x44\x65leteMemoryRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x11\n\tmemory_id\x18\x02 \x01(\t\x12 \n\x18\x64\x65lete_previous_versions\x18\x03 \x01(\x08\"\x16\n\x14\x44\x65leteMemoryResponse2\x8e\x02\n\rMemoryService\x12M\n\tGetMemory\x12\x1c.recallr.v1.GetMemoryRequest\x1a\x1d.recallr.v1.GetMemoryResponse\"\x03\x90\x02\x01\x12V\n\x0cListMemories\x12\x1f.recallr.v1.ListMemoriesRequest\x1a .recallr.v1.ListMemoriesResponse\"\x03\x90\x02\x01\x12V\n\x0c\x44\x65leteMemory\x12\x1f.recallr.v1.DeleteMemoryRequest\x1a .recallr.v1.DeleteMemoryResponse\"\x03\x90\x02\x00\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'recallr.v1.memory_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_MEMORYSERVICE'].methods_by_name['GetMemory']._loaded_options = None
+  _globals['_MEMORYSERVICE'].methods_by_name['GetMemory']._serialized_options = b'\220\002\001'
+  _globals['_MEMORYSERVICE'].methods_by_name['ListMemories']._loaded_options = None
+  _globals['_MEMORYSERVICE'].methods_by_name['ListMemories']._serialized_options = b'\220\002\001'
+  _globals['_MEMORYSERVICE'].methods_by_name['DeleteMemory']._loaded_options = None
+  _globals['_MEMORYSERVICE'].methods_by_name['DeleteMemory']._serialized_options = b'\220\002\000'
   _globals['_GETMEMORYREQUEST']._serialized_start=102
   _globals['_GETMEMORYREQUEST']._serialized_end=227
   _globals['_GETMEMORYRESPONSE']._serialized_start=229
@@ -46,5 +52,5 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DELETEMEMORYRESPONSE']._serialized_start=750
   _globals['_DELETEMEMORYRESPONSE']._serialized_end=772
   _globals['_MEMORYSERVICE']._serialized_start=775
-  _globals['_MEMORYSERVICE']._serialized_end=1030
+  _globals['_MEMORYSERVICE']._serialized_end=1045
 # @@protoc_insertion_point(module_scope)

@@ -72,7 +72,8 @@ class MemoryServiceServicer:
 
     def DeleteMemory(self, request, context):
         """Deletes one memory version, or it and every older version of its chain.
-        Deleting the newest version makes the one before it current again.
+        Deleting the newest version makes the one before it current again. Not
+        retried: a repeat fails with MEMORY_NOT_FOUND.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

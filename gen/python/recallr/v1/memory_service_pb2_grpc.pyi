@@ -39,7 +39,8 @@ class MemoryServiceStub:
     """Lists the current version of each of a user's memories, newest first."""
     DeleteMemory: _grpc.UnaryUnaryMultiCallable[_memory_service_pb2.DeleteMemoryRequest, _memory_service_pb2.DeleteMemoryResponse]
     """Deletes one memory version, or it and every older version of its chain.
-    Deleting the newest version makes the one before it current again.
+    Deleting the newest version makes the one before it current again. Not
+    retried: a repeat fails with MEMORY_NOT_FOUND.
     """
 
 @_typing.type_check_only
@@ -53,7 +54,8 @@ class MemoryServiceAsyncStub(MemoryServiceStub):
     """Lists the current version of each of a user's memories, newest first."""
     DeleteMemory: _aio.UnaryUnaryMultiCallable[_memory_service_pb2.DeleteMemoryRequest, _memory_service_pb2.DeleteMemoryResponse]  # type: ignore[assignment]
     """Deletes one memory version, or it and every older version of its chain.
-    Deleting the newest version makes the one before it current again.
+    Deleting the newest version makes the one before it current again. Not
+    retried: a repeat fails with MEMORY_NOT_FOUND.
     """
 
 class MemoryServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -82,7 +84,8 @@ class MemoryServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_memory_service_pb2.DeleteMemoryResponse, _abc.Awaitable[_memory_service_pb2.DeleteMemoryResponse]]:
         """Deletes one memory version, or it and every older version of its chain.
-        Deleting the newest version makes the one before it current again.
+        Deleting the newest version makes the one before it current again. Not
+        retried: a repeat fails with MEMORY_NOT_FOUND.
         """
 
 def add_MemoryServiceServicer_to_server(servicer: MemoryServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

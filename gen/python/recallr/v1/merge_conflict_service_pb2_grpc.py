@@ -72,7 +72,8 @@ class MergeConflictServiceServicer:
 
     def ResolveMergeConflict(self, request, context):
         """Validates the answers, queues the conflict (IN_QUEUE) and applies the
-        resolution in the background (RESOLVING, then RESOLVED or FAILED).
+        resolution in the background (RESOLVING, then RESOLVED or FAILED). Not
+        retried: a repeat fails with MERGE_CONFLICT_ALREADY_RESOLVED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -39,7 +39,8 @@ class MergeConflictServiceStub:
     """Lists a user's merge conflicts."""
     ResolveMergeConflict: _grpc.UnaryUnaryMultiCallable[_merge_conflict_service_pb2.ResolveMergeConflictRequest, _merge_conflict_service_pb2.ResolveMergeConflictResponse]
     """Validates the answers, queues the conflict (IN_QUEUE) and applies the
-    resolution in the background (RESOLVING, then RESOLVED or FAILED).
+    resolution in the background (RESOLVING, then RESOLVED or FAILED). Not
+    retried: a repeat fails with MERGE_CONFLICT_ALREADY_RESOLVED.
     """
 
 @_typing.type_check_only
@@ -53,7 +54,8 @@ class MergeConflictServiceAsyncStub(MergeConflictServiceStub):
     """Lists a user's merge conflicts."""
     ResolveMergeConflict: _aio.UnaryUnaryMultiCallable[_merge_conflict_service_pb2.ResolveMergeConflictRequest, _merge_conflict_service_pb2.ResolveMergeConflictResponse]  # type: ignore[assignment]
     """Validates the answers, queues the conflict (IN_QUEUE) and applies the
-    resolution in the background (RESOLVING, then RESOLVED or FAILED).
+    resolution in the background (RESOLVING, then RESOLVED or FAILED). Not
+    retried: a repeat fails with MERGE_CONFLICT_ALREADY_RESOLVED.
     """
 
 class MergeConflictServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -82,7 +84,8 @@ class MergeConflictServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_merge_conflict_service_pb2.ResolveMergeConflictResponse, _abc.Awaitable[_merge_conflict_service_pb2.ResolveMergeConflictResponse]]:
         """Validates the answers, queues the conflict (IN_QUEUE) and applies the
-        resolution in the background (RESOLVING, then RESOLVED or FAILED).
+        resolution in the background (RESOLVING, then RESOLVED or FAILED). Not
+        retried: a repeat fails with MERGE_CONFLICT_ALREADY_RESOLVED.
         """
 
 def add_MergeConflictServiceServicer_to_server(servicer: MergeConflictServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

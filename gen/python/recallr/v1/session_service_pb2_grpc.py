@@ -92,7 +92,8 @@ class SessionServiceServicer:
     """
 
     def CreateSession(self, request, context):
-        """Creates a session for a user.
+        """Creates a session for a user. Idempotent when request_id is set: a
+        repeat returns the session the first call created.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -113,28 +114,32 @@ class SessionServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UpdateSession(self, request, context):
-        """Updates the fields named in the update mask ("metadata").
+        """Updates the fields named in the update mask ("metadata"). Not retried:
+        a repeat can undo an update made in between.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def DeleteSession(self, request, context):
-        """Deletes a session and its messages.
+        """Deletes a session and its messages. Not retried: a repeat fails with
+        SESSION_NOT_FOUND.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ProcessSession(self, request, context):
-        """Queues a PENDING or FAILED session for processing into memories.
+        """Queues a PENDING or FAILED session for processing into memories. Not
+        retried: a repeat fails with INVALID_SESSION_STATE.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def AddMessage(self, request, context):
-        """Adds a message to a PENDING session.
+        """Adds a message to a PENDING session. Idempotent when request_id is set:
+        a repeat returns the message the first call added.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -34,19 +34,29 @@ class SessionServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> SessionServiceAsyncStub: ...
     CreateSession: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.CreateSessionRequest, _session_service_pb2.CreateSessionResponse]
-    """Creates a session for a user."""
+    """Creates a session for a user. Idempotent when request_id is set: a
+    repeat returns the session the first call created.
+    """
     GetSession: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.GetSessionRequest, _session_service_pb2.GetSessionResponse]
     """Returns one session."""
     ListSessions: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.ListSessionsRequest, _session_service_pb2.ListSessionsResponse]
     """Lists a user's sessions, newest first."""
     UpdateSession: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.UpdateSessionRequest, _session_service_pb2.UpdateSessionResponse]
-    """Updates the fields named in the update mask ("metadata")."""
+    """Updates the fields named in the update mask ("metadata"). Not retried:
+    a repeat can undo an update made in between.
+    """
     DeleteSession: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.DeleteSessionRequest, _session_service_pb2.DeleteSessionResponse]
-    """Deletes a session and its messages."""
+    """Deletes a session and its messages. Not retried: a repeat fails with
+    SESSION_NOT_FOUND.
+    """
     ProcessSession: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.ProcessSessionRequest, _session_service_pb2.ProcessSessionResponse]
-    """Queues a PENDING or FAILED session for processing into memories."""
+    """Queues a PENDING or FAILED session for processing into memories. Not
+    retried: a repeat fails with INVALID_SESSION_STATE.
+    """
     AddMessage: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.AddMessageRequest, _session_service_pb2.AddMessageResponse]
-    """Adds a message to a PENDING session."""
+    """Adds a message to a PENDING session. Idempotent when request_id is set:
+    a repeat returns the message the first call added.
+    """
     ListMessages: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.ListMessagesRequest, _session_service_pb2.ListMessagesResponse]
     """Lists a session's messages, oldest first."""
     ListRecentMessages: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.ListRecentMessagesRequest, _session_service_pb2.ListRecentMessagesResponse]
@@ -63,19 +73,29 @@ class SessionServiceAsyncStub(SessionServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     CreateSession: _aio.UnaryUnaryMultiCallable[_session_service_pb2.CreateSessionRequest, _session_service_pb2.CreateSessionResponse]  # type: ignore[assignment]
-    """Creates a session for a user."""
+    """Creates a session for a user. Idempotent when request_id is set: a
+    repeat returns the session the first call created.
+    """
     GetSession: _aio.UnaryUnaryMultiCallable[_session_service_pb2.GetSessionRequest, _session_service_pb2.GetSessionResponse]  # type: ignore[assignment]
     """Returns one session."""
     ListSessions: _aio.UnaryUnaryMultiCallable[_session_service_pb2.ListSessionsRequest, _session_service_pb2.ListSessionsResponse]  # type: ignore[assignment]
     """Lists a user's sessions, newest first."""
     UpdateSession: _aio.UnaryUnaryMultiCallable[_session_service_pb2.UpdateSessionRequest, _session_service_pb2.UpdateSessionResponse]  # type: ignore[assignment]
-    """Updates the fields named in the update mask ("metadata")."""
+    """Updates the fields named in the update mask ("metadata"). Not retried:
+    a repeat can undo an update made in between.
+    """
     DeleteSession: _aio.UnaryUnaryMultiCallable[_session_service_pb2.DeleteSessionRequest, _session_service_pb2.DeleteSessionResponse]  # type: ignore[assignment]
-    """Deletes a session and its messages."""
+    """Deletes a session and its messages. Not retried: a repeat fails with
+    SESSION_NOT_FOUND.
+    """
     ProcessSession: _aio.UnaryUnaryMultiCallable[_session_service_pb2.ProcessSessionRequest, _session_service_pb2.ProcessSessionResponse]  # type: ignore[assignment]
-    """Queues a PENDING or FAILED session for processing into memories."""
+    """Queues a PENDING or FAILED session for processing into memories. Not
+    retried: a repeat fails with INVALID_SESSION_STATE.
+    """
     AddMessage: _aio.UnaryUnaryMultiCallable[_session_service_pb2.AddMessageRequest, _session_service_pb2.AddMessageResponse]  # type: ignore[assignment]
-    """Adds a message to a PENDING session."""
+    """Adds a message to a PENDING session. Idempotent when request_id is set:
+    a repeat returns the message the first call added.
+    """
     ListMessages: _aio.UnaryUnaryMultiCallable[_session_service_pb2.ListMessagesRequest, _session_service_pb2.ListMessagesResponse]  # type: ignore[assignment]
     """Lists a session's messages, oldest first."""
     ListRecentMessages: _aio.UnaryUnaryMultiCallable[_session_service_pb2.ListRecentMessagesRequest, _session_service_pb2.ListRecentMessagesResponse]  # type: ignore[assignment]
@@ -95,7 +115,9 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _session_service_pb2.CreateSessionRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_session_service_pb2.CreateSessionResponse, _abc.Awaitable[_session_service_pb2.CreateSessionResponse]]:
-        """Creates a session for a user."""
+        """Creates a session for a user. Idempotent when request_id is set: a
+        repeat returns the session the first call created.
+        """
 
     @_abc_1.abstractmethod
     def GetSession(
@@ -119,7 +141,9 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _session_service_pb2.UpdateSessionRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_session_service_pb2.UpdateSessionResponse, _abc.Awaitable[_session_service_pb2.UpdateSessionResponse]]:
-        """Updates the fields named in the update mask ("metadata")."""
+        """Updates the fields named in the update mask ("metadata"). Not retried:
+        a repeat can undo an update made in between.
+        """
 
     @_abc_1.abstractmethod
     def DeleteSession(
@@ -127,7 +151,9 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _session_service_pb2.DeleteSessionRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_session_service_pb2.DeleteSessionResponse, _abc.Awaitable[_session_service_pb2.DeleteSessionResponse]]:
-        """Deletes a session and its messages."""
+        """Deletes a session and its messages. Not retried: a repeat fails with
+        SESSION_NOT_FOUND.
+        """
 
     @_abc_1.abstractmethod
     def ProcessSession(
@@ -135,7 +161,9 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _session_service_pb2.ProcessSessionRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_session_service_pb2.ProcessSessionResponse, _abc.Awaitable[_session_service_pb2.ProcessSessionResponse]]:
-        """Queues a PENDING or FAILED session for processing into memories."""
+        """Queues a PENDING or FAILED session for processing into memories. Not
+        retried: a repeat fails with INVALID_SESSION_STATE.
+        """
 
     @_abc_1.abstractmethod
     def AddMessage(
@@ -143,7 +171,9 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _session_service_pb2.AddMessageRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_session_service_pb2.AddMessageResponse, _abc.Awaitable[_session_service_pb2.AddMessageResponse]]:
-        """Adds a message to a PENDING session."""
+        """Adds a message to a PENDING session. Idempotent when request_id is set:
+        a repeat returns the message the first call added.
+        """
 
     @_abc_1.abstractmethod
     def ListMessages(

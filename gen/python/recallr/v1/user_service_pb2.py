@@ -27,13 +27,23 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from recallr.v1 import user_pb2 as recallr_dot_v1_dot_user__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1drecallr/v1/user_service.proto\x12\nrecallr.v1\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x15recallr/v1/user.proto\"3\n\x11\x43reateUserRequest\x12\x1e\n\x04user\x18\x01 \x01(\x0b\x32\x10.recallr.v1.User\"4\n\x12\x43reateUserResponse\x12\x1e\n\x04user\x18\x01 \x01(\x0b\x32\x10.recallr.v1.User\"!\n\x0eGetUserRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"1\n\x0fGetUserResponse\x12\x1e\n\x04user\x18\x01 \x01(\x0b\x32\x10.recallr.v1.User\"y\n\x10ListUsersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0c\n\x04skip\x18\x03 \x01(\x05\x12\x30\n\x0fmetadata_filter\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\"a\n\x11ListUsersResponse\x12\x1f\n\x05users\x18\x01 \x03(\x0b\x32\x10.recallr.v1.User\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"u\n\x11UpdateUserRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x1e\n\x04user\x18\x02 \x01(\x0b\x32\x10.recallr.v1.User\x12/\n\x0bupdate_mask\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"4\n\x12UpdateUserResponse\x12\x1e\n\x04user\x18\x01 \x01(\x0b\x32\x10.recallr.v1.User\"$\n\x11\x44\x65leteUserRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"\x14\n\x12\x44\x65leteUserResponse2\x82\x03\n\x0bUserService\x12K\n\nCreateUser\x12\x1d.recallr.v1.CreateUserRequest\x1a\x1e.recallr.v1.CreateUserResponse\x12\x42\n\x07GetUser\x12\x1a.recallr.v1.GetUserRequest\x1a\x1b.recallr.v1.GetUserResponse\x12H\n\tListUsers\x12\x1c.recallr.v1.ListUsersRequest\x1a\x1d.recallr.v1.ListUsersResponse\x12K\n\nUpdateUser\x12\x1d.recallr.v1.UpdateUserRequest\x1a\x1e.recallr.v1.UpdateUserResponse\x12K\n\nDeleteUser\x12\x1d.recallr.v1.DeleteUserRequest\x1a\x1e.recallr.v1.DeleteUserResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1drecallr/v1/user_service.proto\x12\nrecallr.v1\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x15recallr/v1/user.proto\"3\n\x11\x43reateUserRequest\x12\x1e\n\x04user\x18\x01 \x01(\x0b\x32\x10.recallr.v1.User\"4\n\x12\x43reateUserResponse\x12\x1e\n\x04user\x18\x01 \x01(\x0b\x32\x10.recallr.v1.User\"!\n\x0eGetUserRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"1\n\x0fGetUserResponse\x12\x1e\n\x04user\x18\x01 \x01(\x0b\x32\x10.recallr.v1.User\"y\n\x10ListUsersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0c\n\x04skip\x18\x03 \x01(\x05\x12\x30\n\x0fmetadata_filter\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\"a\n\x11ListUsersResponse\x12\x1f\n\x05users\x18\x01 \x03(\x0b\x32\x10.recallr.v1.User\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"u\n\x11UpdateUserRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x1e\n\x04user\x18\x02 \x01(\x0b\x32\x10.recallr.v1.User\x12/\n\x0bupdate_mask\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"4\n\x12UpdateUserResponse\x12\x1e\n\x04user\x18\x01 \x01(\x0b\x32\x10.recallr.v1.User\"$\n\x11\x44\x65leteUserRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"\x14\n\x12\x44\x65leteUserResponse2\x9b\x03\n\x0bUserService\x12P\n\nCreateUser\x12\x1d.recallr.v1.CreateUserRequest\x1a\x1e.recallr.v1.CreateUserResponse\"\x03\x90\x02\x00\x12G\n\x07GetUser\x12\x1a.recallr.v1.GetUserRequest\x1a\x1b.recallr.v1.GetUserResponse\"\x03\x90\x02\x01\x12M\n\tListUsers\x12\x1c.recallr.v1.ListUsersRequest\x1a\x1d.recallr.v1.ListUsersResponse\"\x03\x90\x02\x01\x12P\n\nUpdateUser\x12\x1d.recallr.v1.UpdateUserRequest\x1a\x1e.recallr.v1.UpdateUserResponse\"\x03\x90\x02\x00\x12P\n\nDeleteUser\x12\x1d.recallr.v1.DeleteUserRequest\x1a\x1e.recallr.v1.DeleteUserResponse\"\x03\x90\x02\x00\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'recallr.v1.user_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_USERSERVICE'].methods_by_name['CreateUser']._loaded_options = None
+  _globals['_USERSERVICE'].methods_by_name['CreateUser']._serialized_options = b'\220\002\000'
+  _globals['_USERSERVICE'].methods_by_name['GetUser']._loaded_options = None
+  _globals['_USERSERVICE'].methods_by_name['GetUser']._serialized_options = b'\220\002\001'
+  _globals['_USERSERVICE'].methods_by_name['ListUsers']._loaded_options = None
+  _globals['_USERSERVICE'].methods_by_name['ListUsers']._serialized_options = b'\220\002\001'
+  _globals['_USERSERVICE'].methods_by_name['UpdateUser']._loaded_options = None
+  _globals['_USERSERVICE'].methods_by_name['UpdateUser']._serialized_options = b'\220\002\000'
+  _globals['_USERSERVICE'].methods_by_name['DeleteUser']._loaded_options = None
+  _globals['_USERSERVICE'].methods_by_name['DeleteUser']._serialized_options = b'\220\002\000'
   _globals['_CREATEUSERREQUEST']._serialized_start=132
   _globals['_CREATEUSERREQUEST']._serialized_end=183
   _globals['_CREATEUSERRESPONSE']._serialized_start=185
@@ -55,5 +65,5 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DELETEUSERRESPONSE']._serialized_start=758
   _globals['_DELETEUSERRESPONSE']._serialized_end=778
   _globals['_USERSERVICE']._serialized_start=781
-  _globals['_USERSERVICE']._serialized_end=1167
+  _globals['_USERSERVICE']._serialized_end=1192
 # @@protoc_insertion_point(module_scope)

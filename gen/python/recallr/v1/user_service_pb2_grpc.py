@@ -67,7 +67,8 @@ class UserServiceServicer:
     """
 
     def CreateUser(self, request, context):
-        """Creates a user. Fails with USER_ALREADY_EXISTS when the id is taken.
+        """Creates a user. Fails with USER_ALREADY_EXISTS when the id is taken. Not
+        retried: a repeat of a call that succeeded would fail that way.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -89,7 +90,8 @@ class UserServiceServicer:
 
     def UpdateUser(self, request, context):
         """Updates the fields named in the update mask, atomically. Renaming is a
-        field update ("user_id" in the mask).
+        field update ("user_id" in the mask). Not retried: a repeated rename
+        fails with USER_NOT_FOUND, and a repeated update can undo a later one.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -97,7 +99,8 @@ class UserServiceServicer:
 
     def DeleteUser(self, request, context):
         """Deletes a user with all their sessions, messages, memories and merge
-        conflicts.
+        conflicts. Not retried: a repeat fails with USER_NOT_FOUND, or deletes a
+        new user created under the same id in between.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

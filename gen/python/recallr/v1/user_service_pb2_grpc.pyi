@@ -34,18 +34,22 @@ class UserServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> UserServiceAsyncStub: ...
     CreateUser: _grpc.UnaryUnaryMultiCallable[_user_service_pb2.CreateUserRequest, _user_service_pb2.CreateUserResponse]
-    """Creates a user. Fails with USER_ALREADY_EXISTS when the id is taken."""
+    """Creates a user. Fails with USER_ALREADY_EXISTS when the id is taken. Not
+    retried: a repeat of a call that succeeded would fail that way.
+    """
     GetUser: _grpc.UnaryUnaryMultiCallable[_user_service_pb2.GetUserRequest, _user_service_pb2.GetUserResponse]
     """Returns one user."""
     ListUsers: _grpc.UnaryUnaryMultiCallable[_user_service_pb2.ListUsersRequest, _user_service_pb2.ListUsersResponse]
     """Lists the project's users, newest first."""
     UpdateUser: _grpc.UnaryUnaryMultiCallable[_user_service_pb2.UpdateUserRequest, _user_service_pb2.UpdateUserResponse]
     """Updates the fields named in the update mask, atomically. Renaming is a
-    field update ("user_id" in the mask).
+    field update ("user_id" in the mask). Not retried: a repeated rename
+    fails with USER_NOT_FOUND, and a repeated update can undo a later one.
     """
     DeleteUser: _grpc.UnaryUnaryMultiCallable[_user_service_pb2.DeleteUserRequest, _user_service_pb2.DeleteUserResponse]
     """Deletes a user with all their sessions, messages, memories and merge
-    conflicts.
+    conflicts. Not retried: a repeat fails with USER_NOT_FOUND, or deletes a
+    new user created under the same id in between.
     """
 
 @_typing.type_check_only
@@ -54,18 +58,22 @@ class UserServiceAsyncStub(UserServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     CreateUser: _aio.UnaryUnaryMultiCallable[_user_service_pb2.CreateUserRequest, _user_service_pb2.CreateUserResponse]  # type: ignore[assignment]
-    """Creates a user. Fails with USER_ALREADY_EXISTS when the id is taken."""
+    """Creates a user. Fails with USER_ALREADY_EXISTS when the id is taken. Not
+    retried: a repeat of a call that succeeded would fail that way.
+    """
     GetUser: _aio.UnaryUnaryMultiCallable[_user_service_pb2.GetUserRequest, _user_service_pb2.GetUserResponse]  # type: ignore[assignment]
     """Returns one user."""
     ListUsers: _aio.UnaryUnaryMultiCallable[_user_service_pb2.ListUsersRequest, _user_service_pb2.ListUsersResponse]  # type: ignore[assignment]
     """Lists the project's users, newest first."""
     UpdateUser: _aio.UnaryUnaryMultiCallable[_user_service_pb2.UpdateUserRequest, _user_service_pb2.UpdateUserResponse]  # type: ignore[assignment]
     """Updates the fields named in the update mask, atomically. Renaming is a
-    field update ("user_id" in the mask).
+    field update ("user_id" in the mask). Not retried: a repeated rename
+    fails with USER_NOT_FOUND, and a repeated update can undo a later one.
     """
     DeleteUser: _aio.UnaryUnaryMultiCallable[_user_service_pb2.DeleteUserRequest, _user_service_pb2.DeleteUserResponse]  # type: ignore[assignment]
     """Deletes a user with all their sessions, messages, memories and merge
-    conflicts.
+    conflicts. Not retried: a repeat fails with USER_NOT_FOUND, or deletes a
+    new user created under the same id in between.
     """
 
 class UserServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -77,7 +85,9 @@ class UserServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _user_service_pb2.CreateUserRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_user_service_pb2.CreateUserResponse, _abc.Awaitable[_user_service_pb2.CreateUserResponse]]:
-        """Creates a user. Fails with USER_ALREADY_EXISTS when the id is taken."""
+        """Creates a user. Fails with USER_ALREADY_EXISTS when the id is taken. Not
+        retried: a repeat of a call that succeeded would fail that way.
+        """
 
     @_abc_1.abstractmethod
     def GetUser(
@@ -102,7 +112,8 @@ class UserServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_user_service_pb2.UpdateUserResponse, _abc.Awaitable[_user_service_pb2.UpdateUserResponse]]:
         """Updates the fields named in the update mask, atomically. Renaming is a
-        field update ("user_id" in the mask).
+        field update ("user_id" in the mask). Not retried: a repeated rename
+        fails with USER_NOT_FOUND, and a repeated update can undo a later one.
         """
 
     @_abc_1.abstractmethod
@@ -112,7 +123,8 @@ class UserServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_user_service_pb2.DeleteUserResponse, _abc.Awaitable[_user_service_pb2.DeleteUserResponse]]:
         """Deletes a user with all their sessions, messages, memories and merge
-        conflicts.
+        conflicts. Not retried: a repeat fails with USER_NOT_FOUND, or deletes a
+        new user created under the same id in between.
         """
 
 def add_UserServiceServicer_to_server(servicer: UserServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -137,7 +137,8 @@ export declare const CategoryService: GenService<{
     output: typeof ListCategoriesResponseSchema;
   },
   /**
-   * Adds a category.
+   * Adds a category. Not retried: a repeat fails with
+   * CATEGORY_ALREADY_EXISTS.
    *
    * @generated from rpc recallr.v1.CategoryService.CreateCategory
    */
@@ -148,7 +149,8 @@ export declare const CategoryService: GenService<{
   },
   /**
    * Removes a category from the vocabulary. Memories keep the name, but it
-   * can no longer be used in filters or assigned to new memories.
+   * can no longer be used in filters or assigned to new memories. Not
+   * retried: a repeat fails with CATEGORY_NOT_FOUND.
    *
    * @generated from rpc recallr.v1.CategoryService.DeleteCategory
    */

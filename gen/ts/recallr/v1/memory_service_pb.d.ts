@@ -260,7 +260,8 @@ export declare const MemoryService: GenService<{
   },
   /**
    * Deletes one memory version, or it and every older version of its chain.
-   * Deleting the newest version makes the one before it current again.
+   * Deleting the newest version makes the one before it current again. Not
+   * retried: a repeat fails with MEMORY_NOT_FOUND.
    *
    * @generated from rpc recallr.v1.MemoryService.DeleteMemory
    */

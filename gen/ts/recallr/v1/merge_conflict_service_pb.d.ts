@@ -302,7 +302,8 @@ export declare const MergeConflictService: GenService<{
   },
   /**
    * Validates the answers, queues the conflict (IN_QUEUE) and applies the
-   * resolution in the background (RESOLVING, then RESOLVED or FAILED).
+   * resolution in the background (RESOLVING, then RESOLVED or FAILED). Not
+   * retried: a repeat fails with MERGE_CONFLICT_ALREADY_RESOLVED.
    *
    * @generated from rpc recallr.v1.MergeConflictService.ResolveMergeConflict
    */

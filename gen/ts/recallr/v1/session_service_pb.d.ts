@@ -600,7 +600,8 @@ export declare const TailMessagesResponseSchema: GenMessage<TailMessagesResponse
  */
 export declare const SessionService: GenService<{
   /**
-   * Creates a session for a user.
+   * Creates a session for a user. Idempotent when request_id is set: a
+   * repeat returns the session the first call created.
    *
    * @generated from rpc recallr.v1.SessionService.CreateSession
    */
@@ -630,7 +631,8 @@ export declare const SessionService: GenService<{
     output: typeof ListSessionsResponseSchema;
   },
   /**
-   * Updates the fields named in the update mask ("metadata").
+   * Updates the fields named in the update mask ("metadata"). Not retried:
+   * a repeat can undo an update made in between.
    *
    * @generated from rpc recallr.v1.SessionService.UpdateSession
    */
@@ -640,7 +642,8 @@ export declare const SessionService: GenService<{
     output: typeof UpdateSessionResponseSchema;
   },
   /**
-   * Deletes a session and its messages.
+   * Deletes a session and its messages. Not retried: a repeat fails with
+   * SESSION_NOT_FOUND.
    *
    * @generated from rpc recallr.v1.SessionService.DeleteSession
    */
@@ -650,7 +653,8 @@ export declare const SessionService: GenService<{
     output: typeof DeleteSessionResponseSchema;
   },
   /**
-   * Queues a PENDING or FAILED session for processing into memories.
+   * Queues a PENDING or FAILED session for processing into memories. Not
+   * retried: a repeat fails with INVALID_SESSION_STATE.
    *
    * @generated from rpc recallr.v1.SessionService.ProcessSession
    */
@@ -660,7 +664,8 @@ export declare const SessionService: GenService<{
     output: typeof ProcessSessionResponseSchema;
   },
   /**
-   * Adds a message to a PENDING session.
+   * Adds a message to a PENDING session. Idempotent when request_id is set:
+   * a repeat returns the message the first call added.
    *
    * @generated from rpc recallr.v1.SessionService.AddMessage
    */

@@ -266,7 +266,8 @@ export declare const DeleteUserResponseSchema: GenMessage<DeleteUserResponse>;
  */
 export declare const UserService: GenService<{
   /**
-   * Creates a user. Fails with USER_ALREADY_EXISTS when the id is taken.
+   * Creates a user. Fails with USER_ALREADY_EXISTS when the id is taken. Not
+   * retried: a repeat of a call that succeeded would fail that way.
    *
    * @generated from rpc recallr.v1.UserService.CreateUser
    */
@@ -297,7 +298,8 @@ export declare const UserService: GenService<{
   },
   /**
    * Updates the fields named in the update mask, atomically. Renaming is a
-   * field update ("user_id" in the mask).
+   * field update ("user_id" in the mask). Not retried: a repeated rename
+   * fails with USER_NOT_FOUND, and a repeated update can undo a later one.
    *
    * @generated from rpc recallr.v1.UserService.UpdateUser
    */
@@ -308,7 +310,8 @@ export declare const UserService: GenService<{
   },
   /**
    * Deletes a user with all their sessions, messages, memories and merge
-   * conflicts.
+   * conflicts. Not retried: a repeat fails with USER_NOT_FOUND, or deletes a
+   * new user created under the same id in between.
    *
    * @generated from rpc recallr.v1.UserService.DeleteUser
    */
