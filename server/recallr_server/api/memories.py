@@ -9,14 +9,10 @@ from recallr.v1 import memory_pb2
 from recallr.v1 import memory_service_pb2 as pb
 from recallr_server.api import convert
 from recallr_server.api.handlers import Call
+from recallr_server.api.paging import page_of
+from recallr_server.api.structs import metadata_filter_from_struct
 from recallr_server.domain.errors import DomainError, Reason
-from recallr_server.domain.paging import page_of
-from recallr_server.domain.validation import (
-    Violations,
-    check_ids,
-    is_uuid,
-    metadata_filter_from_struct,
-)
+from recallr_server.domain.validation import Violations, check_ids, is_uuid
 from recallr_server.store import models
 from recallr_server.store.database import Database
 from recallr_server.store.filters import metadata_matches
@@ -112,8 +108,8 @@ class MemoryServicer:
                     select(models.Memory)
                     .where(condition)
                     .order_by(models.Memory.created_at.desc(), models.Memory.id)
-                    .offset(page.offset)
-                    .limit(page.limit)
+                    .offset(page.window.offset)
+                    .limit(page.window.limit)
                 )
             )
             memories = await _render(

@@ -10,8 +10,8 @@ from recallr.v1 import merge_conflict_pb2
 from recallr.v1 import merge_conflict_service_pb2 as pb
 from recallr_server.api import convert
 from recallr_server.api.handlers import Call
+from recallr_server.api.paging import page_of
 from recallr_server.domain.errors import DomainError, Reason
-from recallr_server.domain.paging import page_of
 from recallr_server.domain.validation import Violations, check_text
 from recallr_server.engine import jobs
 from recallr_server.store import models
@@ -141,8 +141,8 @@ class MergeConflictServicer:
                 .where(condition)
                 # Unresolved conflicts have no resolve time: they sort last either way.
                 .order_by(column.is_(None), order, models.MergeConflict.id)
-                .offset(page.offset)
-                .limit(page.limit)
+                .offset(page.window.offset)
+                .limit(page.window.limit)
             )
             return pb.ListMergeConflictsResponse(
                 merge_conflicts=[convert.merge_conflict(r, user.user_id) for r in rows],

@@ -16,16 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from recallr.v1 import session_service_pb2 as pb
 from recallr_server.api import convert
 from recallr_server.api.handlers import Call
+from recallr_server.api.paging import page_of
+from recallr_server.api.structs import metadata_filter_from_struct, metadata_from_struct
 from recallr_server.api.tail import MessageSignal
 from recallr_server.domain.clock import now
 from recallr_server.domain.errors import DomainError, Reason
-from recallr_server.domain.paging import page_of
 from recallr_server.domain.validation import (
     MAX_CONTENT_LENGTH,
     Violations,
+    check_request_id,
     check_text,
-    metadata_filter_from_struct,
-    metadata_from_struct,
 )
 from recallr_server.engine import jobs
 from recallr_server.store import models
@@ -36,7 +36,6 @@ from recallr_server.store.revisions import bump_index_revision, bump_message_rev
 
 MAX_AUTO_PROCESS_SECONDS = 30 * 24 * 3600
 MAX_RECENT_MESSAGES = 1_000
-MAX_REQUEST_ID_LENGTH = 128
 
 _Replayable = TypeVar("_Replayable", models.Session, models.Message)
 
@@ -47,10 +46,6 @@ def invalid_state(row: models.Session, action: str) -> DomainError:
         f"cannot {action} session {row.id}: it is {row.status.value}",
         metadata={"session_id": row.id, "status": row.status.value.upper()},
     )
-
-
-def _check_request_id(v: Violations, value: str) -> None:
-    check_text(v, "request_id", value, max_length=MAX_REQUEST_ID_LENGTH, required=False)
 
 
 async def _replayed(
@@ -95,7 +90,7 @@ class SessionServicer:
                 created_at = given.create_time.ToDatetime(tzinfo=created_at.tzinfo)
             except (ValueError, OverflowError):
                 v.add("session.create_time", "is not a valid timestamp")
-        _check_request_id(v, request.request_id)
+        check_request_id(v, request.request_id)
         v.raise_if_any()
         try:
             async with self._db.write() as session:
@@ -153,8 +148,8 @@ class SessionServicer:
                 select(models.Session)
                 .where(condition)
                 .order_by(models.Session.created_at.desc(), models.Session.id)
-                .offset(page.offset)
-                .limit(page.limit)
+                .offset(page.window.offset)
+                .limit(page.window.limit)
             )
             return pb.ListSessionsResponse(
                 sessions=[convert.session(r, user.user_id) for r in rows],
@@ -213,7 +208,7 @@ class SessionServicer:
         if role is None:
             v.add("message.role", "must be USER or ASSISTANT")
         check_text(v, "message.content", request.message.content, max_length=MAX_CONTENT_LENGTH)
-        _check_request_id(v, request.request_id)
+        check_request_id(v, request.request_id)
         v.raise_if_any()
         assert role is not None
         async with self._db.write() as session:
@@ -272,8 +267,8 @@ class SessionServicer:
                 select(models.Message)
                 .where(condition)
                 .order_by(models.Message.seq)
-                .offset(page.offset)
-                .limit(page.limit)
+                .offset(page.window.offset)
+                .limit(page.window.limit)
             )
             return pb.ListMessagesResponse(
                 messages=[convert.message(m) for m in messages],

@@ -10,15 +10,11 @@ from sqlalchemy.exc import IntegrityError
 from recallr.v1 import user_service_pb2 as pb
 from recallr_server.api import convert
 from recallr_server.api.handlers import Call
+from recallr_server.api.paging import page_of
+from recallr_server.api.structs import metadata_filter_from_struct, metadata_from_struct
 from recallr_server.domain.clock import now
 from recallr_server.domain.errors import DomainError, Reason
-from recallr_server.domain.paging import page_of
-from recallr_server.domain.validation import (
-    Violations,
-    check_user_id,
-    metadata_filter_from_struct,
-    metadata_from_struct,
-)
+from recallr_server.domain.validation import Violations, check_user_id
 from recallr_server.store import models
 from recallr_server.store.database import Database
 from recallr_server.store.filters import metadata_matches
@@ -87,8 +83,8 @@ class UserServicer:
                 select(models.User)
                 .where(condition)
                 .order_by(models.User.created_at.desc(), models.User.pk)
-                .offset(page.offset)
-                .limit(page.limit)
+                .offset(page.window.offset)
+                .limit(page.window.limit)
             )
             return pb.ListUsersResponse(
                 users=[convert.user(u) for u in users],
