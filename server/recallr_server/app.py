@@ -32,6 +32,7 @@ from recallr_server.api.sessions import SessionServicer
 from recallr_server.api.tail import MessageSignal
 from recallr_server.api.users import UserServicer
 from recallr_server.config import Settings
+from recallr_server.domain.users import Users
 from recallr_server.engine.embeddings import Embedder, MiniLMEmbedder
 from recallr_server.engine.llm import (
     ChatModel,
@@ -48,6 +49,7 @@ from recallr_server.engine.worker import Worker
 from recallr_server.health import DatabaseHealth
 from recallr_server.store import models
 from recallr_server.store.database import Database
+from recallr_server.store.unit_of_work import StoreUnitOfWork
 
 log = logging.getLogger("recallr.server")
 
@@ -140,8 +142,9 @@ async def start(settings: Settings) -> RecallrServer:
     dimensions = await asyncio.to_thread(lambda: engine_models.embedder.dimensions)
     worker = build_worker(db, settings, engine_models)
     factory = HandlerFactory(Authenticator(db, settings.auth_cache_seconds))
+    units = StoreUnitOfWork(db)
     servicers: dict[str, object] = {
-        "UserService": UserServicer(db),
+        "UserService": UserServicer(Users(units)),
         "SessionService": SessionServicer(
             db, signal, settings.tail_poll_interval_seconds, worker.wake
         ),

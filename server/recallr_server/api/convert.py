@@ -14,6 +14,7 @@ from recallr.v1 import (
     session_pb2,
     user_pb2,
 )
+from recallr_server.domain import records
 from recallr_server.store import models
 
 SESSION_STATUS_TO_WIRE = {
@@ -63,13 +64,13 @@ def struct(value: dict[str, Any]) -> struct_pb2.Struct:
     return result
 
 
-def user(row: models.User) -> user_pb2.User:
+def user(record: records.User) -> user_pb2.User:
     return user_pb2.User(
-        user_id=row.user_id,
-        metadata=struct(row.metadata_),
-        merge_conflict_enabled=row.merge_conflict_enabled,
-        create_time=timestamp(row.created_at),
-        last_active_time=timestamp(row.last_active_at),
+        user_id=record.user_id,
+        metadata=struct(record.metadata),
+        merge_conflict_enabled=record.merge_conflict_enabled,
+        create_time=timestamp(record.created_at),
+        last_active_time=timestamp(record.last_active_at),
     )
 
 
