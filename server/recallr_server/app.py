@@ -32,6 +32,7 @@ from recallr_server.api.sessions import SessionServicer
 from recallr_server.api.tail import MessageSignal
 from recallr_server.api.users import UserServicer
 from recallr_server.config import Settings
+from recallr_server.domain.categories import Categories
 from recallr_server.domain.users import Users
 from recallr_server.engine.embeddings import Embedder, MiniLMEmbedder
 from recallr_server.engine.llm import (
@@ -158,7 +159,7 @@ async def start(settings: Settings) -> RecallrServer:
                 engine_models.chat,
             )
         ),
-        "CategoryService": CategoryServicer(db),
+        "CategoryService": CategoryServicer(Categories(units)),
     }
     server = grpc.aio.server(options=transport.server_options(settings))
     server.add_generic_rpc_handlers(

@@ -9,6 +9,7 @@ from typing import Any
 from google.protobuf import struct_pb2, timestamp_pb2
 
 from recallr.v1 import (
+    category_pb2,
     memory_pb2,
     merge_conflict_pb2,
     session_pb2,
@@ -172,3 +173,7 @@ def merge_conflict(row: models.MergeConflict, user_id: str) -> merge_conflict_pb
         resolve_time=timestamp(row.resolved_at),
         failure_reason=row.failure_reason,
     )
+
+
+def category(record: records.Category) -> category_pb2.Category:
+    return category_pb2.Category(name=record.name, description=record.description)

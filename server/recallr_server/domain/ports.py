@@ -12,7 +12,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from recallr_server.domain.paging import Page, Window
-from recallr_server.domain.records import User
+from recallr_server.domain.records import Category, User
 from recallr_server.domain.validation import JsonScalar
 
 
@@ -40,11 +40,29 @@ class UserRepository(Protocol):
         ...
 
 
+class CategoryRepository(Protocol):
+    async def names(self, project_id: str) -> set[str]: ...
+
+    async def all(self, project_id: str) -> list[Category]:
+        """By name."""
+        ...
+
+    async def exists(self, project_id: str, name: str) -> bool: ...
+
+    async def add(self, project_id: str, category: Category) -> None: ...
+
+    async def delete(self, project_id: str, name: str) -> bool:
+        """Whether there was such a category."""
+        ...
+
+
 class Transaction(Protocol):
     """One unit of work: everything done through it commits, or nothing does."""
 
     @property
     def users(self) -> UserRepository: ...
+    @property
+    def categories(self) -> CategoryRepository: ...
 
 
 class UnitOfWork(Protocol):

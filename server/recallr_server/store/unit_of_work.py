@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy.exc import IntegrityError
 
 from recallr_server.domain.errors import WriteConflict
+from recallr_server.store.categories import CategoryStore
 from recallr_server.store.database import Database, Tx
 from recallr_server.store.users import UserStore
 
@@ -18,6 +19,7 @@ class StoreTransaction:
 
     def __init__(self, session: Tx, *, postgres: bool) -> None:
         self.users = UserStore(session, postgres=postgres)
+        self.categories = CategoryStore(session)
 
 
 class StoreUnitOfWork:
