@@ -29,11 +29,15 @@ from recallr_server.api.handlers import HandlerFactory
 from recallr_server.api.memories import MemoryServicer
 from recallr_server.api.merge_conflicts import MergeConflictServicer
 from recallr_server.api.sessions import SessionServicer
-from recallr_server.api.tail import MessageSignal
 from recallr_server.api.users import UserServicer
 from recallr_server.config import Settings
 from recallr_server.domain.categories import Categories
+from recallr_server.domain.messages import Messages
+from recallr_server.domain.ports import UnitOfWork, WorkQueued
+from recallr_server.domain.sessions import Sessions
+from recallr_server.domain.tail import MessageSignal
 from recallr_server.domain.users import Users
+from recallr_server.engine import jobs
 from recallr_server.engine.embeddings import Embedder, MiniLMEmbedder
 from recallr_server.engine.llm import (
     ChatModel,
@@ -133,6 +137,17 @@ def build_worker(db: Database, settings: Settings, engine_models: Models) -> Wor
     )
 
 
+def units_of_work(db: Database) -> UnitOfWork:
+    return StoreUnitOfWork(db, jobs.enqueue)
+
+
+def session_servicer(
+    db: Database, signal: MessageSignal, poll_interval: float, work_queued: WorkQueued
+) -> SessionServicer:
+    units = units_of_work(db)
+    return SessionServicer(Sessions(units, work_queued), Messages(units, signal, poll_interval))
+
+
 async def start(settings: Settings) -> RecallrServer:
     """Starts serving on `settings.listen` over an already migrated database."""
     db = Database(settings.database_url)
@@ -143,10 +158,10 @@ async def start(settings: Settings) -> RecallrServer:
     dimensions = await asyncio.to_thread(lambda: engine_models.embedder.dimensions)
     worker = build_worker(db, settings, engine_models)
     factory = HandlerFactory(Authenticator(db, settings.auth_cache_seconds))
-    units = StoreUnitOfWork(db)
+    units = units_of_work(db)
     servicers: dict[str, object] = {
         "UserService": UserServicer(Users(units)),
-        "SessionService": SessionServicer(
+        "SessionService": session_servicer(
             db, signal, settings.tail_poll_interval_seconds, worker.wake
         ),
         "MemoryService": MemoryServicer(db),

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
+from recallr_server.app import units_of_work
 from recallr_server.domain.clock import now
 from recallr_server.domain.errors import WriteConflict
 from recallr_server.domain.records import User
 from recallr_server.store import projects
 from recallr_server.store.database import Database
-from recallr_server.store.unit_of_work import StoreUnitOfWork
 
 
 def new_user(user_id: str) -> User:
@@ -47,7 +47,7 @@ async def statements(db: Database) -> AsyncIterator[list[str]]:
 async def test_a_unique_key_taken_at_commit_is_a_write_conflict_and_nothing_commits(
     store: Database,
 ) -> None:
-    units = StoreUnitOfWork(store)
+    units = units_of_work(store)
     project_id = await new_project(store)
     async with units.write() as tx:
         await tx.users.add(project_id, new_user("ada"))
@@ -66,7 +66,7 @@ async def test_a_unique_key_taken_at_commit_is_a_write_conflict_and_nothing_comm
 
 
 async def test_updating_a_user_writes_only_the_columns_that_changed(store: Database) -> None:
-    units = StoreUnitOfWork(store)
+    units = units_of_work(store)
     project_id = await new_project(store)
     async with units.write() as tx:
         await tx.users.add(project_id, new_user("ada"))

@@ -75,25 +75,25 @@ def user(record: records.User) -> user_pb2.User:
     )
 
 
-def session(row: models.Session, user_id: str) -> session_pb2.Session:
+def session(record: records.Session) -> session_pb2.Session:
     return session_pb2.Session(
-        session_id=row.id,
-        user_id=user_id,
-        status=SESSION_STATUS_TO_WIRE[row.status],
-        metadata=struct(row.metadata_),
-        create_time=timestamp(row.created_at),
-        auto_process_after_seconds=row.auto_process_after_seconds,
-        failure_reason=row.failure_reason,
+        session_id=record.id,
+        user_id=record.user_id,
+        status=SESSION_STATUS_TO_WIRE[record.status],
+        metadata=struct(record.metadata),
+        create_time=timestamp(record.created_at),
+        auto_process_after_seconds=record.auto_process_after_seconds,
+        failure_reason=record.failure_reason,
     )
 
 
-def message(row: models.Message) -> session_pb2.Message:
+def message(record: records.Message) -> session_pb2.Message:
     return session_pb2.Message(
-        message_id=row.id,
-        session_id=row.session_id,
-        role=ROLE_TO_WIRE[row.role],
-        content=row.content,
-        create_time=timestamp(row.created_at),
+        message_id=record.id,
+        session_id=record.session_id,
+        role=ROLE_TO_WIRE[record.role],
+        content=record.content,
+        create_time=timestamp(record.created_at),
     )
 
 

@@ -1,19 +1,30 @@
 """What the use cases need from the store, as protocols.
 
-The store implements the repositories and the unit of work over its database, and the
-composition root (app.py) wires them in. Every repository method runs in the
+The store implements the repositories, the job queue and the unit of work over its
+database, and the composition root (app.py) wires them in. Every repository method runs in the
 transaction of the unit of work that made it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from contextlib import AbstractAsyncContextManager
+from datetime import datetime
 from typing import Protocol
 
 from recallr_server.domain.paging import Page, Window
-from recallr_server.domain.records import Category, User
+from recallr_server.domain.records import (
+    Category,
+    Message,
+    MessageBatch,
+    Session,
+    SessionStatus,
+    User,
+)
 from recallr_server.domain.validation import JsonScalar
+
+# Wakes the job worker after a transaction that queued work for now has committed.
+WorkQueued = Callable[[], None]
 
 
 class UserRepository(Protocol):
@@ -40,6 +51,58 @@ class UserRepository(Protocol):
         ...
 
 
+class SessionRepository(Protocol):
+    async def find(self, user: User, session_id: str, *, for_update: bool = False) -> Session:
+        """One of the user's sessions, or SESSION_NOT_FOUND."""
+        ...
+
+    async def replayed(self, user: User, request_id: str) -> Session | None:
+        """The session an earlier create with this request id made, if any."""
+        ...
+
+    async def add(self, user: User, session: Session, *, request_id: str) -> None: ...
+
+    async def update(self, session: Session) -> None:
+        """Stores the session's status, metadata, failure reason and last message time."""
+        ...
+
+    async def delete(self, user: User, session: Session) -> None: ...
+
+    async def page(
+        self,
+        user: User,
+        metadata_filter: Mapping[str, JsonScalar],
+        statuses: Collection[SessionStatus],
+        window: Window,
+    ) -> Page[Session]:
+        """Newest first; every status when `statuses` is empty."""
+        ...
+
+
+class MessageRepository(Protocol):
+    async def replayed(self, session: Session, request_id: str) -> Message | None:
+        """The message an earlier add with this request id made, if any."""
+        ...
+
+    async def add(self, user: User, message: Message, *, request_id: str) -> None: ...
+
+    async def page(self, session: Session, window: Window) -> Page[Message]:
+        """In the order they were added."""
+        ...
+
+    async def last(self, user: User, n: int) -> MessageBatch:
+        """The user's last `n` messages across sessions, oldest first."""
+        ...
+
+    async def after(self, user: User, seq: int) -> MessageBatch:
+        """The user's messages that committed after the batch that ended at `seq`."""
+        ...
+
+    async def last_seq(self, user: User) -> int | None:
+        """Where the user's messages end so far; None before the first."""
+        ...
+
+
 class CategoryRepository(Protocol):
     async def names(self, project_id: str) -> set[str]: ...
 
@@ -56,13 +119,33 @@ class CategoryRepository(Protocol):
         ...
 
 
+class JobQueue(Protocol):
+    """Durable background work, queued in the transaction that asks for it."""
+
+    async def enqueue_processing(
+        self, user: User, session_id: str, *, run_after: datetime | None = None
+    ) -> None:
+        """Queues (or re-queues) turning the session's messages into memories."""
+        ...
+
+    async def enqueue_resolution(self, user: User, conflict_id: str) -> None:
+        """Queues applying the answers of the merge conflict."""
+        ...
+
+
 class Transaction(Protocol):
     """One unit of work: everything done through it commits, or nothing does."""
 
     @property
     def users(self) -> UserRepository: ...
     @property
+    def sessions(self) -> SessionRepository: ...
+    @property
+    def messages(self) -> MessageRepository: ...
+    @property
     def categories(self) -> CategoryRepository: ...
+    @property
+    def jobs(self) -> JobQueue: ...
 
 
 class UnitOfWork(Protocol):
