@@ -32,6 +32,7 @@ from recallr_server.api.sessions import SessionServicer
 from recallr_server.api.users import UserServicer
 from recallr_server.config import Settings
 from recallr_server.domain.categories import Categories
+from recallr_server.domain.memories import Memories
 from recallr_server.domain.messages import Messages
 from recallr_server.domain.ports import UnitOfWork, WorkQueued
 from recallr_server.domain.sessions import Sessions
@@ -164,7 +165,7 @@ async def start(settings: Settings) -> RecallrServer:
         "SessionService": session_servicer(
             db, signal, settings.tail_poll_interval_seconds, worker.wake
         ),
-        "MemoryService": MemoryServicer(db),
+        "MemoryService": MemoryServicer(Memories(units)),
         "MergeConflictService": MergeConflictServicer(db, worker.wake),
         "ContextService": ContextServicer(
             ContextRecaller(

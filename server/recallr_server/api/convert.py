@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -97,60 +96,46 @@ def message(record: records.Message) -> session_pb2.Message:
     )
 
 
-def memory_version(row: models.Memory, version_number: int) -> memory_pb2.MemoryVersion:
+def memory_version(record: records.MemoryVersion, version_number: int) -> memory_pb2.MemoryVersion:
     return memory_pb2.MemoryVersion(
-        memory_id=row.id,
+        memory_id=record.id,
         version_number=version_number,
-        content=row.content,
-        event_start_time=timestamp(row.event_start_at),
-        event_end_time=timestamp(row.event_end_at),
-        create_time=timestamp(row.created_at),
-        expire_time=timestamp(row.expired_at),
-        expiration_reason=EXPIRATION_TO_WIRE[row.expiration_reason],
-        merge_conflict_id=row.merge_conflict_id or "",
+        content=record.content,
+        event_start_time=timestamp(record.event_start_at),
+        event_end_time=timestamp(record.event_end_at),
+        create_time=timestamp(record.created_at),
+        expire_time=timestamp(record.expired_at),
+        expiration_reason=EXPIRATION_TO_WIRE[record.expiration_reason],
+        merge_conflict_id=record.merge_conflict_id or "",
     )
 
 
-def memory(
-    row: models.Memory,
-    *,
-    user_id: str,
-    categories: Sequence[str],
-    chain: Sequence[models.Memory],
-    connected: Sequence[tuple[str, str]] | None,
-    include_previous_versions: bool,
-    conflict_in_progress: bool,
-) -> memory_pb2.Memory:
-    """`chain` is every version of the row's chain, oldest first."""
-    position = next(i for i, version in enumerate(chain) if version.id == row.id)
-    sources: list[str] = []
-    for version in chain[: position + 1]:
-        sources.extend(s for s in version.source_message_ids if s not in sources)
+def memory(record: records.Memory) -> memory_pb2.Memory:
+    version = record.version
     return memory_pb2.Memory(
-        memory_id=row.id,
-        user_id=user_id,
-        categories=sorted(categories),
-        content=row.content,
-        event_start_time=timestamp(row.event_start_at),
-        event_end_time=timestamp(row.event_end_at),
-        create_time=timestamp(row.created_at),
-        expire_time=timestamp(row.expired_at),
-        expiration_reason=EXPIRATION_TO_WIRE[row.expiration_reason],
-        session_id=row.session_id or "",
-        version_number=position + 1,
-        total_versions=len(chain),
-        has_previous_versions=position > 0,
-        previous_versions=(
-            [memory_version(v, i + 1) for i, v in enumerate(chain[:position])]
-            if include_previous_versions
-            else []
-        ),
-        connected_memories=[
-            memory_pb2.ConnectedMemory(memory_id=i, content=c) for i, c in connected or ()
+        memory_id=version.id,
+        user_id=record.user_id,
+        categories=record.categories,
+        content=version.content,
+        event_start_time=timestamp(version.event_start_at),
+        event_end_time=timestamp(version.event_end_at),
+        create_time=timestamp(version.created_at),
+        expire_time=timestamp(version.expired_at),
+        expiration_reason=EXPIRATION_TO_WIRE[version.expiration_reason],
+        session_id=version.session_id or "",
+        version_number=record.version_number,
+        total_versions=record.total_versions,
+        has_previous_versions=record.has_previous_versions,
+        previous_versions=[
+            memory_version(v, i + 1) for i, v in enumerate(record.previous_versions)
         ],
-        merge_conflict_in_progress=conflict_in_progress,
-        merge_conflict_id=row.merge_conflict_id or "",
-        source_message_ids=sources,
+        connected_memories=[
+            memory_pb2.ConnectedMemory(memory_id=c.memory_id, content=c.content)
+            for c in record.connected
+        ],
+        merge_conflict_in_progress=record.merge_conflict_in_progress,
+        merge_conflict_id=version.merge_conflict_id or "",
+        source_message_ids=record.source_message_ids,
     )
 
 

@@ -7,7 +7,7 @@ transaction of the unit of work that made it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
@@ -15,6 +15,9 @@ from typing import Protocol
 from recallr_server.domain.paging import Page, Window
 from recallr_server.domain.records import (
     Category,
+    MemoryDetails,
+    MemoryQuery,
+    MemoryVersion,
     Message,
     MessageBatch,
     Session,
@@ -103,6 +106,24 @@ class MessageRepository(Protocol):
         ...
 
 
+class MemoryRepository(Protocol):
+    async def find(self, user: User, memory_id: str) -> MemoryVersion:
+        """One of the user's memory versions, or MEMORY_NOT_FOUND."""
+        ...
+
+    async def page(self, user: User, query: MemoryQuery, window: Window) -> Page[MemoryVersion]:
+        """Current versions only, newest first."""
+        ...
+
+    async def details(
+        self, user: User, versions: Sequence[MemoryVersion], *, include_connected: bool
+    ) -> MemoryDetails: ...
+
+    async def delete(self, user: User, memory: MemoryVersion, *, with_previous: bool) -> None:
+        """Deletes the version (and the older ones); the newest remaining becomes current."""
+        ...
+
+
 class CategoryRepository(Protocol):
     async def names(self, project_id: str) -> set[str]: ...
 
@@ -142,6 +163,8 @@ class Transaction(Protocol):
     def sessions(self) -> SessionRepository: ...
     @property
     def messages(self) -> MessageRepository: ...
+    @property
+    def memories(self) -> MemoryRepository: ...
     @property
     def categories(self) -> CategoryRepository: ...
     @property
