@@ -33,6 +33,7 @@ from recallr_server.api.users import UserServicer
 from recallr_server.config import Settings
 from recallr_server.domain.categories import Categories
 from recallr_server.domain.memories import Memories
+from recallr_server.domain.merge_conflicts import MergeConflicts
 from recallr_server.domain.messages import Messages
 from recallr_server.domain.ports import UnitOfWork, WorkQueued
 from recallr_server.domain.sessions import Sessions
@@ -166,7 +167,7 @@ async def start(settings: Settings) -> RecallrServer:
             db, signal, settings.tail_poll_interval_seconds, worker.wake
         ),
         "MemoryService": MemoryServicer(Memories(units)),
-        "MergeConflictService": MergeConflictServicer(db, worker.wake),
+        "MergeConflictService": MergeConflictServicer(MergeConflicts(units, worker.wake)),
         "ContextService": ContextServicer(
             ContextRecaller(
                 db,

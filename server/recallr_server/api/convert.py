@@ -1,4 +1,4 @@
-"""Store rows to wire messages (and back), in one place."""
+"""Domain records to wire messages (and wire enums back), in one place."""
 
 from __future__ import annotations
 
@@ -15,37 +15,36 @@ from recallr.v1 import (
     user_pb2,
 )
 from recallr_server.domain import records
-from recallr_server.store import models
 
 SESSION_STATUS_TO_WIRE = {
-    models.SessionStatus.PENDING: session_pb2.SESSION_STATUS_PENDING,
-    models.SessionStatus.PROCESSING: session_pb2.SESSION_STATUS_PROCESSING,
-    models.SessionStatus.PROCESSED: session_pb2.SESSION_STATUS_PROCESSED,
-    models.SessionStatus.FAILED: session_pb2.SESSION_STATUS_FAILED,
+    records.SessionStatus.PENDING: session_pb2.SESSION_STATUS_PENDING,
+    records.SessionStatus.PROCESSING: session_pb2.SESSION_STATUS_PROCESSING,
+    records.SessionStatus.PROCESSED: session_pb2.SESSION_STATUS_PROCESSED,
+    records.SessionStatus.FAILED: session_pb2.SESSION_STATUS_FAILED,
 }
 SESSION_STATUS_FROM_WIRE = {v: k for k, v in SESSION_STATUS_TO_WIRE.items()}
 
 ROLE_TO_WIRE = {
-    models.MessageRole.USER: session_pb2.MESSAGE_ROLE_USER,
-    models.MessageRole.ASSISTANT: session_pb2.MESSAGE_ROLE_ASSISTANT,
+    records.MessageRole.USER: session_pb2.MESSAGE_ROLE_USER,
+    records.MessageRole.ASSISTANT: session_pb2.MESSAGE_ROLE_ASSISTANT,
 }
 ROLE_FROM_WIRE = {v: k for k, v in ROLE_TO_WIRE.items()}
 
 EXPIRATION_TO_WIRE = {
     None: memory_pb2.EXPIRATION_REASON_UNSPECIFIED,
-    models.ExpirationReason.MERGE_CONFLICT: memory_pb2.EXPIRATION_REASON_MERGE_CONFLICT,
-    models.ExpirationReason.ADDITION_TO_EXISTING_MEMORY: (
+    records.ExpirationReason.MERGE_CONFLICT: memory_pb2.EXPIRATION_REASON_MERGE_CONFLICT,
+    records.ExpirationReason.ADDITION_TO_EXISTING_MEMORY: (
         memory_pb2.EXPIRATION_REASON_ADDITION_TO_EXISTING_MEMORY
     ),
-    models.ExpirationReason.TEMPORAL_CONFLICT: memory_pb2.EXPIRATION_REASON_TEMPORAL_CONFLICT,
+    records.ExpirationReason.TEMPORAL_CONFLICT: memory_pb2.EXPIRATION_REASON_TEMPORAL_CONFLICT,
 }
 
 CONFLICT_STATUS_TO_WIRE = {
-    models.MergeConflictStatus.PENDING: merge_conflict_pb2.MERGE_CONFLICT_STATUS_PENDING,
-    models.MergeConflictStatus.IN_QUEUE: merge_conflict_pb2.MERGE_CONFLICT_STATUS_IN_QUEUE,
-    models.MergeConflictStatus.RESOLVING: merge_conflict_pb2.MERGE_CONFLICT_STATUS_RESOLVING,
-    models.MergeConflictStatus.RESOLVED: merge_conflict_pb2.MERGE_CONFLICT_STATUS_RESOLVED,
-    models.MergeConflictStatus.FAILED: merge_conflict_pb2.MERGE_CONFLICT_STATUS_FAILED,
+    records.MergeConflictStatus.PENDING: merge_conflict_pb2.MERGE_CONFLICT_STATUS_PENDING,
+    records.MergeConflictStatus.IN_QUEUE: merge_conflict_pb2.MERGE_CONFLICT_STATUS_IN_QUEUE,
+    records.MergeConflictStatus.RESOLVING: merge_conflict_pb2.MERGE_CONFLICT_STATUS_RESOLVING,
+    records.MergeConflictStatus.RESOLVED: merge_conflict_pb2.MERGE_CONFLICT_STATUS_RESOLVED,
+    records.MergeConflictStatus.FAILED: merge_conflict_pb2.MERGE_CONFLICT_STATUS_FAILED,
 }
 CONFLICT_STATUS_FROM_WIRE = {v: k for k, v in CONFLICT_STATUS_TO_WIRE.items()}
 
@@ -139,25 +138,38 @@ def memory(record: records.Memory) -> memory_pb2.Memory:
     )
 
 
-def merge_conflict(row: models.MergeConflict, user_id: str) -> merge_conflict_pb2.MergeConflict:
+def merge_conflict(record: records.MergeConflict) -> merge_conflict_pb2.MergeConflict:
     return merge_conflict_pb2.MergeConflict(
-        merge_conflict_id=row.id,
-        user_id=user_id,
-        session_id=row.session_id or "",
-        status=CONFLICT_STATUS_TO_WIRE[row.status],
-        new_memory_content=row.new_memory_content,
+        merge_conflict_id=record.id,
+        user_id=record.user_id,
+        session_id=record.session_id or "",
+        status=CONFLICT_STATUS_TO_WIRE[record.status],
+        new_memory_content=record.new_memory_content,
         conflicting_memories=[
-            merge_conflict_pb2.ConflictingMemory(**item) for item in row.conflicting_memories
+            merge_conflict_pb2.ConflictingMemory(
+                memory_id=m.memory_id, content=m.content, reason=m.reason
+            )
+            for m in record.conflicting_memories
         ],
         clarifying_questions=[
-            merge_conflict_pb2.ClarifyingQuestion(**item) for item in row.clarifying_questions
+            merge_conflict_pb2.ClarifyingQuestion(question=q.question, options=q.options)
+            for q in record.clarifying_questions
         ],
-        answers=[merge_conflict_pb2.MergeConflictAnswer(**item) for item in row.answers],
-        new_memory_ids=row.new_memory_ids,
-        create_time=timestamp(row.created_at),
-        resolve_time=timestamp(row.resolved_at),
-        failure_reason=row.failure_reason,
+        answers=[
+            merge_conflict_pb2.MergeConflictAnswer(
+                question=a.question, answer=a.answer, message=a.message
+            )
+            for a in record.answers
+        ],
+        new_memory_ids=record.new_memory_ids,
+        create_time=timestamp(record.created_at),
+        resolve_time=timestamp(record.resolved_at),
+        failure_reason=record.failure_reason,
     )
+
+
+def answer(wire: merge_conflict_pb2.MergeConflictAnswer) -> records.Answer:
+    return records.Answer(wire.question, wire.answer, wire.message)
 
 
 def category(record: records.Category) -> category_pb2.Category:

@@ -15,9 +15,12 @@ from typing import Protocol
 from recallr_server.domain.paging import Page, Window
 from recallr_server.domain.records import (
     Category,
+    ConflictOrder,
     MemoryDetails,
     MemoryQuery,
     MemoryVersion,
+    MergeConflict,
+    MergeConflictStatus,
     Message,
     MessageBatch,
     Session,
@@ -124,6 +127,26 @@ class MemoryRepository(Protocol):
         ...
 
 
+class MergeConflictRepository(Protocol):
+    async def find(
+        self, user: User, conflict_id: str, *, for_update: bool = False
+    ) -> MergeConflict:
+        """One of the user's merge conflicts, or MERGE_CONFLICT_NOT_FOUND."""
+        ...
+
+    async def update(self, conflict: MergeConflict) -> None:
+        """Stores the conflict's status and answers."""
+        ...
+
+    async def page(
+        self,
+        user: User,
+        status: MergeConflictStatus | None,
+        order: ConflictOrder,
+        window: Window,
+    ) -> Page[MergeConflict]: ...
+
+
 class CategoryRepository(Protocol):
     async def names(self, project_id: str) -> set[str]: ...
 
@@ -165,6 +188,8 @@ class Transaction(Protocol):
     def messages(self) -> MessageRepository: ...
     @property
     def memories(self) -> MemoryRepository: ...
+    @property
+    def merge_conflicts(self) -> MergeConflictRepository: ...
     @property
     def categories(self) -> CategoryRepository: ...
     @property

@@ -16,6 +16,7 @@ from recallr_server.store import models
 from recallr_server.store.categories import CategoryStore
 from recallr_server.store.database import Database, Tx
 from recallr_server.store.memories import MemoryStore
+from recallr_server.store.merge_conflicts import MergeConflictStore
 from recallr_server.store.messages import MessageStore
 from recallr_server.store.sessions import SessionStore
 from recallr_server.store.users import UserStore
@@ -67,6 +68,7 @@ class StoreTransaction:
         self.sessions = SessionStore(session, postgres=postgres)
         self.messages = MessageStore(session)
         self.memories = MemoryStore(session, postgres=postgres)
+        self.merge_conflicts = MergeConflictStore(session)
         self.categories = CategoryStore(session)
         self.jobs = QueuedJobs(session, enqueue)
 
