@@ -32,6 +32,7 @@ from recallr_server.api.sessions import SessionServicer
 from recallr_server.api.users import UserServicer
 from recallr_server.config import Settings
 from recallr_server.domain.categories import Categories
+from recallr_server.domain.context import ContextRecall
 from recallr_server.domain.memories import Memories
 from recallr_server.domain.merge_conflicts import MergeConflicts
 from recallr_server.domain.messages import Messages
@@ -169,11 +170,13 @@ async def start(settings: Settings) -> RecallrServer:
         "MemoryService": MemoryServicer(Memories(units)),
         "MergeConflictService": MergeConflictServicer(MergeConflicts(units, worker.wake)),
         "ContextService": ContextServicer(
-            ContextRecaller(
-                db,
-                engine_models.embedder,
-                IndexCache(dimensions),
-                engine_models.chat,
+            ContextRecall(
+                ContextRecaller(
+                    db,
+                    engine_models.embedder,
+                    IndexCache(dimensions),
+                    engine_models.chat,
+                )
             )
         ),
         "CategoryService": CategoryServicer(Categories(units)),
