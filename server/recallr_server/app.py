@@ -22,7 +22,6 @@ from recallr.v1 import (
     user_service_pb2,
 )
 from recallr_server import metrics, tracing, transport
-from recallr_server.api.auth import Authenticator
 from recallr_server.api.categories import CategoryServicer
 from recallr_server.api.context import ContextServicer
 from recallr_server.api.handlers import HandlerFactory
@@ -31,6 +30,7 @@ from recallr_server.api.merge_conflicts import MergeConflictServicer
 from recallr_server.api.sessions import SessionServicer
 from recallr_server.api.users import UserServicer
 from recallr_server.config import Settings
+from recallr_server.domain.auth import Authenticator
 from recallr_server.domain.categories import Categories
 from recallr_server.domain.context import ContextRecall
 from recallr_server.domain.memories import Memories
@@ -57,6 +57,7 @@ from recallr_server.engine.worker import Worker
 from recallr_server.health import DatabaseHealth
 from recallr_server.store import models
 from recallr_server.store.database import Database
+from recallr_server.store.projects import StoreApiKeys
 from recallr_server.store.unit_of_work import StoreUnitOfWork
 
 log = logging.getLogger("recallr.server")
@@ -160,7 +161,7 @@ async def start(settings: Settings) -> RecallrServer:
     # A remote embedder of unconfigured size asks the provider: not on the event loop.
     dimensions = await asyncio.to_thread(lambda: engine_models.embedder.dimensions)
     worker = build_worker(db, settings, engine_models)
-    factory = HandlerFactory(Authenticator(db, settings.auth_cache_seconds))
+    factory = HandlerFactory(Authenticator(StoreApiKeys(db), settings.auth_cache_seconds))
     units = units_of_work(db)
     servicers: dict[str, object] = {
         "UserService": UserServicer(Users(units)),

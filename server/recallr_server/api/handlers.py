@@ -24,8 +24,9 @@ from google.protobuf import message_factory
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 
 from recallr_server import metrics, tracing
-from recallr_server.api.auth import Authenticator
+from recallr_server.api.auth import project_of_call
 from recallr_server.api.status import REASON_CODES, STATUS_DETAILS_KEY, to_status
+from recallr_server.domain.auth import Authenticator
 from recallr_server.domain.errors import DomainError, Reason
 
 log = logging.getLogger("recallr.rpc")
@@ -100,7 +101,9 @@ class HandlerFactory:
         request_class = message_factory.GetMessageClass(method.input_type)
 
         async def prepare(request_bytes: bytes, context: Any, request_id: str) -> tuple[Any, Call]:
-            project_id = await self._authenticator.authenticate(context.invocation_metadata() or ())
+            project_id = await project_of_call(
+                self._authenticator, context.invocation_metadata() or ()
+            )
             if impl is None:
                 raise _unimplemented(method)
             try:

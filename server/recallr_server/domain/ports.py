@@ -203,3 +203,9 @@ class UnitOfWork(Protocol):
     def read(self) -> AbstractAsyncContextManager[Transaction]: ...
 
     def write(self) -> AbstractAsyncContextManager[Transaction]: ...
+
+
+class ApiKeys(Protocol):
+    async def project_for(self, api_key: str) -> str | None:
+        """The project an active key opens; None for an unknown or revoked key."""
+        ...
