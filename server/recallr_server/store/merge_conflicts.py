@@ -19,6 +19,7 @@ from recallr_server.store import models
 from recallr_server.store.database import Tx
 from recallr_server.store.lookups import find_merge_conflict
 from recallr_server.store.paging import fetch_page
+from recallr_server.store.rows import ReadRows
 
 _SORT_COLUMNS = {
     ConflictSortField.CREATE_TIME: models.MergeConflict.created_at,
@@ -61,16 +62,16 @@ def conflict_record(row: models.MergeConflict, user_id: str) -> MergeConflict:
 class MergeConflictStore:
     def __init__(self, session: Tx) -> None:
         self._session = session
+        self._read = ReadRows(session, models.MergeConflict)
 
     async def find(
         self, user: User, conflict_id: str, *, for_update: bool = False
     ) -> MergeConflict:
         row = await find_merge_conflict(self._session, user, conflict_id, for_update=for_update)
-        return conflict_record(row, user.user_id)
+        return conflict_record(self._read.keep(row.id, row), user.user_id)
 
     async def update(self, conflict: MergeConflict) -> None:
-        # The row this transaction read: the ORM writes only the columns that changed.
-        row = await self._session.get_one(models.MergeConflict, conflict.id)
+        row = await self._read.get(conflict.id)
         row.status = conflict.status
         row.answers = [
             {"question": a.question, "answer": a.answer, "message": a.message}

@@ -15,6 +15,7 @@ from recallr_server.store.filters import metadata_matches
 from recallr_server.store.lookups import find_session
 from recallr_server.store.paging import fetch_page
 from recallr_server.store.revisions import bump_index_revision
+from recallr_server.store.rows import ReadRows
 
 
 def session_record(row: models.Session, user_id: str) -> Session:
@@ -34,10 +35,11 @@ class SessionStore:
     def __init__(self, session: Tx, *, postgres: bool) -> None:
         self._session = session
         self._postgres = postgres
+        self._read = ReadRows(session, models.Session)
 
     async def find(self, user: User, session_id: str, *, for_update: bool = False) -> Session:
         row = await find_session(self._session, user, session_id, for_update=for_update)
-        return session_record(row, user.user_id)
+        return session_record(self._read.keep(row.id, row), user.user_id)
 
     async def replayed(self, user: User, request_id: str) -> Session | None:
         row = await self._session.scalar(
@@ -62,8 +64,7 @@ class SessionStore:
         )
 
     async def update(self, session: Session) -> None:
-        # The row this transaction read: the ORM writes only the columns that changed.
-        row = await self._session.get_one(models.Session, session.id)
+        row = await self._read.get(session.id)
         row.status = session.status
         row.metadata_ = session.metadata
         row.failure_reason = session.failure_reason

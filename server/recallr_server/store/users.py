@@ -14,6 +14,7 @@ from recallr_server.store.database import Tx
 from recallr_server.store.filters import metadata_matches
 from recallr_server.store.lookups import find_user, user_exists
 from recallr_server.store.paging import fetch_page
+from recallr_server.store.rows import ReadRows
 
 
 def user_record(row: models.User) -> User:
@@ -31,11 +32,11 @@ class UserStore:
     def __init__(self, session: Tx, *, postgres: bool) -> None:
         self._session = session
         self._postgres = postgres
+        self._read = ReadRows(session, models.User)
 
     async def find(self, project_id: str, user_id: str, *, for_update: bool = False) -> User:
-        return user_record(
-            await find_user(self._session, project_id, user_id, for_update=for_update)
-        )
+        row = await find_user(self._session, project_id, user_id, for_update=for_update)
+        return user_record(self._read.keep(row.pk, row))
 
     async def exists(self, project_id: str, user_id: str) -> bool:
         return await user_exists(self._session, project_id, user_id)
@@ -54,8 +55,7 @@ class UserStore:
         )
 
     async def update(self, user: User) -> None:
-        # The row this transaction read: the ORM writes only the columns that changed.
-        row = await self._session.get_one(models.User, user.pk)
+        row = await self._read.get(user.pk)
         row.user_id = user.user_id
         row.metadata_ = user.metadata
         row.merge_conflict_enabled = user.merge_conflict_enabled
