@@ -1,8 +1,8 @@
 """What the use cases need from the store, as protocols.
 
 The store implements the repositories, the job queue and the unit of work over its
-database, and the composition root (app.py) wires them in. Every repository method runs in the
-transaction of the unit of work that made it.
+database, and the composition root (app.py) wires them in. Every repository method runs
+in the transaction of the unit of work that made it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Tenant-scoped lookups shared by the servicers.
+"""Tenant-scoped lookups of rows, shared by the repositories and the engine.
 
 Every query starts from the calling project, so isolation holds by
 construction: a row of another project is never found, only "not found".
