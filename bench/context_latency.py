@@ -43,6 +43,7 @@ from recallr_server import app
 from recallr_server.api.context import ContextServicer
 from recallr_server.api.handlers import Call
 from recallr_server.config import Settings
+from recallr_server.domain.context import ContextRecall
 from recallr_server.engine.embeddings import MiniLMEmbedder
 from recallr_server.engine.processing import encode_vector
 from recallr_server.engine.recall import ContextRecaller
@@ -209,7 +210,9 @@ async def servicer_times(
     db: Database, project_id: str, sessions: list[str], calls: int
 ) -> tuple[list[float], float]:
     embedder = MiniLMEmbedder.load()
-    servicer = ContextServicer(ContextRecaller(db, embedder, IndexCache(embedder.dimensions)))
+    servicer = ContextServicer(
+        ContextRecall(ContextRecaller(db, embedder, IndexCache(embedder.dimensions)))
+    )
     call = Call(project_id, "bench", cast(Any, NoDeadline()))
 
     async def once(session_id: str) -> float:

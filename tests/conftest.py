@@ -2,7 +2,9 @@
 
 One server per backend runs for the whole test session in its own thread and
 event loop, so both the sync client (which blocks its caller) and the async
-client can call it. Every test gets a fresh project (tenant) of its own.
+client can call it. Every test gets a fresh project (tenant) of its own. Tests of the
+store and the engine take `store` instead: a migrated database of their own, on each
+backend, with no server attached.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
-from collections.abc import Coroutine, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -109,6 +111,19 @@ def server(
     running = ServerThread(settings)
     yield running
     running.stop()
+
+
+@pytest.fixture(params=BACKENDS)
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+    else:
+        cluster: ThrowawayPostgres = request.getfixturevalue("postgres")
+        url = cluster.create_database(f"store_{uuid.uuid4().hex[:8]}")
+    await asyncio.to_thread(migrate.upgrade, url)
+    db = Database(url)
+    yield db
+    await db.dispose()
 
 
 @pytest.fixture

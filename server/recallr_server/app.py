@@ -1,4 +1,8 @@
-"""Assembles the gRPC server: auth and error handling, servicers, health, reflection."""
+"""Assembles the gRPC server: auth and error handling, servicers, health, reflection.
+
+This is the composition root: the one place that knows the store and the engine behind
+the domain's ports, and wires them in.
+"""
 
 from __future__ import annotations
 
@@ -8,30 +12,31 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import grpc
-from google.protobuf.descriptor import ServiceDescriptor
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
-from recallr.v1 import (
-    category_service_pb2,
-    context_service_pb2,
-    memory_service_pb2,
-    merge_conflict_service_pb2,
-    session_service_pb2,
-    user_service_pb2,
-)
 from recallr_server import metrics, tracing, transport
-from recallr_server.api.auth import Authenticator
+from recallr_server.api import services
 from recallr_server.api.categories import CategoryServicer
 from recallr_server.api.context import ContextServicer
-from recallr_server.api.handlers import HandlerFactory
+from recallr_server.api.handlers import HandlerFactory, ServiceMethods
 from recallr_server.api.memories import MemoryServicer
 from recallr_server.api.merge_conflicts import MergeConflictServicer
 from recallr_server.api.sessions import SessionServicer
-from recallr_server.api.tail import MessageSignal
 from recallr_server.api.users import UserServicer
 from recallr_server.config import Settings
+from recallr_server.domain.auth import Authenticator
+from recallr_server.domain.categories import Categories
+from recallr_server.domain.context import ContextRecall, Recaller
+from recallr_server.domain.memories import Memories
+from recallr_server.domain.merge_conflicts import MergeConflicts
+from recallr_server.domain.messages import Messages
+from recallr_server.domain.ports import UnitOfWork, WorkQueued
+from recallr_server.domain.sessions import Sessions
+from recallr_server.domain.tail import MessageSignal
+from recallr_server.domain.users import Users
+from recallr_server.engine import jobs
 from recallr_server.engine.embeddings import Embedder, MiniLMEmbedder
 from recallr_server.engine.llm import (
     ChatModel,
@@ -48,23 +53,12 @@ from recallr_server.engine.worker import Worker
 from recallr_server.health import DatabaseHealth
 from recallr_server.store import models
 from recallr_server.store.database import Database
+from recallr_server.store.projects import StoreApiKeys
+from recallr_server.store.unit_of_work import StoreUnitOfWork
 
 log = logging.getLogger("recallr.server")
 
-
-def _service(module: object, name: str) -> ServiceDescriptor:
-    descriptor: ServiceDescriptor = module.DESCRIPTOR.services_by_name[name]  # type: ignore[attr-defined]
-    return descriptor
-
-
-SERVICES: tuple[ServiceDescriptor, ...] = (
-    _service(user_service_pb2, "UserService"),
-    _service(session_service_pb2, "SessionService"),
-    _service(memory_service_pb2, "MemoryService"),
-    _service(merge_conflict_service_pb2, "MergeConflictService"),
-    _service(context_service_pb2, "ContextService"),
-    _service(category_service_pb2, "CategoryService"),
-)
+SERVICES = services.SERVICES
 
 
 @dataclass
@@ -130,6 +124,58 @@ def build_worker(db: Database, settings: Settings, engine_models: Models) -> Wor
     )
 
 
+def units_of_work(db: Database) -> UnitOfWork:
+    return StoreUnitOfWork(db, jobs.enqueue)
+
+
+def session_servicer(
+    db: Database, signal: MessageSignal, poll_interval: float, work_queued: WorkQueued
+) -> SessionServicer:
+    units = units_of_work(db)
+    return SessionServicer(Sessions(units, work_queued), Messages(units, signal, poll_interval))
+
+
+def servicers(
+    db: Database,
+    settings: Settings,
+    signal: MessageSignal,
+    work_queued: WorkQueued,
+    recaller: Recaller,
+) -> list[ServiceMethods]:
+    """Every service of the contract, each registered by its typed protocol."""
+    units = units_of_work(db)
+    poll_interval = settings.tail_poll_interval_seconds
+    return [
+        services.user_service(UserServicer(Users(units))),
+        services.session_service(session_servicer(db, signal, poll_interval, work_queued)),
+        services.memory_service(MemoryServicer(Memories(units))),
+        services.merge_conflict_service(MergeConflictServicer(MergeConflicts(units, work_queued))),
+        services.context_service(ContextServicer(ContextRecall(recaller))),
+        services.category_service(CategoryServicer(Categories(units))),
+    ]
+
+
+def _enable_health_and_reflection(server: grpc.aio.Server) -> HealthServicer:
+    health = HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    reflection.enable_server_reflection(
+        [s.full_name for s in SERVICES]
+        + [health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
+        server,
+    )
+    return health
+
+
+def _observe(settings: Settings) -> metrics.MetricsServer | None:
+    """Starts what reports on the server from outside: metrics and traces, as configured."""
+    metrics_server = metrics.serve(settings.metrics_listen) if settings.metrics_listen else None
+    if metrics_server is not None:
+        log.info("metrics on port %d", metrics_server.port)
+    if settings.otel_enabled:
+        tracing.enable()
+    return metrics_server
+
+
 async def start(settings: Settings) -> RecallrServer:
     """Starts serving on `settings.listen` over an already migrated database."""
     db = Database(settings.database_url)
@@ -139,41 +185,20 @@ async def start(settings: Settings) -> RecallrServer:
     # A remote embedder of unconfigured size asks the provider: not on the event loop.
     dimensions = await asyncio.to_thread(lambda: engine_models.embedder.dimensions)
     worker = build_worker(db, settings, engine_models)
-    factory = HandlerFactory(Authenticator(db, settings.auth_cache_seconds))
-    servicers: dict[str, object] = {
-        "UserService": UserServicer(db),
-        "SessionService": SessionServicer(
-            db, signal, settings.tail_poll_interval_seconds, worker.wake
-        ),
-        "MemoryService": MemoryServicer(db),
-        "MergeConflictService": MergeConflictServicer(db, worker.wake),
-        "ContextService": ContextServicer(
-            ContextRecaller(
-                db,
-                engine_models.embedder,
-                IndexCache(dimensions),
-                engine_models.chat,
-            )
-        ),
-        "CategoryService": CategoryServicer(db),
-    }
+    recaller = ContextRecaller(
+        db, engine_models.embedder, IndexCache(dimensions), engine_models.chat
+    )
+    factory = HandlerFactory(Authenticator(StoreApiKeys(db), settings.auth_cache_seconds))
     server = grpc.aio.server(options=transport.server_options(settings))
     server.add_generic_rpc_handlers(
-        [factory.service_handler(s, servicers[s.name]) for s in SERVICES]
+        [
+            factory.service_handler(service)
+            for service in servicers(db, settings, signal, worker.wake, recaller)
+        ]
     )
-    health = HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health, server)
-    reflection.enable_server_reflection(
-        [s.full_name for s in SERVICES]
-        + [health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
-        server,
-    )
+    health = _enable_health_and_reflection(server)
     port = transport.bind(server, settings)
-    metrics_server = metrics.serve(settings.metrics_listen) if settings.metrics_listen else None
-    if metrics_server is not None:
-        log.info("metrics on port %d", metrics_server.port)
-    if settings.otel_enabled:
-        tracing.enable()
+    metrics_server = _observe(settings)
     await server.start()
     database_health = DatabaseHealth(
         health, [s.full_name for s in SERVICES], db, settings.health_probe_seconds

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 
 from grpc_health.v1 import health_pb2
 from grpc_health.v1._async import HealthServicer
-from sqlalchemy import text
 
 from recallr_server.store.database import Database
 
@@ -46,8 +45,8 @@ class DatabaseHealth:
     async def check(self) -> bool:
         """One check; a database that does not answer within the interval has failed."""
         try:
-            async with asyncio.timeout(self._interval), self._db.read() as session:
-                await session.execute(text("SELECT 1"))
+            async with asyncio.timeout(self._interval):
+                await self._db.ping()
         except Exception as error:
             if self._healthy is not False:
                 log.warning(

@@ -1,31 +1,12 @@
-"""A migrated database of its own per test, on each backend, with no server attached."""
+"""Helpers for engine tests, which run on the `store` fixture (tests/conftest.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
-
-from recallr_server.store import migrate, models, projects
+from recallr_server.store import models, projects
 from recallr_server.store.database import Database
 from tests.support import seed
-from tests.support.postgres import ThrowawayPostgres
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'store.db'}"
-    else:
-        cluster: ThrowawayPostgres = request.getfixturevalue("postgres")
-        url = cluster.create_database(f"store_{uuid.uuid4().hex[:8]}")
-    await asyncio.to_thread(migrate.upgrade, url)
-    db = Database(url)
-    yield db
-    await db.dispose()
 
 
 async def add_user_with_session(db: Database, user_id: str = "u") -> tuple[str, str]:

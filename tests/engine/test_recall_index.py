@@ -17,8 +17,8 @@ from sqlalchemy import event, update
 from recallr.v1 import session_pb2
 from recallr.v1 import session_service_pb2 as pb
 from recallr_server.api.handlers import Call
-from recallr_server.api.sessions import SessionServicer
-from recallr_server.api.tail import MessageSignal
+from recallr_server.app import session_servicer as SessionServicer
+from recallr_server.domain.tail import MessageSignal
 from recallr_server.engine.recall_index import IndexCache, MessageDoc, UserIndex
 from recallr_server.store import models, projects
 from recallr_server.store.database import Database

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from recallr_server.domain.auth import key_digest as hash_key
 from recallr_server.store.database import Database
-from recallr_server.store.projects import hash_key, project_for_key
+from recallr_server.store.projects import project_for_key
 
 SERVER = Path(sys.executable).with_name("recallr-server")
 KEY = re.compile(r"rai_[A-Za-z0-9_-]{43}")

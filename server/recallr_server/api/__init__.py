@@ -1,1 +1,2 @@
-"""The gRPC surface: thin servicers over the store, plus the call plumbing."""
+"""The gRPC surface: servicers that parse the wire, call a use case and convert the
+result, plus the call plumbing (auth metadata, page tokens, statuses, registration)."""

@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import AsyncIterator
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from recallr.v1 import context_pb2
 from recallr.v1 import context_service_pb2 as pb
 from recallr_server.api.handlers import Call
 from recallr_server.domain.context import (
-    DEFAULT_MAX_TOP_K,
-    DEFAULT_MEMORIES_THRESHOLD,
-    DEFAULT_MIN_TOP_K,
-    DEFAULT_SUMMARIES_THRESHOLD,
-    MAX_LAST_N,
-    MAX_TOP_K,
+    ContextRecall,
     RecalledContext,
+    RecallOptions,
     RecallSettings,
     Strategy,
+    recall_settings,
 )
 from recallr_server.domain.validation import Violations
-from recallr_server.engine.recall import ContextRecaller
 
 STRATEGY_FROM_WIRE = {
     context_pb2.RECALL_STRATEGY_UNSPECIFIED: Strategy.BALANCED,
@@ -38,65 +32,33 @@ STRATEGY_TO_WIRE = {
 }
 
 
-def _integer(
-    v: Violations, options: pb.RecallOptions, name: str, low: int, high: int, default: int
-) -> int:
-    if not options.HasField(name):  # type: ignore[arg-type]
-        return default
-    value: int = getattr(options, name)
-    if not low <= value <= high:
-        v.add(f"options.{name}", f"must be between {low} and {high}")
-    return value
-
-
-def _fraction(v: Violations, options: pb.RecallOptions, name: str, default: float) -> float:
-    if not options.HasField(name):  # type: ignore[arg-type]
-        return default
-    value: float = getattr(options, name)
-    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
-        v.add(f"options.{name}", "must be between 0 and 1")
-    return value
-
-
-def _zone(v: Violations, name: str) -> ZoneInfo:
-    utc = ZoneInfo("UTC")
-    if not name:
-        return utc
-    # A region such as "America" is a directory and a long name is no file name: OSError.
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        v.add("options.timezone", f"{name[:64]!r} is not an IANA time zone")
-        return utc
-
-
-def recall_settings(options: pb.RecallOptions) -> RecallSettings:
+def settings_of(options: pb.RecallOptions) -> RecallSettings:
     """The options with defaults applied; every out-of-range field is a violation."""
     v = Violations()
     strategy = STRATEGY_FROM_WIRE.get(options.recall_strategy)
     if strategy is None:
         v.add("options.recall_strategy", f"{options.recall_strategy} is not a recall strategy")
-    max_top_k = _integer(v, options, "max_top_k", 1, MAX_TOP_K, DEFAULT_MAX_TOP_K)
-    # Unset, the floor follows a lower cap: max_top_k=10 alone is a valid request.
-    min_top_k = _integer(v, options, "min_top_k", 1, MAX_TOP_K, min(DEFAULT_MIN_TOP_K, max_top_k))
-    if max_top_k < min_top_k:
-        v.add("options.max_top_k", f"must not be below min_top_k ({min_top_k})")
-    settings = RecallSettings(
+    asked = RecallOptions(
         strategy=strategy or Strategy.BALANCED,
-        min_top_k=min_top_k,
-        max_top_k=max_top_k,
-        memories_threshold=_fraction(v, options, "memories_threshold", DEFAULT_MEMORIES_THRESHOLD),
-        summaries_threshold=_fraction(
-            v, options, "summaries_threshold", DEFAULT_SUMMARIES_THRESHOLD
+        min_top_k=options.min_top_k if options.HasField("min_top_k") else None,
+        max_top_k=options.max_top_k if options.HasField("max_top_k") else None,
+        memories_threshold=(
+            options.memories_threshold if options.HasField("memories_threshold") else None
         ),
-        last_n_messages=_integer(v, options, "last_n_messages", 0, MAX_LAST_N, 0),
-        last_n_summaries=_integer(v, options, "last_n_summaries", 0, MAX_LAST_N, 0),
-        zone=_zone(v, options.timezone),
+        summaries_threshold=(
+            options.summaries_threshold if options.HasField("summaries_threshold") else None
+        ),
+        last_n_messages=options.last_n_messages if options.HasField("last_n_messages") else None,
+        last_n_summaries=(
+            options.last_n_summaries if options.HasField("last_n_summaries") else None
+        ),
+        timezone=options.timezone,
         include_system_prompt=(
-            options.include_system_prompt if options.HasField("include_system_prompt") else True
+            options.include_system_prompt if options.HasField("include_system_prompt") else None
         ),
         include_metadata_ids=options.include_metadata_ids,
     )
+    settings = recall_settings(v, asked)
     v.raise_if_any()
     return settings
 
@@ -126,31 +88,27 @@ def _deadline(call: Call) -> float | None:
 
 
 class ContextServicer:
-    def __init__(self, recaller: ContextRecaller) -> None:
-        self._recaller = recaller
+    def __init__(self, recall: ContextRecall) -> None:
+        self._recall = recall
 
     async def RecallContext(
         self, request: pb.RecallContextRequest, call: Call
     ) -> pb.RecallContextResponse:
-        settings = recall_settings(request.options)
-        result: RecalledContext | None = None
-        async for event in self._recaller.steps(
+        settings = settings_of(request.options)
+        result = await self._recall.recall(
             call.project_id,
             request.user_id,
             request.session_id,
             settings,
             deadline=_deadline(call),
-        ):
-            if isinstance(event, RecalledContext):
-                result = event
-        assert result is not None, "recall ends with a context"
+        )
         return pb.RecallContextResponse(context=_context(result, settings))
 
     async def StreamRecallContext(
         self, request: pb.StreamRecallContextRequest, call: Call
     ) -> AsyncIterator[pb.StreamRecallContextResponse]:
-        settings = recall_settings(request.options)
-        async for event in self._recaller.steps(
+        settings = settings_of(request.options)
+        async for event in self._recall.stream(
             call.project_id,
             request.user_id,
             request.session_id,

@@ -1,50 +1,50 @@
-"""Store rows to wire messages (and back), in one place."""
+"""Domain records to wire messages (and wire enums back), in one place."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from google.protobuf import struct_pb2, timestamp_pb2
 
 from recallr.v1 import (
+    category_pb2,
     memory_pb2,
     merge_conflict_pb2,
     session_pb2,
     user_pb2,
 )
-from recallr_server.store import models
+from recallr_server.domain import records
 
 SESSION_STATUS_TO_WIRE = {
-    models.SessionStatus.PENDING: session_pb2.SESSION_STATUS_PENDING,
-    models.SessionStatus.PROCESSING: session_pb2.SESSION_STATUS_PROCESSING,
-    models.SessionStatus.PROCESSED: session_pb2.SESSION_STATUS_PROCESSED,
-    models.SessionStatus.FAILED: session_pb2.SESSION_STATUS_FAILED,
+    records.SessionStatus.PENDING: session_pb2.SESSION_STATUS_PENDING,
+    records.SessionStatus.PROCESSING: session_pb2.SESSION_STATUS_PROCESSING,
+    records.SessionStatus.PROCESSED: session_pb2.SESSION_STATUS_PROCESSED,
+    records.SessionStatus.FAILED: session_pb2.SESSION_STATUS_FAILED,
 }
 SESSION_STATUS_FROM_WIRE = {v: k for k, v in SESSION_STATUS_TO_WIRE.items()}
 
 ROLE_TO_WIRE = {
-    models.MessageRole.USER: session_pb2.MESSAGE_ROLE_USER,
-    models.MessageRole.ASSISTANT: session_pb2.MESSAGE_ROLE_ASSISTANT,
+    records.MessageRole.USER: session_pb2.MESSAGE_ROLE_USER,
+    records.MessageRole.ASSISTANT: session_pb2.MESSAGE_ROLE_ASSISTANT,
 }
 ROLE_FROM_WIRE = {v: k for k, v in ROLE_TO_WIRE.items()}
 
 EXPIRATION_TO_WIRE = {
     None: memory_pb2.EXPIRATION_REASON_UNSPECIFIED,
-    models.ExpirationReason.MERGE_CONFLICT: memory_pb2.EXPIRATION_REASON_MERGE_CONFLICT,
-    models.ExpirationReason.ADDITION_TO_EXISTING_MEMORY: (
+    records.ExpirationReason.MERGE_CONFLICT: memory_pb2.EXPIRATION_REASON_MERGE_CONFLICT,
+    records.ExpirationReason.ADDITION_TO_EXISTING_MEMORY: (
         memory_pb2.EXPIRATION_REASON_ADDITION_TO_EXISTING_MEMORY
     ),
-    models.ExpirationReason.TEMPORAL_CONFLICT: memory_pb2.EXPIRATION_REASON_TEMPORAL_CONFLICT,
+    records.ExpirationReason.TEMPORAL_CONFLICT: memory_pb2.EXPIRATION_REASON_TEMPORAL_CONFLICT,
 }
 
 CONFLICT_STATUS_TO_WIRE = {
-    models.MergeConflictStatus.PENDING: merge_conflict_pb2.MERGE_CONFLICT_STATUS_PENDING,
-    models.MergeConflictStatus.IN_QUEUE: merge_conflict_pb2.MERGE_CONFLICT_STATUS_IN_QUEUE,
-    models.MergeConflictStatus.RESOLVING: merge_conflict_pb2.MERGE_CONFLICT_STATUS_RESOLVING,
-    models.MergeConflictStatus.RESOLVED: merge_conflict_pb2.MERGE_CONFLICT_STATUS_RESOLVED,
-    models.MergeConflictStatus.FAILED: merge_conflict_pb2.MERGE_CONFLICT_STATUS_FAILED,
+    records.MergeConflictStatus.PENDING: merge_conflict_pb2.MERGE_CONFLICT_STATUS_PENDING,
+    records.MergeConflictStatus.IN_QUEUE: merge_conflict_pb2.MERGE_CONFLICT_STATUS_IN_QUEUE,
+    records.MergeConflictStatus.RESOLVING: merge_conflict_pb2.MERGE_CONFLICT_STATUS_RESOLVING,
+    records.MergeConflictStatus.RESOLVED: merge_conflict_pb2.MERGE_CONFLICT_STATUS_RESOLVED,
+    records.MergeConflictStatus.FAILED: merge_conflict_pb2.MERGE_CONFLICT_STATUS_FAILED,
 }
 CONFLICT_STATUS_FROM_WIRE = {v: k for k, v in CONFLICT_STATUS_TO_WIRE.items()}
 
@@ -63,111 +63,114 @@ def struct(value: dict[str, Any]) -> struct_pb2.Struct:
     return result
 
 
-def user(row: models.User) -> user_pb2.User:
+def user(record: records.User) -> user_pb2.User:
     return user_pb2.User(
-        user_id=row.user_id,
-        metadata=struct(row.metadata_),
-        merge_conflict_enabled=row.merge_conflict_enabled,
-        create_time=timestamp(row.created_at),
-        last_active_time=timestamp(row.last_active_at),
+        user_id=record.user_id,
+        metadata=struct(record.metadata),
+        merge_conflict_enabled=record.merge_conflict_enabled,
+        create_time=timestamp(record.created_at),
+        last_active_time=timestamp(record.last_active_at),
     )
 
 
-def session(row: models.Session, user_id: str) -> session_pb2.Session:
+def session(record: records.Session) -> session_pb2.Session:
     return session_pb2.Session(
-        session_id=row.id,
-        user_id=user_id,
-        status=SESSION_STATUS_TO_WIRE[row.status],
-        metadata=struct(row.metadata_),
-        create_time=timestamp(row.created_at),
-        auto_process_after_seconds=row.auto_process_after_seconds,
-        failure_reason=row.failure_reason,
+        session_id=record.id,
+        user_id=record.user_id,
+        status=SESSION_STATUS_TO_WIRE[record.status],
+        metadata=struct(record.metadata),
+        create_time=timestamp(record.created_at),
+        auto_process_after_seconds=record.auto_process_after_seconds,
+        failure_reason=record.failure_reason,
     )
 
 
-def message(row: models.Message) -> session_pb2.Message:
+def message(record: records.Message) -> session_pb2.Message:
     return session_pb2.Message(
-        message_id=row.id,
-        session_id=row.session_id,
-        role=ROLE_TO_WIRE[row.role],
-        content=row.content,
-        create_time=timestamp(row.created_at),
+        message_id=record.id,
+        session_id=record.session_id,
+        role=ROLE_TO_WIRE[record.role],
+        content=record.content,
+        create_time=timestamp(record.created_at),
     )
 
 
-def memory_version(row: models.Memory, version_number: int) -> memory_pb2.MemoryVersion:
+def memory_version(record: records.MemoryVersion, version_number: int) -> memory_pb2.MemoryVersion:
     return memory_pb2.MemoryVersion(
-        memory_id=row.id,
+        memory_id=record.id,
         version_number=version_number,
-        content=row.content,
-        event_start_time=timestamp(row.event_start_at),
-        event_end_time=timestamp(row.event_end_at),
-        create_time=timestamp(row.created_at),
-        expire_time=timestamp(row.expired_at),
-        expiration_reason=EXPIRATION_TO_WIRE[row.expiration_reason],
-        merge_conflict_id=row.merge_conflict_id or "",
+        content=record.content,
+        event_start_time=timestamp(record.event_start_at),
+        event_end_time=timestamp(record.event_end_at),
+        create_time=timestamp(record.created_at),
+        expire_time=timestamp(record.expired_at),
+        expiration_reason=EXPIRATION_TO_WIRE[record.expiration_reason],
+        merge_conflict_id=record.merge_conflict_id or "",
     )
 
 
-def memory(
-    row: models.Memory,
-    *,
-    user_id: str,
-    categories: Sequence[str],
-    chain: Sequence[models.Memory],
-    connected: Sequence[tuple[str, str]] | None,
-    include_previous_versions: bool,
-    conflict_in_progress: bool,
-) -> memory_pb2.Memory:
-    """`chain` is every version of the row's chain, oldest first."""
-    position = next(i for i, version in enumerate(chain) if version.id == row.id)
-    sources: list[str] = []
-    for version in chain[: position + 1]:
-        sources.extend(s for s in version.source_message_ids if s not in sources)
+def memory(record: records.Memory) -> memory_pb2.Memory:
+    version = record.version
     return memory_pb2.Memory(
-        memory_id=row.id,
-        user_id=user_id,
-        categories=sorted(categories),
-        content=row.content,
-        event_start_time=timestamp(row.event_start_at),
-        event_end_time=timestamp(row.event_end_at),
-        create_time=timestamp(row.created_at),
-        expire_time=timestamp(row.expired_at),
-        expiration_reason=EXPIRATION_TO_WIRE[row.expiration_reason],
-        session_id=row.session_id or "",
-        version_number=position + 1,
-        total_versions=len(chain),
-        has_previous_versions=position > 0,
-        previous_versions=(
-            [memory_version(v, i + 1) for i, v in enumerate(chain[:position])]
-            if include_previous_versions
-            else []
-        ),
-        connected_memories=[
-            memory_pb2.ConnectedMemory(memory_id=i, content=c) for i, c in connected or ()
+        memory_id=version.id,
+        user_id=record.user_id,
+        categories=record.categories,
+        content=version.content,
+        event_start_time=timestamp(version.event_start_at),
+        event_end_time=timestamp(version.event_end_at),
+        create_time=timestamp(version.created_at),
+        expire_time=timestamp(version.expired_at),
+        expiration_reason=EXPIRATION_TO_WIRE[version.expiration_reason],
+        session_id=version.session_id or "",
+        version_number=record.version_number,
+        total_versions=record.total_versions,
+        has_previous_versions=record.has_previous_versions,
+        previous_versions=[
+            memory_version(v, i + 1) for i, v in enumerate(record.previous_versions)
         ],
-        merge_conflict_in_progress=conflict_in_progress,
-        merge_conflict_id=row.merge_conflict_id or "",
-        source_message_ids=sources,
+        connected_memories=[
+            memory_pb2.ConnectedMemory(memory_id=c.memory_id, content=c.content)
+            for c in record.connected
+        ],
+        merge_conflict_in_progress=record.merge_conflict_in_progress,
+        merge_conflict_id=version.merge_conflict_id or "",
+        source_message_ids=record.source_message_ids,
     )
 
 
-def merge_conflict(row: models.MergeConflict, user_id: str) -> merge_conflict_pb2.MergeConflict:
+def merge_conflict(record: records.MergeConflict) -> merge_conflict_pb2.MergeConflict:
     return merge_conflict_pb2.MergeConflict(
-        merge_conflict_id=row.id,
-        user_id=user_id,
-        session_id=row.session_id or "",
-        status=CONFLICT_STATUS_TO_WIRE[row.status],
-        new_memory_content=row.new_memory_content,
+        merge_conflict_id=record.id,
+        user_id=record.user_id,
+        session_id=record.session_id or "",
+        status=CONFLICT_STATUS_TO_WIRE[record.status],
+        new_memory_content=record.new_memory_content,
         conflicting_memories=[
-            merge_conflict_pb2.ConflictingMemory(**item) for item in row.conflicting_memories
+            merge_conflict_pb2.ConflictingMemory(
+                memory_id=m.memory_id, content=m.content, reason=m.reason
+            )
+            for m in record.conflicting_memories
         ],
         clarifying_questions=[
-            merge_conflict_pb2.ClarifyingQuestion(**item) for item in row.clarifying_questions
+            merge_conflict_pb2.ClarifyingQuestion(question=q.question, options=q.options)
+            for q in record.clarifying_questions
         ],
-        answers=[merge_conflict_pb2.MergeConflictAnswer(**item) for item in row.answers],
-        new_memory_ids=row.new_memory_ids,
-        create_time=timestamp(row.created_at),
-        resolve_time=timestamp(row.resolved_at),
-        failure_reason=row.failure_reason,
+        answers=[
+            merge_conflict_pb2.MergeConflictAnswer(
+                question=a.question, answer=a.answer, message=a.message
+            )
+            for a in record.answers
+        ],
+        new_memory_ids=record.new_memory_ids,
+        create_time=timestamp(record.created_at),
+        resolve_time=timestamp(record.resolved_at),
+        failure_reason=record.failure_reason,
     )
+
+
+def answer(wire: merge_conflict_pb2.MergeConflictAnswer) -> records.Answer:
+    return records.Answer(wire.question, wire.answer, wire.message)
+
+
+def category(record: records.Category) -> category_pb2.Category:
+    return category_pb2.Category(name=record.name, description=record.description)

@@ -1,10 +1,11 @@
 """Builds gRPC method handlers from the service descriptors.
 
-Every method of the contract gets a handler: implemented ones call the
-servicer, the rest answer UNIMPLEMENTED with a NOT_IMPLEMENTED reason. The
-request arrives as raw bytes and is parsed here, so a request that is not a
-valid message (say, a string that is not UTF-8) becomes INVALID_ARGUMENT
-instead of gRPC's generic INTERNAL deserialization failure.
+Every method of the contract gets a handler that calls the servicer's method of that
+name; api/services.py registers a servicer only by its service's typed protocol, so a
+servicer that lacks a method never gets this far. The request arrives as raw bytes and
+is parsed here, so a request that is not a valid message (say, a string that is not
+UTF-8) becomes INVALID_ARGUMENT instead of gRPC's generic INTERNAL deserialization
+failure.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -24,8 +25,9 @@ from google.protobuf import message_factory
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 
 from recallr_server import metrics, tracing
-from recallr_server.api.auth import Authenticator
+from recallr_server.api.auth import project_of_call
 from recallr_server.api.status import REASON_CODES, STATUS_DETAILS_KEY, to_status
+from recallr_server.domain.auth import Authenticator
 from recallr_server.domain.errors import DomainError, Reason
 
 log = logging.getLogger("recallr.rpc")
@@ -44,6 +46,16 @@ class Call:
 
 UnaryImpl = Callable[[Any, Call], Awaitable[pb_message.Message]]
 StreamImpl = Callable[[Any, Call], AsyncIterator[pb_message.Message]]
+Prepare = Callable[[bytes, Any, str], Awaitable[tuple[Any, Call]]]
+
+
+@dataclass(frozen=True)
+class ServiceMethods:
+    """A service of the contract, and the servicer's method for each of its RPCs."""
+
+    descriptor: ServiceDescriptor
+    unary: Mapping[str, UnaryImpl]
+    streaming: Mapping[str, StreamImpl]
 
 
 def _request_id(context: grpc.aio.ServicerContext[Any, Any]) -> str:
@@ -73,36 +85,27 @@ def _internal(request_id: str) -> DomainError:
     )
 
 
-def _unimplemented(method: MethodDescriptor) -> DomainError:
-    return DomainError(
-        Reason.NOT_IMPLEMENTED,
-        f"{method.full_name} is part of the contract but not implemented by this server yet",
-        metadata={"method": method.full_name},
-    )
-
-
 class HandlerFactory:
     def __init__(self, authenticator: Authenticator) -> None:
         self._authenticator = authenticator
 
-    def service_handler(
-        self, service: ServiceDescriptor, servicer: object
-    ) -> grpc.GenericRpcHandler:
+    def service_handler(self, service: ServiceMethods) -> grpc.GenericRpcHandler:
         handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
-        for method in service.methods:
-            impl = getattr(servicer, method.name, None)
-            handlers[method.name] = self._method_handler(method, impl)
-        return grpc.method_handlers_generic_handler(service.full_name, handlers)
+        for method in service.descriptor.methods:
+            if method.server_streaming:
+                handlers[method.name] = self._stream(method, service.streaming[method.name])
+            else:
+                handlers[method.name] = self._unary(method, service.unary[method.name])
+        return grpc.method_handlers_generic_handler(service.descriptor.full_name, handlers)
 
-    def _method_handler(
-        self, method: MethodDescriptor, impl: Any
-    ) -> grpc.RpcMethodHandler[Any, Any]:
+    def _preparer(self, method: MethodDescriptor) -> Prepare:
+        """Authenticates a call, then parses its request."""
         request_class = message_factory.GetMessageClass(method.input_type)
 
         async def prepare(request_bytes: bytes, context: Any, request_id: str) -> tuple[Any, Call]:
-            project_id = await self._authenticator.authenticate(context.invocation_metadata() or ())
-            if impl is None:
-                raise _unimplemented(method)
+            project_id = await project_of_call(
+                self._authenticator, context.invocation_metadata() or ()
+            )
             try:
                 request = request_class.FromString(request_bytes)
             except pb_message.DecodeError:
@@ -113,16 +116,24 @@ class HandlerFactory:
                 ) from None
             return request, Call(project_id, request_id, context)
 
-        if method.server_streaming:
+        return prepare
 
-            async def stream(request_bytes: bytes, context: Any) -> AsyncIterator[Any]:
-                with metrics.open_stream(method.full_name):
-                    async with _guard(method, context) as request_id:
-                        request, call = await prepare(request_bytes, context, request_id)
-                        async for response in impl(request, call):
-                            yield response
+    def _stream(
+        self, method: MethodDescriptor, impl: StreamImpl
+    ) -> grpc.RpcMethodHandler[Any, Any]:
+        prepare = self._preparer(method)
 
-            return grpc.unary_stream_rpc_method_handler(stream, response_serializer=_serialize)
+        async def stream(request_bytes: bytes, context: Any) -> AsyncIterator[Any]:
+            with metrics.open_stream(method.full_name):
+                async with _guard(method, context) as request_id:
+                    request, call = await prepare(request_bytes, context, request_id)
+                    async for response in impl(request, call):
+                        yield response
+
+        return grpc.unary_stream_rpc_method_handler(stream, response_serializer=_serialize)
+
+    def _unary(self, method: MethodDescriptor, impl: UnaryImpl) -> grpc.RpcMethodHandler[Any, Any]:
+        prepare = self._preparer(method)
 
         async def unary(request_bytes: bytes, context: Any) -> Any:
             async with _guard(method, context) as request_id:

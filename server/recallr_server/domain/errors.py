@@ -70,6 +70,14 @@ class ValidationFailed(DomainError):
         )
 
 
+class WriteConflict(Exception):
+    """A write collided with one another transaction committed first, on a unique key.
+
+    The store raises it for the database's integrity error; the use case that wrote
+    decides what it means. Not a DomainError: one that escapes is an internal error.
+    """
+
+
 def not_found(reason: Reason, key: str, value: str, noun: str) -> DomainError:
     return DomainError(reason, f"{noun} {value!r} not found", metadata={key: value})
 

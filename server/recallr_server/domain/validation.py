@@ -7,8 +7,6 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from google.protobuf import json_format, struct_pb2
-
 from recallr_server.domain.errors import ValidationFailed
 
 MAX_USER_ID_LENGTH = 256
@@ -17,6 +15,7 @@ MAX_METADATA_BYTES = 64 * 1024
 MAX_METADATA_DEPTH = 32
 MAX_PAGE_SIZE = 200
 MAX_FILTER_VALUES = 200
+MAX_REQUEST_ID_LENGTH = 128
 
 JsonScalar = str | int | float | bool | None
 
@@ -57,6 +56,11 @@ def check_user_id(v: Violations, field: str, value: str) -> None:
     check_text(v, field, value, max_length=MAX_USER_ID_LENGTH)
 
 
+def check_request_id(v: Violations, value: str) -> None:
+    """An idempotency key (AIP-155) is optional; "" means the call has none."""
+    check_text(v, "request_id", value, max_length=MAX_REQUEST_ID_LENGTH, required=False)
+
+
 def is_uuid(value: str) -> bool:
     """Ids that are not UUIDs name nothing; callers treat them as not found."""
     try:
@@ -80,31 +84,21 @@ def _check_json_value(v: Violations, field: str, value: Any, depth: int) -> None
             _check_json_value(v, f"{field}[{index}]", item, depth + 1)
 
 
-def metadata_from_struct(v: Violations, field: str, struct: struct_pb2.Struct) -> dict[str, Any]:
-    """A Struct as a JSON-safe dict, or violations when it cannot be stored."""
-    try:
-        value: dict[str, Any] = json_format.MessageToDict(struct)
-    except ValueError:
-        # JSON has no Infinity or NaN, so the conversion refuses them.
-        v.add(field, "numbers must be finite")
-        return {}
+def check_metadata(v: Violations, field: str, value: dict[str, Any]) -> None:
+    """Metadata must be storable: no NUL, not too deep, and not too large as JSON."""
     before = len(v.items)
     _check_json_value(v, field, value, 0)
     if len(v.items) == before:
         size = len(json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass"))
         if size > MAX_METADATA_BYTES:
             v.add(field, f"must be at most {MAX_METADATA_BYTES} bytes as JSON")
-    return value
 
 
-def metadata_filter_from_struct(
-    v: Violations, field: str, struct: struct_pb2.Struct
-) -> dict[str, JsonScalar]:
-    value = metadata_from_struct(v, field, struct)
+def check_metadata_filter(v: Violations, field: str, value: dict[str, Any]) -> None:
+    """A filter matches keys against scalars only."""
     for key, item in value.items():
         if isinstance(item, dict | list):
             v.add(f"{field}.{key}", "filter values must be strings, numbers, booleans or null")
-    return value
 
 
 def check_ids(v: Violations, field: str, values: Sequence[str]) -> None:

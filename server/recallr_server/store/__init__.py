@@ -1,1 +1,2 @@
-"""Persistence: SQLAlchemy models, the database handle and migrations."""
+"""Persistence: every SQL statement, behind a repository per aggregate and a unit of
+work; the SQLAlchemy models, the database handle and the migrations."""

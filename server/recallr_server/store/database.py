@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -93,6 +93,11 @@ class Database:
         """A unit of work that commits on success and rolls back on error."""
         async with self._writer() as session, session.begin():
             yield session
+
+    async def ping(self) -> None:
+        """Fails unless the database answers a trivial query."""
+        async with self.read() as session:
+            await session.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -1,4 +1,4 @@
-"""Tenant-scoped lookups shared by the servicers.
+"""Tenant-scoped lookups of rows, shared by the repositories and the engine.
 
 Every query starts from the calling project, so isolation holds by
 construction: a row of another project is never found, only "not found".
@@ -7,7 +7,7 @@ construction: a row of another project is never found, only "not found".
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +16,13 @@ from recallr_server.domain import errors
 from recallr_server.domain.errors import DomainError
 from recallr_server.domain.validation import MAX_USER_ID_LENGTH, is_uuid
 from recallr_server.store import models
+
+
+class Owner(Protocol):
+    """A user as a row or as the domain's record: what owns sessions, memories, conflicts."""
+
+    @property
+    def pk(self) -> str: ...
 
 
 def _plausible_user_id(user_id: str) -> bool:
@@ -50,19 +57,19 @@ async def user_exists(session: AsyncSession, project_id: str, user_id: str) -> b
 
 
 async def find_session(
-    session: AsyncSession, user: models.User, session_id: str, *, for_update: bool = False
+    session: AsyncSession, user: Owner, session_id: str, *, for_update: bool = False
 ) -> models.Session:
     return await _find_owned(
         session, models.Session, user, session_id, errors.session_not_found, for_update
     )
 
 
-async def find_memory(session: AsyncSession, user: models.User, memory_id: str) -> models.Memory:
+async def find_memory(session: AsyncSession, user: Owner, memory_id: str) -> models.Memory:
     return await _find_owned(session, models.Memory, user, memory_id, errors.memory_not_found)
 
 
 async def find_merge_conflict(
-    session: AsyncSession, user: models.User, conflict_id: str, *, for_update: bool = False
+    session: AsyncSession, user: Owner, conflict_id: str, *, for_update: bool = False
 ) -> models.MergeConflict:
     return await _find_owned(
         session,
@@ -80,7 +87,7 @@ _Owned = TypeVar("_Owned", models.Session, models.Memory, models.MergeConflict)
 async def _find_owned(
     session: AsyncSession,
     model: type[_Owned],
-    user: models.User,
+    user: Owner,
     row_id: str,
     not_found: Callable[[str], DomainError],
     for_update: bool = False,

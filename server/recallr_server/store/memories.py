@@ -1,15 +1,25 @@
-"""Reading and deleting memory version chains."""
+"""The memories repository: version chains, their categories, links and conflicts."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 
-from sqlalchemy import delete, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, delete, exists, or_, select
 
+from recallr_server.domain.paging import Page, Window
+from recallr_server.domain.records import (
+    ConnectedMemory,
+    MemoryDetails,
+    MemoryQuery,
+    MemoryVersion,
+    User,
+)
 from recallr_server.store import models
+from recallr_server.store.database import Tx
+from recallr_server.store.filters import metadata_matches
+from recallr_server.store.lookups import find_memory
+from recallr_server.store.paging import fetch_page
 from recallr_server.store.revisions import bump_index_revision
 
 OPEN_CONFLICT_STATUSES = (
@@ -19,120 +29,153 @@ OPEN_CONFLICT_STATUSES = (
 )
 
 
-@dataclass(frozen=True)
-class MemoryContext:
-    """What rendering a set of memory rows needs, loaded in a few queries."""
+def version_record(row: models.Memory) -> MemoryVersion:
+    return MemoryVersion(
+        id=row.id,
+        chain_id=row.chain_id,
+        chain_seq=row.chain_seq,
+        session_id=row.session_id,
+        content=row.content,
+        event_start_at=row.event_start_at,
+        event_end_at=row.event_end_at,
+        created_at=row.created_at,
+        expired_at=row.expired_at,
+        expiration_reason=row.expiration_reason,
+        merge_conflict_id=row.merge_conflict_id,
+        source_message_ids=tuple(row.source_message_ids),
+    )
 
-    chains: dict[str, list[models.Memory]]
-    categories: dict[str, list[str]]
-    connected: dict[str, list[tuple[str, str]]]
-    memories_in_conflict: set[str]
 
+class MemoryStore:
+    def __init__(self, session: Tx, *, postgres: bool) -> None:
+        self._session = session
+        self._postgres = postgres
 
-async def load_context(
-    session: AsyncSession,
-    user_pk: str,
-    rows: Sequence[models.Memory],
-    *,
-    include_connected: bool,
-) -> MemoryContext:
-    chains: dict[str, list[models.Memory]] = defaultdict(list)
-    categories: dict[str, list[str]] = defaultdict(list)
-    connected: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    if not rows:
-        return MemoryContext(chains, categories, connected, set())
-    chain_ids = {r.chain_id for r in rows}
-    for version in await session.scalars(
-        select(models.Memory)
-        .where(models.Memory.chain_id.in_(chain_ids))
-        .order_by(models.Memory.chain_seq)
-    ):
-        chains[version.chain_id].append(version)
-    for memory_id, category in await session.execute(
-        select(models.MemoryCategory.memory_id, models.MemoryCategory.category).where(
-            models.MemoryCategory.memory_id.in_([r.id for r in rows])
+    async def find(self, user: User, memory_id: str) -> MemoryVersion:
+        return version_record(await find_memory(self._session, user, memory_id))
+
+    async def page(self, user: User, query: MemoryQuery, window: Window) -> Page[MemoryVersion]:
+        return await fetch_page(
+            self._session,
+            models.Memory,
+            self._matching(user, query),
+            (models.Memory.created_at.desc(), models.Memory.id),
+            window,
+            version_record,
         )
-    ):
-        categories[memory_id].append(category)
-    if include_connected:
-        connected = await _connected(session, chain_ids)
-    in_conflict: set[str] = set()
-    for conflicting in await session.scalars(
-        select(models.MergeConflict.conflicting_memories).where(
-            models.MergeConflict.user_pk == user_pk,
-            models.MergeConflict.status.in_(OPEN_CONFLICT_STATUSES),
-        )
-    ):
-        in_conflict.update(item["memory_id"] for item in conflicting)
-    return MemoryContext(chains, categories, connected, in_conflict)
 
-
-async def _connected(
-    session: AsyncSession, chain_ids: Collection[str]
-) -> dict[str, list[tuple[str, str]]]:
-    links = (
-        await session.execute(
-            select(models.MemoryLink.chain_a, models.MemoryLink.chain_b).where(
-                or_(
-                    models.MemoryLink.chain_a.in_(chain_ids),
-                    models.MemoryLink.chain_b.in_(chain_ids),
-                )
+    def _matching(self, user: User, query: MemoryQuery) -> ColumnElement[bool]:
+        condition = (models.Memory.user_pk == user.pk) & models.Memory.expired_at.is_(None)
+        if query.categories is not None:
+            condition &= exists().where(
+                models.MemoryCategory.memory_id == models.Memory.id,
+                models.MemoryCategory.category.in_(query.categories),
             )
-        )
-    ).all()
-    # Both ends: when both chains are listed, each shows the other.
-    others = {chain for link in links for chain in link}
-    current: dict[str, tuple[str, str]] = {}
-    if others:
-        for memory in await session.scalars(
-            select(models.Memory).where(
-                models.Memory.chain_id.in_(others), models.Memory.expired_at.is_(None)
+        if query.session_ids is not None:
+            condition &= models.Memory.session_id.in_(query.session_ids)
+        if query.session_metadata:
+            condition &= exists().where(
+                models.Session.id == models.Memory.session_id,
+                metadata_matches(
+                    models.Session.metadata_, query.session_metadata, postgres=self._postgres
+                ),
+            )
+        return condition
+
+    async def details(
+        self, user: User, versions: Sequence[MemoryVersion], *, include_connected: bool
+    ) -> MemoryDetails:
+        chains: dict[str, list[MemoryVersion]] = defaultdict(list)
+        categories: dict[str, list[str]] = defaultdict(list)
+        connected: dict[str, list[ConnectedMemory]] = defaultdict(list)
+        if not versions:
+            return MemoryDetails(chains, categories, connected, set())
+        chain_ids = {v.chain_id for v in versions}
+        for row in await self._session.scalars(
+            select(models.Memory)
+            .where(models.Memory.chain_id.in_(chain_ids))
+            .order_by(models.Memory.chain_seq)
+        ):
+            chains[row.chain_id].append(version_record(row))
+        for memory_id, category in await self._session.execute(
+            select(models.MemoryCategory.memory_id, models.MemoryCategory.category).where(
+                models.MemoryCategory.memory_id.in_([v.id for v in versions])
             )
         ):
-            current[memory.chain_id] = (memory.id, memory.content)
-    result: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for a, b in links:
-        for mine, other in ((a, b), (b, a)):
-            if mine in chain_ids and other in current:
-                result[mine].append(current[other])
-    return result
+            categories[memory_id].append(category)
+        if include_connected:
+            connected = await self._connected(chain_ids)
+        in_conflict: set[str] = set()
+        for conflicting in await self._session.scalars(
+            select(models.MergeConflict.conflicting_memories).where(
+                models.MergeConflict.user_pk == user.pk,
+                models.MergeConflict.status.in_(OPEN_CONFLICT_STATUSES),
+            )
+        ):
+            in_conflict.update(item["memory_id"] for item in conflicting)
+        return MemoryDetails(chains, categories, connected, in_conflict)
 
-
-async def delete_versions(
-    session: AsyncSession, memory: models.Memory, *, with_previous: bool
-) -> None:
-    """Deletes one version (or it and all older ones) and keeps the chain consistent.
-
-    When the newest version goes, the newest remaining one becomes current
-    again: what superseded it no longer exists.
-    """
-    chain = list(
-        await session.scalars(
-            select(models.Memory)
-            .where(models.Memory.chain_id == memory.chain_id)
-            .order_by(models.Memory.chain_seq)
-            .with_for_update()
-        )
-    )
-    doomed = {
-        v.id
-        for v in chain
-        if v.id == memory.id or (with_previous and v.chain_seq < memory.chain_seq)
-    }
-    await session.execute(delete(models.Memory).where(models.Memory.id.in_(doomed)))
-    await bump_index_revision(session, memory.user_pk)
-    remaining = [v for v in chain if v.id not in doomed]
-    if not remaining:
-        await session.execute(
-            delete(models.MemoryLink).where(
-                or_(
-                    models.MemoryLink.chain_a == memory.chain_id,
-                    models.MemoryLink.chain_b == memory.chain_id,
+    async def _connected(self, chain_ids: Collection[str]) -> dict[str, list[ConnectedMemory]]:
+        links = (
+            await self._session.execute(
+                select(models.MemoryLink.chain_a, models.MemoryLink.chain_b).where(
+                    or_(
+                        models.MemoryLink.chain_a.in_(chain_ids),
+                        models.MemoryLink.chain_b.in_(chain_ids),
+                    )
                 )
             )
+        ).all()
+        # Both ends: when both chains are listed, each shows the other.
+        others = {chain for link in links for chain in link}
+        current: dict[str, ConnectedMemory] = {}
+        if others:
+            for row in await self._session.scalars(
+                select(models.Memory).where(
+                    models.Memory.chain_id.in_(others), models.Memory.expired_at.is_(None)
+                )
+            ):
+                current[row.chain_id] = ConnectedMemory(row.id, row.content)
+        result: dict[str, list[ConnectedMemory]] = defaultdict(list)
+        for a, b in links:
+            for mine, other in ((a, b), (b, a)):
+                if mine in chain_ids and other in current:
+                    result[mine].append(current[other])
+        return result
+
+    async def delete(self, user: User, memory: MemoryVersion, *, with_previous: bool) -> None:
+        """Deletes one version (or it and all older ones) and keeps the chain consistent.
+
+        When the newest version goes, the newest remaining one becomes current
+        again: what superseded it no longer exists.
+        """
+        chain = list(
+            await self._session.scalars(
+                select(models.Memory)
+                .where(models.Memory.chain_id == memory.chain_id)
+                .order_by(models.Memory.chain_seq)
+                .with_for_update()
+            )
         )
-    elif chain[-1].id in doomed:
-        newest = remaining[-1]
-        newest.expired_at = None
-        newest.expiration_reason = None
-        newest.merge_conflict_id = None
+        doomed = {
+            v.id
+            for v in chain
+            if v.id == memory.id or (with_previous and v.chain_seq < memory.chain_seq)
+        }
+        await self._session.execute(delete(models.Memory).where(models.Memory.id.in_(doomed)))
+        await bump_index_revision(self._session, user.pk)
+        remaining = [v for v in chain if v.id not in doomed]
+        if not remaining:
+            await self._session.execute(
+                delete(models.MemoryLink).where(
+                    or_(
+                        models.MemoryLink.chain_a == memory.chain_id,
+                        models.MemoryLink.chain_b == memory.chain_id,
+                    )
+                )
+            )
+        elif chain[-1].id in doomed:
+            newest = remaining[-1]
+            newest.expired_at = None
+            newest.expiration_reason = None
+            newest.merge_conflict_id = None

@@ -22,6 +22,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+# The domain's enums, stored as their values; named here too for the code that reads rows.
+from recallr_server.domain.records import ExpirationReason as ExpirationReason
+from recallr_server.domain.records import MergeConflictStatus as MergeConflictStatus
+from recallr_server.domain.records import MessageRole as MessageRole
+from recallr_server.domain.records import SessionStatus as SessionStatus
 from recallr_server.store.types import JsonType, UTCDateTime
 
 NAMING_CONVENTION = {
@@ -39,24 +44,6 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-class SessionStatus(enum.StrEnum):
-    PENDING = "pending"
-    PROCESSING = "processing"
-    PROCESSED = "processed"
-    FAILED = "failed"
-
-
-class MessageRole(enum.StrEnum):
-    USER = "user"
-    ASSISTANT = "assistant"
-
-
-class ExpirationReason(enum.StrEnum):
-    MERGE_CONFLICT = "merge_conflict"
-    ADDITION_TO_EXISTING_MEMORY = "addition_to_existing_memory"
-    TEMPORAL_CONFLICT = "temporal_conflict"
-
-
 class JobKind(enum.StrEnum):
     PROCESS_SESSION = "process_session"
     RESOLVE_MERGE_CONFLICT = "resolve_merge_conflict"
@@ -66,14 +53,6 @@ class JobStatus(enum.StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
     DONE = "done"
-    FAILED = "failed"
-
-
-class MergeConflictStatus(enum.StrEnum):
-    PENDING = "pending"
-    IN_QUEUE = "in_queue"
-    RESOLVING = "resolving"
-    RESOLVED = "resolved"
     FAILED = "failed"
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -10,17 +9,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from recallr_server.domain.auth import key_digest
 from recallr_server.domain.categories import DEFAULT_CATEGORIES
 from recallr_server.domain.clock import now
+from recallr_server.store.database import Database
 from recallr_server.store.models import ApiKey, Category, Project
 
 KEY_PREFIX = "rai_"
-
-
-def hash_key(api_key: str) -> str:
-    # Keys carry 256 bits of entropy, so a fast digest is enough: there is
-    # nothing to brute-force that a slow KDF would protect.
-    return hashlib.sha256(api_key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def new_api_key() -> str:
@@ -63,7 +58,7 @@ async def add_api_key(
         ApiKey(
             id=str(uuid.uuid4()),
             project_id=project_id,
-            key_hash=hash_key(api_key),
+            key_hash=key_digest(api_key),
             display_prefix=api_key[:12],
             description=description,
             created_at=now(),
@@ -79,7 +74,7 @@ async def ensure_project_with_key(session: AsyncSession, project_id: str, api_ke
     if await session.get(Project, project_id) is None:
         await create_project(session, project_id=project_id)
         changed = True
-    existing = await session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(api_key)))
+    existing = await session.scalar(select(ApiKey).where(ApiKey.key_hash == key_digest(api_key)))
     if existing is None:
         await add_api_key(session, project_id, api_key=api_key, description="from environment")
         return True
@@ -98,9 +93,20 @@ async def has_projects(session: AsyncSession) -> bool:
 async def project_for_key(session: AsyncSession, api_key: str) -> str | None:
     return await session.scalar(
         select(ApiKey.project_id).where(
-            ApiKey.key_hash == hash_key(api_key), ApiKey.revoked_at.is_(None)
+            ApiKey.key_hash == key_digest(api_key), ApiKey.revoked_at.is_(None)
         )
     )
+
+
+class StoreApiKeys:
+    """The domain's view of API keys: which project an active key opens."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def project_for(self, api_key: str) -> str | None:
+        async with self._db.read() as session:
+            return await project_for_key(session, api_key)
 
 
 async def list_projects(session: AsyncSession) -> list[ProjectSummary]:
