@@ -130,6 +130,24 @@ def build_worker(db: Database, settings: Settings, engine_models: Models) -> Wor
     )
 
 
+def _connections(settings: Settings, port: int) -> metrics.Connections:
+    """The connections to gRPC `port`: how many are open, and how many may be."""
+    open_files = transport.open_file_limit()
+    limit = transport.max_connections(settings, open_files)
+    log.info("accepting up to %d connections; open-file limit %d", limit, open_files)
+    return metrics.Connections(lambda: transport.open_connections(port), limit)
+
+
+def _serve_metrics(
+    settings: Settings, connections: metrics.Connections
+) -> metrics.MetricsServer | None:
+    if not settings.metrics_listen:
+        return None
+    metrics_server = metrics.serve(settings.metrics_listen, connections)
+    log.info("metrics on port %d", metrics_server.port)
+    return metrics_server
+
+
 async def start(settings: Settings) -> RecallrServer:
     """Starts serving on `settings.listen` over an already migrated database."""
     db = Database(settings.database_url)
@@ -157,7 +175,8 @@ async def start(settings: Settings) -> RecallrServer:
         ),
         "CategoryService": CategoryServicer(db),
     }
-    server = grpc.aio.server(options=transport.server_options(settings))
+    options = transport.server_options(settings) + transport.connection_options(settings)
+    server = grpc.aio.server(options=options)
     server.add_generic_rpc_handlers(
         [factory.service_handler(s, servicers[s.name]) for s in SERVICES]
     )
@@ -169,9 +188,7 @@ async def start(settings: Settings) -> RecallrServer:
         server,
     )
     port = transport.bind(server, settings)
-    metrics_server = metrics.serve(settings.metrics_listen) if settings.metrics_listen else None
-    if metrics_server is not None:
-        log.info("metrics on port %d", metrics_server.port)
+    metrics_server = _serve_metrics(settings, _connections(settings, port))
     if settings.otel_enabled:
         tracing.enable()
     await server.start()

@@ -8,7 +8,7 @@ import signal
 from collections.abc import Sequence
 from dataclasses import replace
 
-from recallr_server import __version__, app, logs, metrics
+from recallr_server import __version__, app, logs, metrics, transport
 from recallr_server.config import Settings
 from recallr_server.store import migrate, projects
 from recallr_server.store.database import Database
@@ -65,6 +65,7 @@ async def _bootstrap(settings: Settings) -> None:
 
 
 async def _serve(settings: Settings) -> None:
+    transport.raise_open_file_limit()
     await asyncio.to_thread(migrate.upgrade, settings.database_url)
     await _bootstrap(settings)
     stop = asyncio.Event()

@@ -33,7 +33,13 @@ class ServeProcess:
     ports it chose are read from there too.
     """
 
-    def __init__(self, directory: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        env: dict[str, str] | None = None,
+        *,
+        open_files: tuple[int, int] | None = None,
+    ) -> None:
         env = env or {}
         self.database_file = directory / "recallr.db"
         # Replicas share one database, project and key: the caller passes them in `env`.
@@ -49,9 +55,14 @@ class ServeProcess:
             **env,
         }
         self.database_url = settings["RECALLR_DATABASE_URL"]
+        command = [str(RECALLR_SERVER), "serve"]
+        if open_files is not None:
+            # The soft and hard open-file limits, as `ulimit -n` sets them in a shell;
+            # prlimit (util-linux) sets them and execs the server in its place.
+            command = ["prlimit", f"--nofile={open_files[0]}:{open_files[1]}", *command]
         with self._log_file.open("wb") as log:
             self._process = subprocess.Popen(
-                [str(RECALLR_SERVER), "serve"],
+                command,
                 cwd=directory,
                 env={**os.environ, **settings},
                 stdin=subprocess.DEVNULL,
@@ -63,6 +74,10 @@ class ServeProcess:
         except BaseException:
             self.close()
             raise
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
 
     @property
     def target(self) -> str:
