@@ -64,10 +64,17 @@ async def _bootstrap(settings: Settings) -> None:
         await db.dispose()
 
 
+def _prepare(settings: Settings) -> None:
+    """Migrates and bootstraps under the database's startup lock: replicas starting together
+    on a fresh database take turns rather than race to create the same rows."""
+    with migrate.exclusive(settings.database_url):
+        migrate.upgrade(settings.database_url)
+        asyncio.run(_bootstrap(settings))
+
+
 async def _serve(settings: Settings) -> None:
     transport.raise_open_file_limit()
-    await asyncio.to_thread(migrate.upgrade, settings.database_url)
-    await _bootstrap(settings)
+    await asyncio.to_thread(_prepare, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

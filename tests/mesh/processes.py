@@ -42,6 +42,7 @@ class ServeProcess:
         env: dict[str, str] | None = None,
         *,
         open_files: tuple[int, int] | None = None,
+        start_seconds: float = START_SECONDS,
     ) -> None:
         env = env or {}
         self.database_file = directory / "recallr.db"
@@ -73,18 +74,18 @@ class ServeProcess:
                 stderr=log,
             )
         try:
-            self.port = self._serving_port(settings["RECALLR_LISTEN"])
+            self.port = self._serving_port(settings["RECALLR_LISTEN"], start_seconds)
         except BaseException:
             self.close()
             raise
 
-    def _serving_port(self, listen: str) -> int:
+    def _serving_port(self, listen: str, timeout: float) -> int:
         """The port once the server is serving: read from its log when it chose one, else
         (the log level may hide that line) once its health check answers SERVING."""
         port = int(listen.rsplit(":", 1)[1])
         if port == 0:
-            return int(self.wait_for_log("serving on port ").rsplit(" ", 1)[1])
-        deadline = time.monotonic() + START_SECONDS
+            return int(self.wait_for_log("serving on port ", timeout).rsplit(" ", 1)[1])
+        deadline = time.monotonic() + timeout
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
             health = health_pb2_grpc.HealthStub(channel)
             while time.monotonic() < deadline:
@@ -96,7 +97,7 @@ class ServeProcess:
                 if answer is not None and answer.status == health_pb2.HealthCheckResponse.SERVING:
                     return port
                 time.sleep(0.1)
-        raise AssertionError(f"not serving in {START_SECONDS}s:\n{self._log_file.read_text()}")
+        raise AssertionError(f"not serving in {timeout}s:\n{self._log_file.read_text()}")
 
     @property
     def pid(self) -> int:
