@@ -11,7 +11,7 @@ from dataclasses import replace
 from recallr_server import __version__, app, logs, metrics, transport
 from recallr_server.config import Settings
 from recallr_server.store import migrate, projects
-from recallr_server.store.database import Database
+from recallr_server.store.database import Database, Tx
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -124,13 +124,22 @@ async def _admin(settings: Settings, args: argparse.Namespace) -> None:
             elif args.admin_command == "list-projects":
                 for p in await projects.list_projects(session):
                     print(f"{p.project_id}\t{p.name}\t{p.active_keys} active key(s)")
+                    for prefix in p.key_prefixes:
+                        print(f"\tkey {prefix or '(shorter than a prefix: not shown)'}")
             elif args.admin_command == "revoke-key":
-                count = await projects.revoke_keys_with_prefix(
-                    session, args.project_id, args.prefix
-                )
-                print(f"revoked {count} key(s)")
+                await _revoke(session, args.project_id, args.prefix)
     finally:
         await db.dispose()
+
+
+async def _revoke(session: Tx, project_id: str, prefix: str) -> None:
+    # An empty prefix would match, and revoke, every key of the project.
+    if not prefix:
+        raise SystemExit("give the key's prefix as list-projects shows it")
+    count = await projects.revoke_keys_with_prefix(session, project_id, prefix)
+    if count == 0:
+        raise SystemExit(f"no active key of project {project_id!r} starts with {prefix!r}")
+    print(f"revoked {count} key(s)")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
