@@ -166,9 +166,20 @@ def _enable_health_and_reflection(server: grpc.aio.Server) -> HealthServicer:
     return health
 
 
-def _observe(settings: Settings) -> metrics.MetricsServer | None:
+def _connections(settings: Settings, port: int) -> metrics.Connections:
+    """The connections to gRPC `port`: how many are open, and how many may be."""
+    open_files = transport.open_file_limit()
+    limit = transport.max_connections(settings, open_files)
+    log.info("accepting up to %d connections; open-file limit %d", limit, open_files)
+    return metrics.Connections(lambda: transport.open_connections(port), limit)
+
+
+def _observe(settings: Settings, port: int) -> metrics.MetricsServer | None:
     """Starts what reports on the server from outside: metrics and traces, as configured."""
-    metrics_server = metrics.serve(settings.metrics_listen) if settings.metrics_listen else None
+    connections = _connections(settings, port)
+    metrics_server = (
+        metrics.serve(settings.metrics_listen, connections) if settings.metrics_listen else None
+    )
     if metrics_server is not None:
         log.info("metrics on port %d", metrics_server.port)
     if settings.otel_enabled:
@@ -189,7 +200,8 @@ async def start(settings: Settings) -> RecallrServer:
         db, engine_models.embedder, IndexCache(dimensions), engine_models.chat
     )
     factory = HandlerFactory(Authenticator(StoreApiKeys(db), settings.auth_cache_seconds))
-    server = grpc.aio.server(options=transport.server_options(settings))
+    options = transport.server_options(settings) + transport.connection_options(settings)
+    server = grpc.aio.server(options=options)
     server.add_generic_rpc_handlers(
         [
             factory.service_handler(service)
@@ -198,7 +210,7 @@ async def start(settings: Settings) -> RecallrServer:
     )
     health = _enable_health_and_reflection(server)
     port = transport.bind(server, settings)
-    metrics_server = _observe(settings)
+    metrics_server = _observe(settings, port)
     await server.start()
     database_health = DatabaseHealth(
         health, [s.full_name for s in SERVICES], db, settings.health_probe_seconds

@@ -8,10 +8,10 @@ import signal
 from collections.abc import Sequence
 from dataclasses import replace
 
-from recallr_server import __version__, app, logs, metrics
+from recallr_server import __version__, app, logs, metrics, transport
 from recallr_server.config import Settings
 from recallr_server.store import migrate, projects
-from recallr_server.store.database import Database
+from recallr_server.store.database import Database, Tx
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,9 +64,17 @@ async def _bootstrap(settings: Settings) -> None:
         await db.dispose()
 
 
+def _prepare(settings: Settings) -> None:
+    """Migrates and bootstraps under the database's startup lock: replicas starting together
+    on a fresh database take turns rather than race to create the same rows."""
+    with migrate.exclusive(settings.database_url):
+        migrate.upgrade(settings.database_url)
+        asyncio.run(_bootstrap(settings))
+
+
 async def _serve(settings: Settings) -> None:
-    await asyncio.to_thread(migrate.upgrade, settings.database_url)
-    await _bootstrap(settings)
+    transport.raise_open_file_limit()
+    await asyncio.to_thread(_prepare, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -116,13 +124,22 @@ async def _admin(settings: Settings, args: argparse.Namespace) -> None:
             elif args.admin_command == "list-projects":
                 for p in await projects.list_projects(session):
                     print(f"{p.project_id}\t{p.name}\t{p.active_keys} active key(s)")
+                    for prefix in p.key_prefixes:
+                        print(f"\tkey {prefix or '(shorter than a prefix: not shown)'}")
             elif args.admin_command == "revoke-key":
-                count = await projects.revoke_keys_with_prefix(
-                    session, args.project_id, args.prefix
-                )
-                print(f"revoked {count} key(s)")
+                await _revoke(session, args.project_id, args.prefix)
     finally:
         await db.dispose()
+
+
+async def _revoke(session: Tx, project_id: str, prefix: str) -> None:
+    # An empty prefix would match, and revoke, every key of the project.
+    if not prefix:
+        raise SystemExit("give the key's prefix as list-projects shows it")
+    count = await projects.revoke_keys_with_prefix(session, project_id, prefix)
+    if count == 0:
+        raise SystemExit(f"no active key of project {project_id!r} starts with {prefix!r}")
+    print(f"revoked {count} key(s)")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

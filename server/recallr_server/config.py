@@ -57,6 +57,13 @@ class Settings:
     keepalive_timeout_seconds: float | None = None
     keepalive_permit_without_calls: bool = False
     keepalive_min_ping_interval_seconds: float | None = None
+    # Connections accepted at once, counting those still handshaking; None takes the
+    # open-file limit less the descriptors kept for everything else (transport.py).
+    max_connections: int | None = None
+    # A connection must finish its TLS and HTTP/2 handshake within this, and one with no
+    # call in flight for the idle timeout is closed (clients reconnect on their next call).
+    handshake_timeout_seconds: float = 10.0
+    connection_idle_timeout_seconds: float = 300.0
     # host:port for Prometheus metrics; None serves none.
     metrics_listen: str | None = None
     otel_enabled: bool = False
@@ -94,6 +101,11 @@ class Settings:
             keepalive_permit_without_calls=_flag(env.get("RECALLR_KEEPALIVE_PERMIT_WITHOUT_CALLS")),
             keepalive_min_ping_interval_seconds=_optional(
                 float, env.get("RECALLR_KEEPALIVE_MIN_PING_INTERVAL_SECONDS")
+            ),
+            max_connections=_optional(int, env.get("RECALLR_MAX_CONNECTIONS")),
+            handshake_timeout_seconds=float(env.get("RECALLR_HANDSHAKE_TIMEOUT_SECONDS", "10")),
+            connection_idle_timeout_seconds=float(
+                env.get("RECALLR_CONNECTION_IDLE_TIMEOUT_SECONDS", "300")
             ),
             metrics_listen=env.get("RECALLR_METRICS_LISTEN") or None,
             otel_enabled=_flag(env.get("RECALLR_OTEL_ENABLED")),

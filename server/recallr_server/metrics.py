@@ -8,12 +8,14 @@ The job worker reports through two hooks:
   (`recallr_job_duration_seconds{kind,outcome}`);
 - `set_queue_depth(n)` whenever it learns how many jobs wait to be claimed
   (`recallr_jobs_queue_depth`).
+
+The open-connection count is not recorded but read at each scrape (`Connections`).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from wsgiref.simple_server import WSGIServer
@@ -27,6 +29,7 @@ from prometheus_client import (
     ProcessCollector,
     start_http_server,
 )
+from prometheus_client.core import GaugeMetricFamily, Metric
 
 # Jobs embed and consolidate, taking seconds to minutes rather than milliseconds.
 JOB_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
@@ -127,6 +130,27 @@ def set_queue_depth(depth: int) -> None:
     _recorder.set_queue_depth(depth)
 
 
+@dataclass(frozen=True)
+class Connections:
+    """The gRPC server's connections: `count()` those open now, against `limit`."""
+
+    count: Callable[[], int]
+    limit: int
+
+    def collect(self) -> Iterable[Metric]:
+        yield GaugeMetricFamily(
+            "recallr_grpc_open_connections",
+            "TCP connections to the gRPC port this process holds a descriptor for, whatever"
+            " their state (handshaking, serving, idle, closing).",
+            value=self.count(),
+        )
+        yield GaugeMetricFamily(
+            "recallr_grpc_max_connections",
+            "Connections the gRPC server accepts at once; more are closed on arrival.",
+            value=self.limit,
+        )
+
+
 @dataclass
 class MetricsServer:
     """The metrics endpoint; `stop()` closes it and turns recording off again."""
@@ -143,13 +167,15 @@ class MetricsServer:
         self._thread.join()
 
 
-def serve(listen: str) -> MetricsServer:
+def serve(listen: str, connections: Connections | None = None) -> MetricsServer:
     """Turns recording on and serves `/metrics` on `listen` (host:port; port 0 picks one)."""
     global _recorder
     host, _, port = listen.rpartition(":")
     registry = CollectorRegistry()
     ProcessCollector(registry=registry)
     GCCollector(registry=registry)
+    if connections is not None:
+        registry.register(connections)
     http, thread = start_http_server(int(port), addr=host.strip("[]"), registry=registry)
     _recorder = _PrometheusRecorder(registry)
     return MetricsServer(http.server_port, http, thread)

@@ -16,10 +16,10 @@ def serve_process(tmp_path: Path) -> Iterator[Callable[..., ServeProcess]]:
     """Starts server processes on demand; whatever is still running at the end is killed."""
     started: list[ServeProcess] = []
 
-    def start(**env: str) -> ServeProcess:
+    def start(*, open_files: tuple[int, int] | None = None, **env: str) -> ServeProcess:
         directory = tmp_path / f"server{len(started)}"
         directory.mkdir()
-        process = ServeProcess(directory, env)
+        process = ServeProcess(directory, env, open_files=open_files)
         started.append(process)
         return process
 

@@ -13,6 +13,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
 from tests.conftest import repo_root
 
 RECALLR_SERVER = Path(sys.executable).with_name("recallr-server")
@@ -33,7 +36,14 @@ class ServeProcess:
     ports it chose are read from there too.
     """
 
-    def __init__(self, directory: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        env: dict[str, str] | None = None,
+        *,
+        open_files: tuple[int, int] | None = None,
+        start_seconds: float = START_SECONDS,
+    ) -> None:
         env = env or {}
         self.database_file = directory / "recallr.db"
         # Replicas share one database, project and key: the caller passes them in `env`.
@@ -49,9 +59,14 @@ class ServeProcess:
             **env,
         }
         self.database_url = settings["RECALLR_DATABASE_URL"]
+        command = [str(RECALLR_SERVER), "serve"]
+        if open_files is not None:
+            # The soft and hard open-file limits, as `ulimit -n` sets them in a shell;
+            # prlimit (util-linux) sets them and execs the server in its place.
+            command = ["prlimit", f"--nofile={open_files[0]}:{open_files[1]}", *command]
         with self._log_file.open("wb") as log:
             self._process = subprocess.Popen(
-                [str(RECALLR_SERVER), "serve"],
+                command,
                 cwd=directory,
                 env={**os.environ, **settings},
                 stdin=subprocess.DEVNULL,
@@ -59,10 +74,34 @@ class ServeProcess:
                 stderr=log,
             )
         try:
-            self.port = int(self.wait_for_log("serving on port ").rsplit(" ", 1)[1])
+            self.port = self._serving_port(settings["RECALLR_LISTEN"], start_seconds)
         except BaseException:
             self.close()
             raise
+
+    def _serving_port(self, listen: str, timeout: float) -> int:
+        """The port once the server is serving: read from its log when it chose one, else
+        (the log level may hide that line) once its health check answers SERVING."""
+        port = int(listen.rsplit(":", 1)[1])
+        if port == 0:
+            return int(self.wait_for_log("serving on port ", timeout).rsplit(" ", 1)[1])
+        deadline = time.monotonic() + timeout
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+            while time.monotonic() < deadline:
+                assert self._process.poll() is None, self._log_file.read_text()
+                try:
+                    answer = health.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                except grpc.RpcError:
+                    answer = None
+                if answer is not None and answer.status == health_pb2.HealthCheckResponse.SERVING:
+                    return port
+                time.sleep(0.1)
+        raise AssertionError(f"not serving in {timeout}s:\n{self._log_file.read_text()}")
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
 
     @property
     def target(self) -> str:
@@ -74,6 +113,10 @@ class ServeProcess:
             ("authorization", f"Bearer {self.api_key}"),
             ("x-recallr-project-id", self.project_id),
         )
+
+    def log_text(self) -> str:
+        """Everything the server wrote to stdout and stderr so far."""
+        return self._log_file.read_text()
 
     def log_records(self) -> list[dict[str, Any]]:
         lines = self._log_file.read_text().splitlines()

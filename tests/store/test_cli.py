@@ -14,7 +14,7 @@ import pytest
 
 from recallr_server.domain.auth import key_digest as hash_key
 from recallr_server.store.database import Database
-from recallr_server.store.projects import project_for_key
+from recallr_server.store.projects import ensure_project_with_key, project_for_key
 
 SERVER = Path(sys.executable).with_name("recallr-server")
 KEY = re.compile(r"rai_[A-Za-z0-9_-]{43}")
@@ -121,3 +121,57 @@ def test_serve_refuses_half_of_the_bootstrap_credentials(tmp_path: Path, only: s
     )
     assert result.returncode != 0
     assert "set both RECALLR_PROJECT_ID and RECALLR_API_KEY" in result.stderr
+
+
+def test_list_projects_shows_the_key_prefixes_that_revoke_key_takes(tmp_path: Path) -> None:
+    database = tmp_path / "recallr.db"
+    created = run(database, "admin", "create-project", "--project-id", "p1")
+    (first,) = KEY.findall(created.stdout)
+    (second,) = KEY.findall(run(database, "admin", "create-key", "p1").stdout)
+    listed = run(database, "admin", "list-projects").stdout
+    shown = re.findall(r"^\tkey (\S+)$", listed, flags=re.MULTILINE)
+    assert shown == [first[:12], second[:12]]
+    assert first not in listed and second not in listed
+    revoked = run(database, "admin", "revoke-key", "p1", shown[1])
+    assert (revoked.returncode, revoked.stdout) == (0, "revoked 1 key(s)\n")
+    assert owner(database, second) is None
+    assert re.findall(r"^\tkey (\S+)$", run(database, "admin", "list-projects").stdout, re.M) == [
+        first[:12]
+    ]
+
+
+def test_a_key_no_longer_than_its_prefix_is_not_shown_by_list_projects(tmp_path: Path) -> None:
+    database = tmp_path / "recallr.db"
+    short_key = "shortkey"
+
+    async def bootstrap() -> None:
+        db = Database(f"sqlite:///{database}")
+        try:
+            async with db.write() as session:
+                await ensure_project_with_key(session, "p1", short_key)
+        finally:
+            await db.dispose()
+
+    assert run(database, "migrate").returncode == 0
+    asyncio.run(bootstrap())
+    listed = run(database, "admin", "list-projects")
+    assert "p1\tdefault\t1 active key(s)\n" in listed.stdout
+    assert short_key not in listed.stdout
+
+
+@pytest.mark.parametrize(
+    ("prefix", "said"),
+    [
+        ("rai_nomatch0", "no active key of project 'p1' starts with 'rai_nomatch0'"),
+        ("", "give the key's prefix as list-projects shows it"),
+    ],
+)
+def test_revoke_key_matching_no_active_key_fails_and_says_so(
+    tmp_path: Path, prefix: str, said: str
+) -> None:
+    database = tmp_path / "recallr.db"
+    (key,) = KEY.findall(run(database, "admin", "create-project", "--project-id", "p1").stdout)
+    result = run(database, "admin", "revoke-key", "p1", prefix)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert said in result.stderr
+    assert owner(database, key) == "p1"

@@ -118,7 +118,7 @@ class ThrowawayPostgres:
             "C",
             "--no-sync",
         )
-        port = _free_loopback_port()
+        port = free_loopback_port()
         settings = {
             **_SERVER_SETTINGS,
             "port": str(port),
@@ -185,7 +185,7 @@ class ThrowawayPostgres:
             )
 
 
-def _free_loopback_port() -> int:
+def free_loopback_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]

@@ -71,9 +71,11 @@ class Database:
     def __init__(self, url: str | URL, *, pool_size: int = 10) -> None:
         self.url = async_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
-        kwargs: dict[str, Any] = {}
+        # Parameters are what callers sent (message text, metadata, key digests): they stay
+        # out of the text of database errors, which end up in logs.
+        kwargs: dict[str, Any] = {"hide_parameters": True}
         if not self.is_sqlite:
-            kwargs = {"pool_size": pool_size, "max_overflow": pool_size, "pool_pre_ping": True}
+            kwargs |= {"pool_size": pool_size, "max_overflow": pool_size, "pool_pre_ping": True}
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
             install_sqlite_pragmas(self.engine.sync_engine)

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import fcntl
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import URL, Connection
+from sqlalchemy.pool import NullPool
 
 from recallr_server.store.database import install_sqlite_pragmas, sync_url
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Any constant works; it only has to be the same for every replica.
 _MIGRATION_LOCK_ID = 0x5245_4341_4C4C
+# The databases whose startup lock this thread holds, so that it can take it again.
+_held = threading.local()
 
 
 def alembic_config(connection: Connection) -> Config:
@@ -26,17 +31,65 @@ def alembic_config(connection: Connection) -> Config:
 
 
 @contextmanager
+def _postgres_lock(url: URL) -> Iterator[None]:
+    # Held by the session: closing the connection (not pooled) releases it.
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
+            connection.commit()
+            yield
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    # A file of its own: SQLite's locks on the database file are POSIX locks, which any
+    # close of another descriptor on that file would drop.
+    with path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield  # closing the file releases the lock
+
+
+def _lock(url: URL) -> AbstractContextManager[None]:
+    if url.get_backend_name() == "postgresql":
+        return _postgres_lock(url)
+    if url.database and url.database != ":memory:":
+        return _file_lock(Path(f"{url.database}.lock"))
+    return nullcontext()  # a private in-memory database: nobody to race
+
+
+@contextmanager
+def exclusive(database_url: str) -> Iterator[None]:
+    """Holds the database's startup lock while the block runs: one process at a time
+    migrates it or bootstraps it, so replicas starting together take turns.
+
+    A session-level advisory lock on PostgreSQL; on SQLite an exclusive lock on a file
+    beside the database (`recallr.db.lock`). A thread holding it may take it again.
+    """
+    url = sync_url(database_url)
+    held: set[str] = _held.__dict__.setdefault("urls", set())
+    key = url.render_as_string(hide_password=False)
+    if key in held:
+        yield
+        return
+    with _lock(url):
+        held.add(key)
+        try:
+            yield
+        finally:
+            held.discard(key)
+
+
+@contextmanager
 def _connection(database_url: str) -> Iterator[Connection]:
     url = sync_url(database_url)
     engine = create_engine(url)
     if url.get_backend_name() == "sqlite":
         install_sqlite_pragmas(engine)
     try:
-        with engine.connect() as connection:
-            if url.get_backend_name() == "postgresql":
-                # Replicas starting together would otherwise race on the DDL.
-                connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
-                connection.commit()
+        with exclusive(database_url), engine.connect() as connection:
             yield connection
     finally:
         engine.dispose()

@@ -26,7 +26,13 @@ def new_api_key() -> str:
 class ProjectSummary:
     project_id: str
     name: str
-    active_keys: int
+    # The shown prefix of each active key, as `revoke_keys_with_prefix` takes it; empty for
+    # a key no longer than its prefix, which showing would give away whole.
+    key_prefixes: tuple[str, ...]
+
+    @property
+    def active_keys(self) -> int:
+        return len(self.key_prefixes)
 
 
 async def create_project(
@@ -111,9 +117,17 @@ class StoreApiKeys:
 
 async def list_projects(session: AsyncSession) -> list[ProjectSummary]:
     projects = (await session.scalars(select(Project).order_by(Project.created_at))).all()
-    keys = (await session.scalars(select(ApiKey).where(ApiKey.revoked_at.is_(None)))).all()
+    keys = (
+        await session.scalars(
+            select(ApiKey).where(ApiKey.revoked_at.is_(None)).order_by(ApiKey.created_at)
+        )
+    ).all()
+    shown = {
+        k.id: "" if key_digest(k.display_prefix) == k.key_hash else k.display_prefix for k in keys
+    }
     return [
-        ProjectSummary(p.id, p.name, sum(1 for k in keys if k.project_id == p.id)) for p in projects
+        ProjectSummary(p.id, p.name, tuple(shown[k.id] for k in keys if k.project_id == p.id))
+        for p in projects
     ]
 
 
