@@ -13,8 +13,7 @@ from recallr_server.api.handlers import Call
 from recallr_server.domain.errors import DomainError, Reason
 from recallr_server.domain.paging import page_of
 from recallr_server.domain.validation import Violations, check_text
-from recallr_server.engine import jobs
-from recallr_server.store import models
+from recallr_server.store import jobs, models
 from recallr_server.store.database import Database
 from recallr_server.store.lookups import find_merge_conflict, find_user
 

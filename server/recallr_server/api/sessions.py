@@ -27,8 +27,7 @@ from recallr_server.domain.validation import (
     metadata_filter_from_struct,
     metadata_from_struct,
 )
-from recallr_server.engine import jobs
-from recallr_server.store import models
+from recallr_server.store import jobs, models
 from recallr_server.store.database import Database
 from recallr_server.store.filters import metadata_matches
 from recallr_server.store.lookups import find_session, find_user

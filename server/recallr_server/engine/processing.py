@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from recallr_server.domain.clock import now
 from recallr_server.domain.merge_conflicts import RESOLUTION_OPTIONS, conflicts_enabled
 from recallr_server.domain.speakers import ASSISTANT_NAME_KEY, USER_NAME_KEY, speaker_name
-from recallr_server.engine import jobs
 from recallr_server.engine.consolidation import (
     Candidate,
     Decision,
@@ -42,7 +41,7 @@ from recallr_server.engine.llm_engine import (
     judge_llm,
     summarise_llm,
 )
-from recallr_server.store import models
+from recallr_server.store import jobs, models
 from recallr_server.store.database import Database
 from recallr_server.store.lookups import category_names
 from recallr_server.store.revisions import bump_index_revision

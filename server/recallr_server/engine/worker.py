@@ -14,8 +14,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recallr_server import metrics
-from recallr_server.engine import jobs
-from recallr_server.store import models
+from recallr_server.store import jobs, models
 from recallr_server.store.database import Database
 
 log = logging.getLogger("recallr.worker")
