@@ -19,7 +19,8 @@ import pytest
 
 from recallr_server.domain.merge_conflicts import RESOLUTION_OPTIONS
 from recallr_server.engine.consolidation import Candidate, Decision, Existing
-from recallr_server.engine.extraction import ChatMessage, Fact
+from recallr_server.engine.conversation import ChatMessage
+from recallr_server.engine.extraction import Fact
 from recallr_server.engine.llm import (
     EmbeddingSettings,
     InvalidOutput,

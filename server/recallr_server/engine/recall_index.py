@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from recallr_server.engine.embeddings import Matrix
 from recallr_server.engine.lexical import BM25Index, terms
-from recallr_server.engine.processing import decode_vector
+from recallr_server.engine.vectors import decode_vector
 from recallr_server.store import models
 
 # Users whose indexes stay in memory; about 25 MB each at 10,000 memories and messages.
