@@ -33,14 +33,14 @@ from recallr_server.api.tail import MessageSignal
 from recallr_server.api.users import UserServicer
 from recallr_server.config import Settings
 from recallr_server.engine.embeddings import Embedder, MiniLMEmbedder
-from recallr_server.engine.llm import (
+from recallr_server.engine.processing import SessionProcessor
+from recallr_server.engine.provider.llm import (
     ChatModel,
     EmbeddingSettings,
     LLMSettings,
     OpenAICompatibleChat,
     OpenAICompatibleEmbedder,
 )
-from recallr_server.engine.processing import SessionProcessor
 from recallr_server.engine.recall import ContextRecaller
 from recallr_server.engine.recall_index import IndexCache
 from recallr_server.engine.resolution import ConflictResolver

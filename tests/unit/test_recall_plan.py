@@ -15,7 +15,6 @@ from recallr_server.engine.agentic import (
     model_query_plan,
 )
 from recallr_server.engine.context_text import MemoryEntry
-from recallr_server.engine.llm import InvalidOutput, validation_error
 from recallr_server.engine.llm_engine import (
     SEARCH_PLAN_SCHEMA,
     SearchPlan,
@@ -24,6 +23,7 @@ from recallr_server.engine.llm_engine import (
     read_search_review,
     review_schema,
 )
+from recallr_server.engine.provider.llm import InvalidOutput, validation_error
 from recallr_server.engine.recall_index import MemoryDoc, MessageDoc
 from recallr_server.engine.retrieval import (
     Limits,

@@ -19,7 +19,14 @@ from typing import TypedDict
 from recallr_server.engine.consolidation import Candidate, Decision, Existing, Outcome
 from recallr_server.engine.conversation import ChatMessage
 from recallr_server.engine.extraction import Fact, canonical_attribute_key
-from recallr_server.engine.llm import ChatModel, InvalidOutput, JsonObject, Prompt
+from recallr_server.engine.provider.llm import ChatModel, InvalidOutput, JsonObject, Prompt
+from recallr_server.engine.provider.prompting import (
+    TEXT,
+    json_object,
+    require_aware,
+    transcript,
+    utc_moment,
+)
 from recallr_server.engine.temporal import day_span
 
 log = logging.getLogger("recallr.llm")
@@ -38,27 +45,16 @@ class ClarifyingQuestion(TypedDict):
 
 
 # Constrained decoders honour `pattern`, and the validator checks it for the others.
-_TEXT: JsonObject = {"type": "string", "pattern": r"\S"}
 _DAY: JsonObject = {"type": ["string", "null"], "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
 _KEY: JsonObject = {"type": ["string", "null"]}
 _STRINGS: JsonObject = {"type": "array", "items": {"type": "string"}}
 
 
-def _object(**properties: JsonObject) -> JsonObject:
-    # OpenAI's strict mode wants every property required and no others allowed.
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": list(properties),
-        "additionalProperties": False,
-    }
-
-
-FACTS_SCHEMA = _object(
+FACTS_SCHEMA = json_object(
     facts={
         "type": "array",
-        "items": _object(
-            content=_TEXT,
+        "items": json_object(
+            content=TEXT,
             categories=_STRINGS,
             source_message_ids=_STRINGS,
             event_start=_DAY,
@@ -69,8 +65,8 @@ FACTS_SCHEMA = _object(
         ),
     }
 )
-SUMMARY_SCHEMA = _object(summary=_TEXT)
-QUESTION_SCHEMA = _object(question=_TEXT)
+SUMMARY_SCHEMA = json_object(summary=TEXT)
+QUESTION_SCHEMA = json_object(question=TEXT)
 
 _JUDGEMENTS = {
     "new": Decision.NEW,
@@ -101,18 +97,18 @@ def extract_facts_llm(
     wording; `other_name` makes the assistant a person of that name whose own statements
     are facts too. A fact citing none of the given messages is dropped.
     """
-    _require_aware(now)
+    require_aware(now)
     aliases = {f"m{index}": message.message_id for index, message in enumerate(messages, 1)}
     reply = chat.complete_json(
         EXTRACT_FACTS,
         {
-            "now": _moment(now),
+            "now": utc_moment(now),
             "speakers": _speakers(user_name, other_name),
             "categories": "\n".join(
                 f"- {name}: {description}" if description else f"- {name}"
                 for name, description in categories.items()
             ),
-            "messages": _transcript(messages, user_name, other_name),
+            "messages": transcript(messages, user_name, other_name),
         },
         FACTS_SCHEMA,
     )
@@ -175,28 +171,6 @@ def _speakers(user_name: str | None, other_name: str | None) -> str:
     return f"{user} The assistant is an AI assistant."
 
 
-def _transcript(
-    messages: Sequence[ChatMessage], user_name: str | None = None, other_name: str | None = None
-) -> str:
-    names = {"user": user_name, "assistant": other_name}
-    lines = []
-    for index, message in enumerate(messages, 1):
-        name = names[message.role]
-        speaker = f"{message.role} ({name})" if name else message.role
-        lines.append(f"[m{index}] {speaker}: {message.content}")
-    return "\n".join(lines)
-
-
-def _moment(now: datetime) -> str:
-    utc = now.astimezone(UTC)
-    return f"{utc:%A} {utc.day} {utc:%B %Y}, {utc:%H:%M} UTC ({utc.isoformat()})"
-
-
-def _require_aware(now: datetime) -> None:
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("now must be a timezone-aware datetime")
-
-
 # --- Consolidation --------------------------------------------------------------------------
 
 
@@ -226,11 +200,11 @@ def judge_llm(
                 for number, memory in zip(numbers, candidates, strict=True)
             ),
         },
-        _object(
+        json_object(
             decision={"type": "string", "enum": list(_JUDGEMENTS)},
             memory={"type": ["integer", "null"], "enum": [*numbers, None]},
             related={"type": "array", "items": {"type": "integer", "enum": numbers}},
-            reason=_TEXT,
+            reason=TEXT,
         ),
     )
     decision = _JUDGEMENTS[reply["decision"]]
@@ -282,9 +256,9 @@ def clarifying_questions_llm(
 
 def summarise_llm(chat: ChatModel, messages: Sequence[ChatMessage], now: datetime) -> str:
     """A short third-person summary of the session that begins with its date."""
-    _require_aware(now)
+    require_aware(now)
     reply = chat.complete_json(
-        SUMMARISE, {"now": _moment(now), "messages": _transcript(messages)}, SUMMARY_SCHEMA
+        SUMMARISE, {"now": utc_moment(now), "messages": transcript(messages)}, SUMMARY_SCHEMA
     )
     summary: str = reply["summary"].strip()
     return summary
@@ -303,10 +277,10 @@ MAX_KEYWORD_CHARS = 60
 MAX_RECALL_MESSAGE_CHARS = 2_000
 
 _DATE: JsonObject = {"type": "string", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
-_DATE_RANGES: JsonObject = {"type": "array", "items": _object(start=_DATE, end=_DATE)}
-_TEXTS: JsonObject = {"type": "array", "items": _TEXT}
+_DATE_RANGES: JsonObject = {"type": "array", "items": json_object(start=_DATE, end=_DATE)}
+_TEXTS: JsonObject = {"type": "array", "items": TEXT}
 
-SEARCH_PLAN_SCHEMA = _object(
+SEARCH_PLAN_SCHEMA = json_object(
     queries=_TEXTS, keywords=_TEXTS, date_ranges=_DATE_RANGES, latest={"type": "boolean"}
 )
 
@@ -342,10 +316,10 @@ def plan_search_llm(chat: ChatModel, messages: Sequence[ChatMessage], now: datet
     when the model gives no schema-valid answer, `InvalidOutput` when its answer breaks a
     bound or names an impossible date.
     """
-    _require_aware(now)
+    require_aware(now)
     reply = chat.complete_json(
         RECALL_PLAN,
-        {"now": _moment(now), "messages": _recall_transcript(messages)},
+        {"now": utc_moment(now), "messages": _recall_transcript(messages)},
         SEARCH_PLAN_SCHEMA,
     )
     return read_search_plan(reply)
@@ -369,7 +343,7 @@ def review_schema(shown: int) -> JsonObject:
     number: JsonObject = {"type": "integer"}
     if shown:
         number = {"type": "integer", "enum": list(range(1, shown + 1))}
-    return _object(
+    return json_object(
         relevant={"type": "array", "items": number}, queries=_TEXTS, date_ranges=_DATE_RANGES
     )
 
@@ -388,11 +362,11 @@ def review_search_llm(
     `found` are one-line descriptions of the items found, best first; the model refers to
     them by number. Raises as `plan_search_llm`.
     """
-    _require_aware(now)
+    require_aware(now)
     reply = chat.complete_json(
         RECALL_REVIEW,
         {
-            "now": _moment(now),
+            "now": utc_moment(now),
             "messages": _recall_transcript(messages),
             "searched": "\n".join(f"- {query}" for query in searched) or "(nothing)",
             "found": "\n".join(f"{number}. {item}" for number, item in enumerate(found, 1))
@@ -459,6 +433,6 @@ def _date_ranges(items: Sequence[JsonObject]) -> list[DateRange]:
 
 
 def _recall_transcript(messages: Sequence[ChatMessage]) -> str:
-    return _transcript(
+    return transcript(
         [ChatMessage(m.message_id, m.role, m.content[:MAX_RECALL_MESSAGE_CHARS]) for m in messages]
     )

@@ -33,7 +33,6 @@ from recallr_server.engine.consolidation import (
 from recallr_server.engine.conversation import ChatMessage
 from recallr_server.engine.embeddings import Embedder
 from recallr_server.engine.extraction import Fact, extract_facts
-from recallr_server.engine.llm import ChatModel
 from recallr_server.engine.llm_engine import (
     ClarifyingQuestion,
     clarifying_questions_llm,
@@ -41,6 +40,7 @@ from recallr_server.engine.llm_engine import (
     judge_llm,
     summarise_llm,
 )
+from recallr_server.engine.provider.llm import ChatModel
 from recallr_server.engine.vectors import Vector, decode_vector, encode_vector
 from recallr_server.store import jobs, models
 from recallr_server.store.database import Database

@@ -21,8 +21,8 @@ from recallr_server.engine import context_text
 from recallr_server.engine.agentic import MAX_ROUNDS, AgenticSearch, Found, model_query_plan
 from recallr_server.engine.conversation import ChatMessage
 from recallr_server.engine.embeddings import Embedder, Matrix
-from recallr_server.engine.llm import ChatModel, InvalidOutput, LLMError
 from recallr_server.engine.llm_engine import plan_search_llm, review_search_llm
+from recallr_server.engine.provider.llm import ChatModel, InvalidOutput, LLMError
 from recallr_server.engine.recall_index import IndexCache, MessageDoc
 from recallr_server.engine.retrieval import (
     QUERY_MESSAGES,
