@@ -17,7 +17,7 @@ from typing import Any
 
 from recallr_server.domain.categories import DEFAULT_CATEGORIES
 from recallr_server.engine.conversation import ChatMessage
-from recallr_server.engine.extraction import _nlp, extract_facts
+from recallr_server.engine.ingest.extraction import _nlp, extract_facts
 
 DATA_FILE = Path(__file__).resolve().parents[2] / "shared/data/locomo-dev.json"
 SESSION_TIME_FORMAT = "%I:%M %p on %d %B, %Y"

@@ -33,7 +33,9 @@ from recallr_server.api.tail import MessageSignal
 from recallr_server.api.users import UserServicer
 from recallr_server.config import Settings
 from recallr_server.engine.embeddings import Embedder, MiniLMEmbedder
-from recallr_server.engine.processing import SessionProcessor
+from recallr_server.engine.ingest.processing import SessionProcessor
+from recallr_server.engine.ingest.resolution import ConflictResolver
+from recallr_server.engine.ingest.worker import Worker
 from recallr_server.engine.provider.llm import (
     ChatModel,
     EmbeddingSettings,
@@ -41,10 +43,8 @@ from recallr_server.engine.provider.llm import (
     OpenAICompatibleChat,
     OpenAICompatibleEmbedder,
 )
-from recallr_server.engine.recall import ContextRecaller
-from recallr_server.engine.recall_index import IndexCache
-from recallr_server.engine.resolution import ConflictResolver
-from recallr_server.engine.worker import Worker
+from recallr_server.engine.recall.index import IndexCache
+from recallr_server.engine.recall.recaller import ContextRecaller
 from recallr_server.health import DatabaseHealth
 from recallr_server.store import models
 from recallr_server.store.database import Database

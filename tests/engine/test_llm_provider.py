@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 
 from recallr_server.domain.merge_conflicts import RESOLUTION_OPTIONS
-from recallr_server.engine.consolidation import Candidate, Decision, Existing
 from recallr_server.engine.conversation import ChatMessage
-from recallr_server.engine.extraction import Fact
-from recallr_server.engine.llm_engine import (
+from recallr_server.engine.ingest.consolidation import Candidate, Decision, Existing
+from recallr_server.engine.ingest.extraction import Fact
+from recallr_server.engine.ingest.llm_steps import (
     FACTS_SCHEMA,
     SUMMARY_SCHEMA,
     clarifying_questions_llm,

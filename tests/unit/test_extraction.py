@@ -12,7 +12,7 @@ import pytest
 
 from recallr_server.domain.categories import DEFAULT_CATEGORIES
 from recallr_server.engine.conversation import ChatMessage
-from recallr_server.engine.extraction import (
+from recallr_server.engine.ingest.extraction import (
     Fact,
     canonical_attribute_key,
     extract_facts,

@@ -22,7 +22,7 @@ from recallr_server.domain.context import (
     Strategy,
 )
 from recallr_server.domain.validation import Violations
-from recallr_server.engine.recall import ContextRecaller
+from recallr_server.engine.recall.recaller import ContextRecaller
 
 STRATEGY_FROM_WIRE = {
     context_pb2.RECALL_STRATEGY_UNSPECIFIED: Strategy.BALANCED,

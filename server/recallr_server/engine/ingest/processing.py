@@ -22,7 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from recallr_server.domain.clock import now
 from recallr_server.domain.merge_conflicts import RESOLUTION_OPTIONS, conflicts_enabled
 from recallr_server.domain.speakers import ASSISTANT_NAME_KEY, USER_NAME_KEY, speaker_name
-from recallr_server.engine.consolidation import (
+from recallr_server.engine.conversation import ChatMessage
+from recallr_server.engine.embeddings import Embedder
+from recallr_server.engine.ingest.consolidation import (
     Candidate,
     Decision,
     Existing,
@@ -30,10 +32,8 @@ from recallr_server.engine.consolidation import (
     decide,
     similar_first,
 )
-from recallr_server.engine.conversation import ChatMessage
-from recallr_server.engine.embeddings import Embedder
-from recallr_server.engine.extraction import Fact, extract_facts
-from recallr_server.engine.llm_engine import (
+from recallr_server.engine.ingest.extraction import Fact, extract_facts
+from recallr_server.engine.ingest.llm_steps import (
     ClarifyingQuestion,
     clarifying_questions_llm,
     extract_facts_llm,

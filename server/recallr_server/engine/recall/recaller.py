@@ -17,14 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from recallr_server.domain.context import Progress, RecalledContext, RecallSettings, Strategy
 from recallr_server.domain.speakers import ASSISTANT_NAME_KEY, USER_NAME_KEY, speaker_name
 from recallr_server.domain.validation import is_uuid
-from recallr_server.engine import context_text
-from recallr_server.engine.agentic import MAX_ROUNDS, AgenticSearch, Found, model_query_plan
 from recallr_server.engine.conversation import ChatMessage
 from recallr_server.engine.embeddings import Embedder, Matrix
-from recallr_server.engine.llm_engine import plan_search_llm, review_search_llm
 from recallr_server.engine.provider.llm import ChatModel, InvalidOutput, LLMError
-from recallr_server.engine.recall_index import IndexCache, MessageDoc
-from recallr_server.engine.retrieval import (
+from recallr_server.engine.recall import context_text
+from recallr_server.engine.recall.agentic import MAX_ROUNDS, AgenticSearch, Found, model_query_plan
+from recallr_server.engine.recall.index import IndexCache, MessageDoc
+from recallr_server.engine.recall.llm_steps import plan_search_llm, review_search_llm
+from recallr_server.engine.recall.retrieval import (
     QUERY_MESSAGES,
     Limits,
     QueryPlan,

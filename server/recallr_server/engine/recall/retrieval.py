@@ -26,10 +26,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from recallr_server.domain.context import Strategy
-from recallr_server.engine.context_text import MAX_CONNECTED_SHOWN, MAX_VERSIONS_SHOWN
 from recallr_server.engine.embeddings import Matrix
-from recallr_server.engine.lexical import stem_of, weighted_terms, words
-from recallr_server.engine.recall_index import MemoryDoc, MessageDoc, SummaryDoc, UserIndex
+from recallr_server.engine.recall.context_text import MAX_CONNECTED_SHOWN, MAX_VERSIONS_SHOWN
+from recallr_server.engine.recall.index import MemoryDoc, MessageDoc, SummaryDoc, UserIndex
+from recallr_server.engine.recall.lexical import stem_of, weighted_terms, words
 from recallr_server.engine.temporal import make_absolute, resolve_time_expressions
 
 # The query is the current session's last messages: the newest carries the question,

@@ -32,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recallr_server.engine.embeddings import Matrix
-from recallr_server.engine.lexical import BM25Index, terms
+from recallr_server.engine.recall.lexical import BM25Index, terms
 from recallr_server.engine.vectors import decode_vector
 from recallr_server.store import models
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from recallr_server.domain.clock import now
 from recallr_server.domain.merge_conflicts import KEEP_BOTH, KEEP_EXISTING, KEEP_NEW
 from recallr_server.engine.embeddings import Embedder
-from recallr_server.engine.processing import link_chains, next_chain_seq
+from recallr_server.engine.ingest.processing import link_chains, next_chain_seq
 from recallr_server.engine.vectors import encode_vector
 from recallr_server.store import jobs, models
 from recallr_server.store.database import Database
