@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    pass
-
 FIRST_PERSON = frozenset({"i", "me", "my", "mine", "we", "us", "our", "ours"})
 
-
 SECOND_PERSON = frozenset({"you", "your", "yours", "yourself", "yourselves", "ya", "u"})
+
 DEPENDENT_SUBJECTS = frozenset(
     {"it", "this", "that", "these", "those", "they", "he", "she", "them", "which", "who", "what"}
 )
 
 RECOMMEND_LEMMAS = frozenset({"recommend", "suggest", "advise"})
-
 
 GENERIC_NOUNS = frozenset(
     {"thing", "stuff", "lot", "way", "bit", "one", "question", "time", "kind", "sort", "day"}
