@@ -45,9 +45,9 @@ from recallr_server.api.handlers import Call
 from recallr_server.config import Settings
 from recallr_server.domain.context import ContextRecall
 from recallr_server.engine.embeddings import MiniLMEmbedder
-from recallr_server.engine.processing import encode_vector
-from recallr_server.engine.recall import ContextRecaller
-from recallr_server.engine.recall_index import IndexCache
+from recallr_server.engine.recall.index import IndexCache
+from recallr_server.engine.recall.recaller import ContextRecaller
+from recallr_server.engine.vectors import encode_vector
 from recallr_server.store import migrate, models, projects
 from recallr_server.store.database import Database
 

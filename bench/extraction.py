@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from recallr_server.domain.categories import DEFAULT_CATEGORIES
-from recallr_server.engine.extraction import ChatMessage, _nlp, extract_facts
+from recallr_server.engine.conversation import ChatMessage
+from recallr_server.engine.ingest.extraction import extract_facts
+from recallr_server.engine.ingest.extraction.pipeline import nlp
 
 DATA_FILE = Path(__file__).resolve().parents[2] / "shared/data/locomo-dev.json"
 SESSION_TIME_FORMAT = "%I:%M %p on %d %B, %Y"
@@ -48,7 +50,7 @@ def main() -> None:
     arguments = parser.parse_args()
     conversations = json.loads(arguments.data.read_text())
     loading = time.perf_counter()
-    _nlp()
+    nlp()
     print(f"model load: {time.perf_counter() - loading:.2f} s")
     total_turns = total_facts = 0
     started = time.perf_counter()

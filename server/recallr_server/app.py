@@ -36,20 +36,19 @@ from recallr_server.domain.ports import UnitOfWork, WorkQueued
 from recallr_server.domain.sessions import Sessions
 from recallr_server.domain.tail import MessageSignal
 from recallr_server.domain.users import Users
-from recallr_server.engine import jobs
 from recallr_server.engine.embeddings import Embedder, MiniLMEmbedder
-from recallr_server.engine.llm import (
+from recallr_server.engine.ingest.processing import SessionProcessor
+from recallr_server.engine.ingest.resolution import ConflictResolver
+from recallr_server.engine.ingest.worker import Worker
+from recallr_server.engine.provider.llm import (
     ChatModel,
     EmbeddingSettings,
     LLMSettings,
     OpenAICompatibleChat,
     OpenAICompatibleEmbedder,
 )
-from recallr_server.engine.processing import SessionProcessor
-from recallr_server.engine.recall import ContextRecaller
-from recallr_server.engine.recall_index import IndexCache
-from recallr_server.engine.resolution import ConflictResolver
-from recallr_server.engine.worker import Worker
+from recallr_server.engine.recall.index import IndexCache
+from recallr_server.engine.recall.recaller import ContextRecaller
 from recallr_server.health import DatabaseHealth
 from recallr_server.store import models
 from recallr_server.store.database import Database
@@ -125,7 +124,7 @@ def build_worker(db: Database, settings: Settings, engine_models: Models) -> Wor
 
 
 def units_of_work(db: Database) -> UnitOfWork:
-    return StoreUnitOfWork(db, jobs.enqueue)
+    return StoreUnitOfWork(db)
 
 
 def session_servicer(

@@ -21,7 +21,7 @@ import pytest
 from recallr.v1 import context_pb2
 from recallr.v1 import context_service_pb2 as pb
 from recallr_server.config import Settings
-from recallr_server.engine.agentic import MAX_ROUNDS
+from recallr_server.engine.recall.agentic import MAX_ROUNDS
 from tests.api.test_context_wire import USER, Conversation, at, start
 from tests.api.wire import stubs
 from tests.conftest import ServerThread, new_tenant

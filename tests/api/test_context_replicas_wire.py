@@ -1,7 +1,7 @@
 """Messages added through one replica are recalled by the next recall on another.
 
 AddMessage bumps only `users.message_revision`, and a replica's cached index then loads
-just the messages after the newest it holds (engine.recall_index); these tests run two
+just the messages after the newest it holds (engine.recall.index); these tests run two
 servers on one database to see that path end to end.
 """
 

@@ -22,7 +22,7 @@ from recallr.v1 import context_service_pb2 as pb
 from recallr.v1 import memory_service_pb2 as memories_pb
 from recallr.v1 import session_service_pb2 as sessions_pb
 from recallr_server.engine.embeddings import MiniLMEmbedder
-from recallr_server.engine.processing import encode_vector
+from recallr_server.engine.vectors import encode_vector
 from recallr_server.store import models
 from recallr_server.store.revisions import bump_index_revision
 from tests.api.seed import add_message, create_session, create_user, user_pk

@@ -8,8 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from recallr_server.domain.clock import now
-from recallr_server.engine import jobs
-from recallr_server.store import models
+from recallr_server.store import jobs, models
 from recallr_server.store.database import Database
 from tests.engine.conftest import add_user_with_session
 from tests.support import seed

@@ -18,9 +18,18 @@ import numpy as np
 import pytest
 
 from recallr_server.domain.merge_conflicts import RESOLUTION_OPTIONS
-from recallr_server.engine.consolidation import Candidate, Decision, Existing
-from recallr_server.engine.extraction import ChatMessage, Fact
-from recallr_server.engine.llm import (
+from recallr_server.engine.conversation import ChatMessage
+from recallr_server.engine.ingest.consolidation import Candidate, Decision, Existing
+from recallr_server.engine.ingest.extraction import Fact
+from recallr_server.engine.ingest.llm_steps import (
+    FACTS_SCHEMA,
+    SUMMARY_SCHEMA,
+    clarifying_questions_llm,
+    extract_facts_llm,
+    judge_llm,
+    summarise_llm,
+)
+from recallr_server.engine.provider.llm import (
     EmbeddingSettings,
     InvalidOutput,
     LLMError,
@@ -30,14 +39,6 @@ from recallr_server.engine.llm import (
     Prompt,
     parse_json_reply,
     validation_error,
-)
-from recallr_server.engine.llm_engine import (
-    FACTS_SCHEMA,
-    SUMMARY_SCHEMA,
-    clarifying_questions_llm,
-    extract_facts_llm,
-    judge_llm,
-    summarise_llm,
 )
 from tests.engine.recorded_provider import (
     FIXTURES,

@@ -19,7 +19,7 @@ from recallr.v1 import session_service_pb2 as pb
 from recallr_server.api.handlers import Call
 from recallr_server.app import session_servicer as SessionServicer
 from recallr_server.domain.tail import MessageSignal
-from recallr_server.engine.recall_index import IndexCache, MessageDoc, UserIndex
+from recallr_server.engine.recall.index import IndexCache, MessageDoc, UserIndex
 from recallr_server.store import models, projects
 from recallr_server.store.database import Database
 from tests.support import seed

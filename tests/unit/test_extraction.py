@@ -11,8 +11,8 @@ from typing import Literal
 import pytest
 
 from recallr_server.domain.categories import DEFAULT_CATEGORIES
-from recallr_server.engine.extraction import (
-    ChatMessage,
+from recallr_server.engine.conversation import ChatMessage
+from recallr_server.engine.ingest.extraction import (
     Fact,
     canonical_attribute_key,
     extract_facts,

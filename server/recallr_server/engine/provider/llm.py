@@ -29,7 +29,8 @@ from typing import Any, Protocol, Self, final
 import httpx
 import numpy as np
 
-from recallr_server.engine.embeddings import Matrix, _normalise
+from recallr_server.engine.embeddings import Matrix
+from recallr_server.engine.vectors import unit_rows as _normalise
 
 log = logging.getLogger("recallr.llm")
 

@@ -26,10 +26,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from recallr_server.domain.context import Strategy
-from recallr_server.engine.context_text import MAX_CONNECTED_SHOWN, MAX_VERSIONS_SHOWN
 from recallr_server.engine.embeddings import Matrix
-from recallr_server.engine.lexical import stem_of, weighted_terms, words
-from recallr_server.engine.recall_index import MemoryDoc, MessageDoc, SummaryDoc, UserIndex
+from recallr_server.engine.recall.context_text import MAX_CONNECTED_SHOWN, MAX_VERSIONS_SHOWN
+from recallr_server.engine.recall.index import MemoryDoc, MessageDoc, SummaryDoc, UserIndex
+from recallr_server.engine.recall.lexical import stem_of, weighted_terms, words
 from recallr_server.engine.temporal import make_absolute, resolve_time_expressions
 
 # The query is the current session's last messages: the newest carries the question,
@@ -243,6 +243,43 @@ def _rank(
     excluded_messages: set[str],
 ) -> tuple[list[RankedMemory], list[MessageDoc]]:
     memory_docs, message_docs = index.memories.docs, index.messages.docs
+    memory_alive, message_alive = _eligible(index, plan, excluded_messages)
+    memory_bm25, memory_share = index.memories.lexical.scores(plan.term_weights)
+    message_bm25, message_share = index.messages.lexical.scores(plan.term_weights)
+    memory_fused = _rrf(memory_bm25, memory_alive)
+    memory_similarity = np.zeros(len(memory_docs))
+    for vector in query_vectors:
+        similarity = index.memories.vectors @ vector
+        memory_fused += _rrf(similarity.astype(np.float64), memory_alive)
+        memory_similarity = np.maximum(memory_similarity, similarity)
+    message_fused = MESSAGE_WEIGHT * _rrf(message_bm25, message_alive)
+    if plan.prefers_recent:
+        memory_fused += _rrf(_recency(memory_docs, memory_fused), memory_alive)
+        message_fused += _rrf(_recency(message_docs, message_fused, index), message_alive)
+
+    memory_total, message_total = _lend_evidence(index, memory_fused, message_fused)
+    memory_total[~memory_alive] = 0.0
+    message_total[~message_alive] = 0.0
+
+    memory_relevance = np.maximum(memory_share, _dense_relevance(memory_similarity))
+    message_relevance = message_share
+    return _select(
+        memory_docs,
+        message_docs,
+        memory_total,
+        message_total,
+        memory_relevance,
+        message_relevance,
+        limits,
+        lambda doc: _shown_sources(index, doc),
+    )
+
+
+def _eligible(
+    index: UserIndex, plan: QueryPlan, excluded_messages: set[str]
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """Which memories and messages may be recalled: live, not excluded, inside the dates."""
+    memory_docs, message_docs = index.memories.docs, index.messages.docs
     memory_alive = index.memories.alive.copy()
     message_alive = index.messages.alive.copy()
     for message_id in excluded_messages:
@@ -264,46 +301,25 @@ def _rank(
                 plan.date_filters,
                 MESSAGE_DATE_SLACK,
             )
+    return memory_alive, message_alive
 
-    memory_bm25, memory_share = index.memories.lexical.scores(plan.term_weights)
-    message_bm25, message_share = index.messages.lexical.scores(plan.term_weights)
-    memory_fused = _rrf(memory_bm25, memory_alive)
-    memory_similarity = np.zeros(len(memory_docs))
-    for vector in query_vectors:
-        similarity = index.memories.vectors @ vector
-        memory_fused += _rrf(similarity.astype(np.float64), memory_alive)
-        memory_similarity = np.maximum(memory_similarity, similarity)
-    message_fused = MESSAGE_WEIGHT * _rrf(message_bm25, message_alive)
-    if plan.prefers_recent:
-        memory_fused += _rrf(_recency(memory_docs, memory_fused), memory_alive)
-        message_fused += _rrf(_recency(message_docs, message_fused, index), message_alive)
 
-    # Each view of a turn lends the other part of its rank.
+def _lend_evidence(
+    index: UserIndex, memory_fused: NDArray[np.float64], message_fused: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Each view of a turn lends the other part of its rank: a memory the rank of the
+    messages it was extracted from, a message the rank of its memories."""
     memory_total = memory_fused.copy()
     message_total = message_fused.copy()
     for position in np.flatnonzero(memory_fused > 0):
-        doc = memory_docs[position]
+        doc = index.memories.docs[position]
         assert doc is not None
         for message_id in doc.source_message_ids:
             source = index.message_position(message_id)
             if source is not None:
                 memory_total[position] += CROSS_EVIDENCE_WEIGHT * message_fused[source]
                 message_total[source] += CROSS_EVIDENCE_WEIGHT * memory_fused[position]
-    memory_total[~memory_alive] = 0.0
-    message_total[~message_alive] = 0.0
-
-    memory_relevance = np.maximum(memory_share, _dense_relevance(memory_similarity))
-    message_relevance = message_share
-    return _select(
-        memory_docs,
-        message_docs,
-        memory_total,
-        message_total,
-        memory_relevance,
-        message_relevance,
-        limits,
-        lambda doc: _shown_sources(index, doc),
-    )
+    return memory_total, message_total
 
 
 def _shown_sources(index: UserIndex, doc: MemoryDoc) -> set[str]:
@@ -371,45 +387,61 @@ def _select(
         if message_relevance[p] >= limits.memories_threshold
     ]
     ranked.sort(key=lambda item: -item[0])
-    chosen: list[RankedMemory] = []
-    messages: list[MessageDoc] = []
-    taken: set[int] = set()
-    covered: set[str] = set()
+    chosen = _Selection(memory_docs, message_docs, memory_relevance, shown)
+    deferred = chosen.fill(((True, p) for p in memory_order), floor, repeats=False)
+    chosen.fill(((True, p) for p in deferred), floor, repeats=True)
+    deferred = chosen.fill(((m, p) for _, m, p in ranked), limits.max_top_k, repeats=False)
+    chosen.fill(((True, p) for p in deferred), limits.max_top_k, repeats=True)
+    return chosen.memories, chosen.messages
 
-    def fill(order: Iterable[tuple[bool, int]], cap: int, *, repeats: bool) -> list[int]:
+
+class _Selection:
+    """The memories and raw messages `_select` has chosen, and the messages they show."""
+
+    def __init__(
+        self,
+        memory_docs: Sequence[MemoryDoc | None],
+        message_docs: Sequence[MessageDoc | None],
+        memory_relevance: NDArray[np.float64],
+        shown: Callable[[MemoryDoc], set[str]],
+    ) -> None:
+        self._memory_docs = memory_docs
+        self._message_docs = message_docs
+        self._memory_relevance = memory_relevance
+        self._shown = shown
+        self.memories: list[RankedMemory] = []
+        self.messages: list[MessageDoc] = []
+        self._taken: set[int] = set()
+        self._covered: set[str] = set()
+
+    def fill(self, order: Iterable[tuple[bool, int]], cap: int, *, repeats: bool) -> list[int]:
         """Takes from `order` until `cap` items are chosen; returns the memories deferred."""
         deferred = []
         for is_memory, position in order:
-            if len(chosen) + len(messages) >= cap:
+            if len(self.memories) + len(self.messages) >= cap:
                 break
             if not is_memory:
-                message = message_docs[position]
+                message = self._message_docs[position]
                 assert message is not None
-                if message.id not in covered:
-                    messages.append(message)
-                    covered.add(message.id)
+                if message.id not in self._covered:
+                    self.messages.append(message)
+                    self._covered.add(message.id)
                 continue
-            memory = memory_docs[position]
+            memory = self._memory_docs[position]
             assert memory is not None
-            if position in taken:
+            if position in self._taken:
                 continue
             if (
                 not repeats
                 and memory.source_message_ids
-                and covered >= set(memory.source_message_ids)
+                and self._covered >= set(memory.source_message_ids)
             ):
                 deferred.append(position)
                 continue
-            chosen.append(RankedMemory(memory, float(memory_relevance[position])))
-            taken.add(position)
-            covered.update(shown(memory))
+            self.memories.append(RankedMemory(memory, float(self._memory_relevance[position])))
+            self._taken.add(position)
+            self._covered.update(self._shown(memory))
         return deferred
-
-    deferred = fill(((True, p) for p in memory_order), floor, repeats=False)
-    fill(((True, p) for p in deferred), floor, repeats=True)
-    deferred = fill(((m, p) for _, m, p in ranked), limits.max_top_k, repeats=False)
-    fill(((True, p) for p in deferred), limits.max_top_k, repeats=True)
-    return chosen, messages
 
 
 def _summaries(

@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Collection, Hashable, Iterable, Sequence
-from collections.abc import Set as AbstractSet
+from collections.abc import AsyncIterator, Collection, Hashable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,18 +27,16 @@ from typing import Generic, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from recallr_server.engine.embeddings import Matrix
-from recallr_server.engine.lexical import BM25Index, terms
-from recallr_server.engine.processing import decode_vector
+from recallr_server.engine.recall.lexical import BM25Index, terms
+from recallr_server.engine.vectors import decode_vector
 from recallr_server.store import models
+from recallr_server.store import recall as recall_store
+from recallr_server.store.database import Tx
 
 # Users whose indexes stay in memory; about 25 MB each at 10,000 memories and messages.
 DEFAULT_CACHED_USERS = 32
-# Ids per IN (...) list when loading new rows.
-_LOAD_CHUNK = 500
 # Tokenising more documents than this moves off the event loop.
 _INLINE_DOCUMENTS = 200
 # An index with this share of removed documents is rebuilt from its live ones.
@@ -176,18 +173,16 @@ class UserIndex:
         self.messages = Shelf(None)
         self.summaries = Shelf(self.dimensions)
 
-    async def refresh(
-        self, session: AsyncSession, user_pk: str, revision: int, message_revision: int
-    ) -> None:
+    async def refresh(self, tx: Tx, user_pk: str, revision: int, message_revision: int) -> None:
         """Brings the index to the database's state; the revisions are the ones read with it."""
         if revision == self.revision:
             # Only messages were added since the last refresh.
-            await self._load_new_messages(session, user_pk)
+            await self._load_new_messages(tx, user_pk)
         else:
-            await self._refresh_memories(session, user_pk)
-            await self._refresh_messages(session, user_pk)
-            await self._refresh_summaries(session, user_pk)
-            self.session_times = await _session_times(session, user_pk)
+            await self._refresh_memories(tx, user_pk)
+            await self._refresh_messages(tx, user_pk)
+            await self._refresh_summaries(tx, user_pk)
+            self.session_times = await recall_store.session_times(tx, user_pk)
             self.memories = self.memories.compacted()
             self.summaries = self.summaries.compacted()
         # Re-indexing a session's previous last message leaves a removed document behind.
@@ -208,18 +203,10 @@ class UserIndex:
             found += current[-1:]
         return found
 
-    async def _refresh_memories(self, session: AsyncSession, user_pk: str) -> None:
+    async def _refresh_memories(self, tx: Tx, user_pk: str) -> None:
         # Versions change in place only when they expire, or come back when a newer one is
         # deleted: (id, expired_at) tells every change apart.
-        state = dict(
-            (
-                await session.execute(
-                    select(models.Memory.id, models.Memory.expired_at).where(
-                        models.Memory.user_pk == user_pk
-                    )
-                )
-            ).all()
-        )
+        state = await recall_store.memory_states(tx, user_pk)
         for gone in self.versions.keys() - state.keys():
             self._forget(self.versions.pop(gone))
         changed = sorted(
@@ -227,9 +214,7 @@ class UserIndex:
             for key, expired_at in state.items()
             if key not in self.versions or self.versions[key].expired_at != expired_at
         )
-        rows: list[models.Memory] = []
-        for chunk in _chunks(changed):
-            rows += await session.scalars(select(models.Memory).where(models.Memory.id.in_(chunk)))
+        rows = await recall_store.memories(tx, changed)
         current: list[tuple[MemoryDoc, Matrix | None]] = []
         for row in rows:
             if row.id in self.versions:
@@ -259,13 +244,7 @@ class UserIndex:
             [vector for _, vector in current],
         )
         self.links = {}
-        for a, b in (
-            await session.execute(
-                select(models.MemoryLink.chain_a, models.MemoryLink.chain_b).where(
-                    models.MemoryLink.user_pk == user_pk
-                )
-            )
-        ).all():
+        for a, b in await recall_store.memory_links(tx, user_pk):
             self.links.setdefault(a, set()).add(b)
             self.links.setdefault(b, set()).add(a)
 
@@ -278,16 +257,8 @@ class UserIndex:
         if doc.id in self.memories.positions:
             self.memories.remove(doc.id)
 
-    async def _refresh_messages(self, session: AsyncSession, user_pk: str) -> None:
-        ids = dict(
-            (
-                await session.execute(
-                    select(models.Message.seq, models.Message.id).where(
-                        models.Message.user_pk == user_pk
-                    )
-                )
-            ).all()
-        )
+    async def _refresh_messages(self, tx: Tx, user_pk: str) -> None:
+        ids = await recall_store.message_ids(tx, user_pk)
         # SQLite hands the seq of a deleted newest message to the next one: a held seq
         # whose message id changed is a different message.
         for seq, message_id in ids.items():
@@ -296,25 +267,17 @@ class UserIndex:
             if held is not None and held.id != message_id:
                 self.messages.remove(seq)
         current = set(ids)
-        docs: list[MessageDoc] = []
-        for chunk in _removed_then_added(self.messages, current):
-            docs += [
-                _message_doc(m)
-                for m in await session.scalars(
-                    select(models.Message).where(models.Message.seq.in_(chunk))
-                )
-            ]
+        for gone in set(self.messages.keys) - current:
+            self.messages.remove(gone)
+        added = sorted(current - set(self.messages.keys), key=str)
+        docs = [_message_doc(m) for m in await recall_store.messages(tx, added)]
         self._newest_seq = max(current, default=0)
         await self._index_messages(docs)
 
-    async def _load_new_messages(self, session: AsyncSession, user_pk: str) -> None:
+    async def _load_new_messages(self, tx: Tx, user_pk: str) -> None:
         docs = [
             _message_doc(m)
-            for m in await session.scalars(
-                select(models.Message)
-                .where(models.Message.user_pk == user_pk, models.Message.seq > self._newest_seq)
-                .order_by(models.Message.seq)
-            )
+            for m in await recall_store.messages_after(tx, user_pk, self._newest_seq)
         ]
         if not docs:
             return
@@ -323,7 +286,7 @@ class UserIndex:
         # Session times change only when sessions come or go; a message can only add one.
         unseen = sorted({doc.session_id for doc in docs} - self.session_times.keys())
         if unseen:
-            self.session_times.update(await _session_times(session, user_pk, unseen))
+            self.session_times.update(await recall_store.session_times(tx, user_pk, unseen))
 
     async def _index_messages(self, docs: list[MessageDoc]) -> None:
         """Adds new messages (any order), re-indexing each session's previous last one."""
@@ -354,16 +317,8 @@ class UserIndex:
             None,
         )
 
-    async def _refresh_summaries(self, session: AsyncSession, user_pk: str) -> None:
-        versions = dict(
-            (
-                await session.execute(
-                    select(
-                        models.SessionSummary.session_id, models.SessionSummary.created_at
-                    ).where(models.SessionSummary.user_pk == user_pk)
-                )
-            ).all()
-        )
+    async def _refresh_summaries(self, tx: Tx, user_pk: str) -> None:
+        versions = await recall_store.summary_versions(tx, user_pk)
         # A reprocessed session rewrites its summary in place: a new created_at.
         changed = {
             key for key, stamp in versions.items() if self._summary_versions.get(key) != stamp
@@ -371,11 +326,7 @@ class UserIndex:
         for key in list(self.summaries.keys):
             if key in changed or key not in versions:
                 self.summaries.remove(key)
-        rows: list[models.SessionSummary] = []
-        for chunk in _chunks(sorted(changed)):
-            rows += await session.scalars(
-                select(models.SessionSummary).where(models.SessionSummary.session_id.in_(chunk))
-            )
+        rows = await recall_store.summaries(tx, sorted(changed))
         docs = [SummaryDoc(r.session_id, r.summary, r.created_at) for r in rows]
         vectors = [self._vector(r.embedding) for r in rows]
         await _add(
@@ -402,34 +353,8 @@ class UserIndex:
         return vector if len(vector) == self.dimensions else None
 
 
-async def _session_times(
-    session: AsyncSession, user_pk: str, only: Sequence[str] | None = None
-) -> dict[str, datetime]:
-    """When the user's sessions (or just `only` of them) happened."""
-    query = select(models.Session.id, models.Session.created_at).where(
-        models.Session.user_pk == user_pk
-    )
-    if only is not None:
-        query = query.where(models.Session.id.in_(only))
-    return dict((await session.execute(query)).all())
-
-
 def _message_doc(row: models.Message) -> MessageDoc:
     return MessageDoc(row.id, row.seq, row.session_id, row.role, row.content, row.created_at)
-
-
-def _chunks(keys: Sequence[Hashable]) -> Iterable[list[Hashable]]:
-    for start in range(0, len(keys), _LOAD_CHUNK):
-        yield list(keys[start : start + _LOAD_CHUNK])
-
-
-def _removed_then_added(
-    shelf: Shelf[Doc], current: AbstractSet[Hashable]
-) -> Iterable[list[Hashable]]:
-    """Drops what is no longer current from `shelf`; yields chunks of keys to load."""
-    for key in set(shelf.keys) - current:
-        shelf.remove(key)
-    return _chunks(sorted(current - set(shelf.keys), key=str))
 
 
 async def _add(
@@ -461,7 +386,7 @@ class IndexCache:
 
     @asynccontextmanager
     async def current(
-        self, session: AsyncSession, user_pk: str, revision: int, message_revision: int
+        self, tx: Tx, user_pk: str, revision: int, message_revision: int
     ) -> AsyncIterator[UserIndex]:
         """The user's index at the user's two revisions, held exclusively until the block ends.
 
@@ -478,5 +403,5 @@ class IndexCache:
         index, lock = entry
         async with lock:
             if (index.revision, index.message_revision) != (revision, message_revision):
-                await index.refresh(session, user_pk, revision, message_revision)
+                await index.refresh(tx, user_pk, revision, message_revision)
             yield index

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
-from recallr_server.engine.recall_index import MemoryDoc
+from recallr_server.engine.recall.index import MemoryDoc
 from recallr_server.engine.temporal import describe_span
 from recallr_server.store import models
 

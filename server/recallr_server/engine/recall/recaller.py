@@ -6,35 +6,32 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import datetime
+from dataclasses import dataclass
 from functools import partial
 from typing import TypeVar
 
 import numpy as np
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from recallr_server.domain.context import Progress, RecalledContext, RecallSettings, Strategy
 from recallr_server.domain.speakers import ASSISTANT_NAME_KEY, USER_NAME_KEY, speaker_name
-from recallr_server.domain.validation import is_uuid
-from recallr_server.engine import context_text
-from recallr_server.engine.agentic import MAX_ROUNDS, AgenticSearch, Found, model_query_plan
+from recallr_server.engine.conversation import ChatMessage
 from recallr_server.engine.embeddings import Embedder, Matrix
-from recallr_server.engine.extraction import ChatMessage
-from recallr_server.engine.llm import ChatModel, InvalidOutput, LLMError
-from recallr_server.engine.llm_engine import plan_search_llm, review_search_llm
-from recallr_server.engine.recall_index import IndexCache, MessageDoc
-from recallr_server.engine.retrieval import (
+from recallr_server.engine.provider.llm import ChatModel, InvalidOutput, LLMError
+from recallr_server.engine.recall import context_text
+from recallr_server.engine.recall.agentic import MAX_ROUNDS, AgenticSearch, Found, model_query_plan
+from recallr_server.engine.recall.index import IndexCache, MessageDoc
+from recallr_server.engine.recall.llm_steps import plan_search_llm, review_search_llm
+from recallr_server.engine.recall.retrieval import (
     QUERY_MESSAGES,
     Limits,
     QueryPlan,
-    Recalled,
     plan_query,
     recall,
     resolve_strategy,
 )
 from recallr_server.store import models
-from recallr_server.store.database import Database
+from recallr_server.store import recall as recall_store
+from recallr_server.store.database import Database, Tx
 from recallr_server.store.lookups import find_session, find_user
 
 log = logging.getLogger("recallr.recall")
@@ -48,6 +45,22 @@ MODEL_DEADLINE_MARGIN_SECONDS = 1.0
 MODEL_FAILURES = (LLMError, InvalidOutput, TimeoutError)
 
 
+@dataclass(frozen=True)
+class _Understood:
+    """The conversation read and understood: for whom to search, and what for."""
+
+    user: models.User
+    current: models.Session
+    # The session's latest messages, oldest first: the query's window and the last shown.
+    recent: list[models.Message]
+    # The query's window, as the model reads it.
+    conversation: list[ChatMessage]
+    strategy: Strategy
+    plan: QueryPlan
+    # `plan.dense_queries` embedded, in order.
+    vectors: Matrix
+
+
 class ContextRecaller:
     def __init__(
         self, db: Database, embedder: Embedder, cache: IndexCache, chat: ChatModel | None = None
@@ -55,7 +68,7 @@ class ContextRecaller:
         self._db = db
         self._embedder = embedder
         self._cache = cache
-        # With a chat model, BALANCED plans with it and AGENTIC runs (engine/agentic.py).
+        # With a chat model, BALANCED plans with it and AGENTIC runs (recall/agentic.py).
         self._chat = chat
 
     async def steps(
@@ -72,87 +85,24 @@ class ContextRecaller:
         `deadline`, a `time.monotonic()` instant, bounds how long the model is waited for.
         """
         yield Progress("understanding_query", "Reading the conversation and what it asks")
-        async with self._db.read() as session:
-            recent, session_time = await _conversation(
-                session,
-                project_id,
-                user_id,
-                session_id,
-                max(QUERY_MESSAGES, settings.last_n_messages),
-            )
-            window = recent[-QUERY_MESSAGES:]
-            latest = window[-1].content if window else ""
-            chat = self._chat
-            strategy = resolve_strategy(settings.strategy, latest, has_chat_model=chat is not None)
-            texts = [m.content for m in window]
-            conversation = [ChatMessage(m.id, m.role.value, m.content) for m in window]
-            plan: QueryPlan | None = None
-            asks_model = chat is not None and bool(window) and strategy is not Strategy.LOW_LATENCY
-            if strategy is Strategy.AGENTIC and not asks_model:
-                strategy = Strategy.BALANCED  # an empty conversation: nothing to search for
-            early: asyncio.Future[Matrix] | None = None
-            if not asks_model and session_time is not None:
-                # Embedding the query is the longest step: it runs in a worker thread while
-                # the user and the session are looked up.
-                plan = plan_query(texts, strategy, session_time)
-                early = asyncio.ensure_future(self._vectors(plan))
-            user = await find_user(session, project_id, user_id)
-            current = await find_session(session, user, session_id)
-            if asks_model and chat is not None:
-                await _pause(session)
-                try:
-                    search = await _ask(
-                        partial(plan_search_llm, chat, conversation, current.created_at),
-                        deadline,
-                    )
-                except MODEL_FAILURES as error:
-                    log.warning("recall: no search plan from the model: %s", _reason(error))
-                    yield Progress(
-                        "model_fallback",
-                        f"The language model could not plan the search ({type(error).__name__});"
-                        " understanding the conversation locally",
-                    )
-                    strategy = Strategy.BALANCED
+        async with self._db.read() as tx:
+            understood: _Understood | None = None
+            reading = self._understand(tx, project_id, user_id, session_id, settings, deadline)
+            async for event in reading:
+                if isinstance(event, Progress):
+                    yield event
                 else:
-                    plan = model_query_plan(texts, search, strategy)
-            if plan is None:
-                plan = plan_query(texts, strategy, current.created_at)
-            vectors = await (early if early is not None else self._vectors(plan))
-            last = (
-                recent[len(recent) - settings.last_n_messages :] if settings.last_n_messages else []
-            )
-            limits = Limits(
-                settings.min_top_k,
-                settings.max_top_k,
-                settings.memories_threshold,
-                settings.summaries_threshold,
-                settings.last_n_summaries,
-            )
-            excluded = {m.id for m in recent}
+                    understood = event
+            assert understood is not None, "understanding ends with what it understood"
 
             yield Progress("retrieving_memories", "Searching memories, summaries and messages")
-            if strategy is Strategy.AGENTIC and chat is not None:
-                found: Found | None = None
-                rounds = self._rounds(
-                    chat,
-                    session,
-                    user,
-                    plan,
-                    vectors,
-                    limits=limits,
-                    excluded=excluded,
-                    conversation=conversation,
-                    now=current.created_at,
-                    deadline=deadline,
-                )
-                async for event in rounds:
-                    if isinstance(event, Progress):
-                        yield event
-                    else:
-                        found = event
-                assert found is not None, "the rounds end with what they found"
-            else:
-                found = await self._search(session, user, plan, vectors, limits, excluded)
+            found: Found | None = None
+            async for step in self._retrieve(tx, understood, _limits(settings), deadline):
+                if isinstance(step, Progress):
+                    yield step
+                else:
+                    found = step
+            assert found is not None, "the search ends with what it found"
             recalled = found.recalled
 
             yield Progress(
@@ -161,18 +111,15 @@ class ContextRecaller:
             )
             yield Progress("rendering", "Writing the context")
             rendered = await _render(
-                session,
-                user,
-                current,
-                found.memories,
-                recalled,
-                last,
-                found.session_times,
+                tx,
+                understood,
+                found,
+                _last_messages(understood.recent, settings.last_n_messages),
                 settings,
             )
         yield RecalledContext(
             rendered.text,
-            strategy,
+            understood.strategy,
             rendered.memory_ids,
             rendered.session_ids,
             rendered.message_ids,
@@ -181,6 +128,72 @@ class ContextRecaller:
             recalled.plan.date_filters,
         )
 
+    async def _understand(
+        self,
+        tx: Tx,
+        project_id: str,
+        user_id: str,
+        session_id: str,
+        settings: RecallSettings,
+        deadline: float | None,
+    ) -> AsyncIterator[Progress | _Understood]:
+        """Reads the conversation and what it asks; Progress if the model fails, then that."""
+        recent, session_time = await recall_store.conversation(
+            tx, project_id, user_id, session_id, max(QUERY_MESSAGES, settings.last_n_messages)
+        )
+        window = recent[-QUERY_MESSAGES:]
+        texts = [m.content for m in window]
+        chat = self._chat
+        strategy = resolve_strategy(
+            settings.strategy, texts[-1] if texts else "", has_chat_model=chat is not None
+        )
+        # The model plans the search of a conversation, unless the fastest recall is asked for.
+        model = chat if window and strategy is not Strategy.LOW_LATENCY else None
+        if strategy is Strategy.AGENTIC and model is None:
+            strategy = Strategy.BALANCED  # an empty conversation: nothing to search for
+        plan: QueryPlan | None = None
+        early: asyncio.Future[Matrix] | None = None
+        if model is None and session_time is not None:
+            # Embedding the query is the longest step: it runs in a worker thread while
+            # the user and the session are looked up.
+            plan = plan_query(texts, strategy, session_time)
+            early = asyncio.ensure_future(self._vectors(plan))
+        user = await find_user(tx, project_id, user_id)
+        current = await find_session(tx, user, session_id)
+        conversation = [ChatMessage(m.id, m.role.value, m.content) for m in window]
+        if model is not None:
+            await recall_store.end_read(tx)
+            try:
+                search = await _ask(
+                    partial(plan_search_llm, model, conversation, current.created_at), deadline
+                )
+            except MODEL_FAILURES as error:
+                log.warning("recall: no search plan from the model: %s", _reason(error))
+                yield Progress(
+                    "model_fallback",
+                    f"The language model could not plan the search ({type(error).__name__});"
+                    " understanding the conversation locally",
+                )
+                strategy = Strategy.BALANCED
+            else:
+                plan = model_query_plan(texts, search, strategy)
+        if plan is None:
+            plan = plan_query(texts, strategy, current.created_at)
+        vectors = await (early if early is not None else self._vectors(plan))
+        yield _Understood(user, current, recent, conversation, strategy, plan, vectors)
+
+    async def _retrieve(
+        self, tx: Tx, understood: _Understood, limits: Limits, deadline: float | None
+    ) -> AsyncIterator[Progress | Found]:
+        """Searches as the strategy says: Progress for each AGENTIC round, then Found."""
+        excluded = {m.id for m in understood.recent}
+        if understood.strategy is Strategy.AGENTIC and self._chat is not None:
+            async for event in self._rounds(self._chat, tx, understood, limits, excluded, deadline):
+                yield event
+        else:
+            user, plan, vectors = understood.user, understood.plan, understood.vectors
+            yield await self._search(tx, user, plan, vectors, limits, excluded)
+
     async def _vectors(self, plan: QueryPlan) -> Matrix:
         if not plan.dense_queries:
             return np.zeros((0, self._embedder.dimensions), np.float32)
@@ -188,7 +201,7 @@ class ContextRecaller:
 
     async def _search(
         self,
-        session: AsyncSession,
+        tx: Tx,
         user: models.User,
         plan: QueryPlan,
         vectors: Matrix,
@@ -196,7 +209,7 @@ class ContextRecaller:
         excluded: set[str],
     ) -> Found:
         async with self._cache.current(
-            session, user.pk, user.index_revision, user.message_revision
+            tx, user.pk, user.index_revision, user.message_revision
         ) as index:
             recalled = recall(index, plan, vectors, limits, excluded)
             # Copied out while the index is held: a later refresh may change it.
@@ -212,21 +225,17 @@ class ContextRecaller:
     async def _rounds(
         self,
         chat: ChatModel,
-        session: AsyncSession,
-        user: models.User,
-        plan: QueryPlan,
-        vectors: Matrix,
-        *,
+        tx: Tx,
+        understood: _Understood,
         limits: Limits,
         excluded: set[str],
-        conversation: list[ChatMessage],
-        now: datetime,
         deadline: float | None,
     ) -> AsyncIterator[Progress | Found]:
         """AGENTIC: search, let the model review, search again; Progress per round, then Found.
 
         A review that fails ends the search with what the rounds so far found.
         """
+        user, plan, vectors = understood.user, understood.plan, understood.vectors
         rounds = AgenticSearch(limits)
         for number in range(1, MAX_ROUNDS + 1):
             yield Progress(
@@ -234,14 +243,14 @@ class ContextRecaller:
                 f"Round {number} of at most {MAX_ROUNDS}: searching for "
                 + "; ".join(plan.dense_queries),
             )
-            rounds.add(await self._search(session, user, plan, vectors, limits, excluded))
-            await _pause(session)
+            rounds.add(await self._search(tx, user, plan, vectors, limits, excluded))
+            await recall_store.end_read(tx)
             left = MAX_ROUNDS - number
             review_call = partial(
                 review_search_llm,
                 chat,
-                conversation,
-                now,
+                understood.conversation,
+                understood.current.created_at,
                 searched=rounds.searched,
                 found=rounds.listing(),
                 searches_left=left,
@@ -265,14 +274,6 @@ class ContextRecaller:
         yield rounds.result()
 
 
-async def _pause(session: AsyncSession) -> None:
-    """Ends the read transaction before waiting for the model, so no connection idles in it.
-
-    Nothing was written; the loaded rows stay usable, and the next read begins anew.
-    """
-    await session.commit()
-
-
 async def _ask(call: Callable[[], T], deadline: float | None) -> T:
     """A model call in a worker thread, given up `MODEL_DEADLINE_MARGIN_SECONDS` before
     `deadline` (the thread then finishes on its own, within the client's timeouts)."""
@@ -288,56 +289,35 @@ def _reason(error: Exception) -> str:
     return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
-async def _conversation(
-    session: AsyncSession, project_id: str, user_id: str, session_id: str, n: int
-) -> tuple[list[models.Message], datetime | None]:
-    """The session's last `n` messages, oldest first, and the session's time.
+def _limits(settings: RecallSettings) -> Limits:
+    return Limits(
+        settings.min_top_k,
+        settings.max_top_k,
+        settings.memories_threshold,
+        settings.summaries_threshold,
+        settings.last_n_summaries,
+    )
 
-    One query, scoped to the project like every lookup; nothing when the user or the
-    session does not exist (the lookups that follow say which) or it has no messages.
-    """
-    if not is_uuid(session_id):
-        return [], None
-    rows = (
-        await session.execute(
-            select(models.Message, models.Session.created_at)
-            .join(models.Session, models.Session.id == models.Message.session_id)
-            .join(models.User, models.User.pk == models.Session.user_pk)
-            .where(
-                models.User.project_id == project_id,
-                models.User.user_id == user_id,
-                models.Session.id == session_id.lower(),
-            )
-            .order_by(models.Message.seq.desc())
-            .limit(n)
-        )
-    ).all()
-    return [message for message, _ in reversed(rows)], rows[0][1] if rows else None
+
+def _last_messages(recent: Sequence[models.Message], n: int) -> Sequence[models.Message]:
+    """The last `n` of the session's latest messages, shown as they are."""
+    return recent[len(recent) - n :] if n else []
 
 
 async def _render(
-    session: AsyncSession,
-    user: models.User,
-    current: models.Session,
-    memories: list[context_text.MemoryEntry],
-    recalled: Recalled,
+    tx: Tx,
+    understood: _Understood,
+    found: Found,
     last: Sequence[models.Message],
-    session_times: dict[str, datetime],
     settings: RecallSettings,
 ) -> context_text.Rendered:
+    recalled, session_times = found.recalled, found.session_times
+    current = understood.current
     sessions = {current.id: current.metadata_}
     wanted = {m.session_id for m in recalled.messages} - sessions.keys()
     if wanted:
-        sessions.update(
-            (
-                await session.execute(
-                    select(models.Session.id, models.Session.metadata_).where(
-                        models.Session.id.in_(wanted)
-                    )
-                )
-            ).all()
-        )
-    user_name = speaker_name(user.metadata_, USER_NAME_KEY) or "User"
+        sessions.update(await recall_store.session_metadata(tx, wanted))
+    user_name = speaker_name(understood.user.metadata_, USER_NAME_KEY) or "User"
 
     def entry(message: MessageDoc | models.Message) -> context_text.MessageEntry:
         speaker = (
@@ -358,7 +338,7 @@ async def _render(
     return context_text.render(
         zone=settings.zone,
         include_system_prompt=settings.include_system_prompt,
-        memories=memories,
+        memories=found.memories,
         summaries=[
             context_text.SummaryEntry(
                 s.session_id, session_times.get(s.session_id, s.created_at), s.text

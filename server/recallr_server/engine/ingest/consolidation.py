@@ -16,7 +16,7 @@ from datetime import datetime
 import numpy as np
 from numpy.typing import NDArray
 
-Vector = NDArray[np.float32]
+from recallr_server.engine.vectors import Vector
 
 # Cosine similarities of all-MiniLM-L6-v2 sentence embeddings.
 DUPLICATE_SIMILARITY = 0.92

@@ -11,12 +11,9 @@ import time
 from datetime import timedelta
 from typing import Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from recallr_server import metrics
-from recallr_server.engine import jobs
-from recallr_server.store import models
-from recallr_server.store.database import Database
+from recallr_server.store import jobs, models
+from recallr_server.store.database import Database, Tx
 
 log = logging.getLogger("recallr.worker")
 
@@ -25,9 +22,7 @@ class JobHandler(Protocol):
     async def run(self, claim: jobs.Claim) -> None:
         """Does the work; commits its effects together with `jobs.finish`."""
 
-    async def on_failure(
-        self, session: AsyncSession, claim: jobs.Claim, error: str, final: bool
-    ) -> None:
+    async def on_failure(self, tx: Tx, claim: jobs.Claim, error: str, final: bool) -> None:
         """Marks the subject failed, in the transaction that records the failed attempt."""
 
 

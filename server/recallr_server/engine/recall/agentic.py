@@ -1,13 +1,13 @@
 """Recall with a chat model: the model's search plan, and AGENTIC's rounds merged.
 
-BALANCED with a chat model searches with the model's plan (`llm_engine.plan_search_llm`)
+BALANCED with a chat model searches with the model's plan (`llm_steps.plan_search_llm`)
 instead of the local understanding: its standalone queries are the dense queries, its
 queries and keywords join the conversation's words in the lexical query, and its date
 ranges are the date filters.
 
 AGENTIC searches in rounds, at most `MAX_ROUNDS`. After each the model sees a numbered
 list of what was found (`AgenticSearch.listing`) and either ends the search or asks for
-new queries; either way it may name the items that help (`llm_engine.review_search_llm`).
+new queries; either way it may name the items that help (`llm_steps.review_search_llm`).
 The rounds' results are merged here: their union, each item at its best rank, the items
 the model named first and the ones it saw and did not name left out, then selected as a
 single search selects (`min_top_k` memories, then the best of the rest that reach
@@ -21,15 +21,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from recallr_server.domain.context import Strategy
-from recallr_server.engine.context_text import (
+from recallr_server.engine.recall.context_text import (
     MAX_CONNECTED_SHOWN,
     MAX_VERSIONS_SHOWN,
     MemoryEntry,
 )
-from recallr_server.engine.lexical import weighted_terms, words
-from recallr_server.engine.llm_engine import SearchPlan, SearchReview, unique_texts
-from recallr_server.engine.recall_index import MessageDoc, SummaryDoc
-from recallr_server.engine.retrieval import (
+from recallr_server.engine.recall.index import MessageDoc, SummaryDoc
+from recallr_server.engine.recall.lexical import weighted_terms, words
+from recallr_server.engine.recall.llm_steps import SearchPlan, SearchReview, unique_texts
+from recallr_server.engine.recall.retrieval import (
     EARLIER_MESSAGE_DECAY,
     Limits,
     QueryPlan,

@@ -1,0 +1,222 @@
+"""Planning a session's processing: its facts, how each changes the user's memories, and its
+summary, decided from a snapshot outside any transaction.
+
+A session's facts consolidate against the user's current memories and against the facts
+planned before them in the same session, which stand in for memories under placeholder
+ids until the plan is applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from recallr_server.domain.merge_conflicts import RESOLUTION_OPTIONS, conflicts_enabled
+from recallr_server.domain.speakers import ASSISTANT_NAME_KEY, USER_NAME_KEY, speaker_name
+from recallr_server.engine.conversation import ChatMessage
+from recallr_server.engine.embeddings import Embedder
+from recallr_server.engine.ingest.consolidation import (
+    Candidate,
+    Decision,
+    Existing,
+    Outcome,
+    decide,
+    similar_first,
+)
+from recallr_server.engine.ingest.extraction import Fact, extract_facts
+from recallr_server.engine.ingest.llm_steps import (
+    ClarifyingQuestion,
+    clarifying_questions_llm,
+    extract_facts_llm,
+    judge_llm,
+    summarise_llm,
+)
+from recallr_server.engine.provider.llm import ChatModel
+from recallr_server.engine.vectors import Vector, decode_vector
+from recallr_server.store import models
+from recallr_server.store.ingest import SessionSnapshot
+
+MAX_SUMMARY_FACTS = 12
+# How many of the most similar memories an LLM judges a new fact against.
+JUDGED_CANDIDATES = 5
+_PLACEHOLDER_PREFIX = "planned:"
+
+
+def placeholder(number: int) -> str:
+    """The id standing in for the chain of the plan's `number`th memory (from 1)."""
+    return f"{_PLACEHOLDER_PREFIX}{number}"
+
+
+def is_placeholder(chain_id: str) -> bool:
+    return chain_id.startswith(_PLACEHOLDER_PREFIX)
+
+
+@dataclass(frozen=True)
+class PlannedMemory:
+    fact: Fact
+    embedding: Vector
+    decision: Decision
+    target: Existing | None
+    related_chains: list[str]
+    reason: str
+    # Clarifying questions an LLM wrote for a conflict; None: the standard one.
+    questions: list[ClarifyingQuestion] | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    memories: list[PlannedMemory]
+    summary: str
+    summary_embedding: Vector
+
+
+def summarise(session_time: datetime, facts: Sequence[Fact]) -> str:
+    """A local, extractive summary: the session's date and its first facts."""
+    day = session_time.strftime("%d %B %Y").lstrip("0")
+    if not facts:
+        return f"On {day}, a conversation with no lasting facts."
+    listed = " ".join(f.content for f in facts[:MAX_SUMMARY_FACTS])
+    more = len(facts) - MAX_SUMMARY_FACTS
+    return f"On {day}: {listed}" + (f" (and {more} more facts)" if more > 0 else "")
+
+
+class Planner:
+    def __init__(self, embedder: Embedder, chat: ChatModel | None = None) -> None:
+        self._embedder = embedder
+        # With a chat model, extraction, judging, questions and summaries use it.
+        self._chat = chat
+
+    def plan(self, snapshot: SessionSnapshot) -> Plan:
+        facts, summary = self._facts_and_summary(snapshot)
+        vectors = self._embedder.embed([f.content for f in facts])
+        known = _Known([self._existing(m) for m in snapshot.memories])
+        enabled = conflicts_enabled(
+            snapshot.user.merge_conflict_enabled, snapshot.project.merge_conflict_enabled
+        )
+        planned: list[PlannedMemory] = []
+        for fact, vector in zip(facts, vectors, strict=True):
+            candidate = Candidate(
+                fact.content,
+                vector,
+                fact.event_start,
+                fact.subject_key,
+                fact.attribute_key,
+                fact.value,
+            )
+            outcome = self._decide(candidate, known.existing, known.similarities(vector), enabled)
+            planned.append(
+                PlannedMemory(
+                    fact,
+                    vector,
+                    outcome.decision,
+                    outcome.target,
+                    outcome.related_chains,
+                    outcome.reason,
+                    self._questions(fact, outcome),
+                )
+            )
+            if outcome.decision in (Decision.NEW, Decision.ADDITION, Decision.TEMPORAL_UPDATE):
+                # Later facts of the same session consolidate against this one too.
+                known.add_planned(len(planned), fact, vector, outcome.target)
+        return Plan(planned, summary, self._embedder.embed([summary])[0])
+
+    def _facts_and_summary(self, snapshot: SessionSnapshot) -> tuple[list[Fact], str]:
+        messages = [ChatMessage(m.id, m.role.value, m.content) for m in snapshot.messages]
+        now = snapshot.session.created_at
+        user_name = speaker_name(snapshot.user.metadata_, USER_NAME_KEY)
+        assistant_name = speaker_name(snapshot.session.metadata_, ASSISTANT_NAME_KEY)
+        if self._chat is not None:
+            facts = extract_facts_llm(
+                self._chat,
+                messages,
+                now=now,
+                categories=snapshot.categories,
+                user_name=user_name,
+                other_name=assistant_name,
+            )
+            return facts, summarise_llm(self._chat, messages, now)
+        facts = extract_facts(
+            messages,
+            now=now,
+            user_name=user_name,
+            assistant_name=assistant_name,
+            categories=snapshot.categories,
+        )
+        return facts, summarise(now, facts)
+
+    def _decide(
+        self,
+        candidate: Candidate,
+        existing: list[Existing],
+        similarities: Vector,
+        conflicts: bool,
+    ) -> Outcome:
+        if self._chat is None:
+            return decide(candidate, existing, similarities, conflicts_enabled=conflicts)
+        nearest = similar_first(similarities, JUDGED_CANDIDATES)
+        return judge_llm(
+            self._chat, candidate, [existing[i] for i in nearest], conflicts_enabled=conflicts
+        )
+
+    def _questions(self, fact: Fact, outcome: Outcome) -> list[ClarifyingQuestion] | None:
+        """The model's wording of a conflict's question, when there is a model."""
+        if outcome.decision != Decision.CONFLICT or self._chat is None:
+            return None
+        assert outcome.target is not None
+        return clarifying_questions_llm(
+            self._chat, fact.content, [outcome.target.content], options=RESOLUTION_OPTIONS
+        )
+
+    def _existing(self, memory: models.Memory) -> Existing:
+        vector = decode_vector(memory.embedding) if memory.embedding else None
+        if vector is None or vector.shape[0] != self._embedder.dimensions:
+            # Recorded by another embedding model: it cannot be compared, only kept.
+            vector = np.zeros(self._embedder.dimensions, np.float32)
+        return Existing(
+            memory.id,
+            memory.chain_id,
+            memory.content,
+            vector,
+            memory.event_start_at,
+            memory.subject_key,
+            memory.attribute_key,
+            memory.attribute_value,
+        )
+
+
+class _Known:
+    """The memories a session's next fact consolidates against, with their embeddings."""
+
+    def __init__(self, existing: list[Existing]) -> None:
+        self.existing = existing
+        self._matrix = np.stack([e.embedding for e in existing]) if existing else None
+
+    def similarities(self, vector: Vector) -> Vector:
+        """The cosine similarity of `vector` and each memory in `existing`."""
+        if self._matrix is None:
+            return np.zeros(0, np.float32)
+        similarities: Vector = self._matrix @ vector
+        return similarities
+
+    def add_planned(self, number: int, fact: Fact, vector: Vector, target: Existing | None) -> None:
+        """The plan's `number`th fact becomes the current version of its chain."""
+        chain = target.chain_id if target else placeholder(number)
+        keep = [i for i, e in enumerate(self.existing) if e.chain_id != chain]
+        self.existing = [self.existing[i] for i in keep]
+        self.existing.append(
+            Existing(
+                placeholder(number),
+                chain,
+                fact.content,
+                vector,
+                fact.event_start,
+                fact.subject_key,
+                fact.attribute_key,
+                fact.value,
+            )
+        )
+        rows = [self._matrix[keep]] if self._matrix is not None else []
+        self._matrix = np.vstack([*rows, vector[np.newaxis, :]])

@@ -1,0 +1,189 @@
+"""Processing a session into memories, as one durable job.
+
+Three steps: a short transaction that marks the session PROCESSING (or
+defers an auto-process job that is not due), a read of everything the plan
+needs, then the plan (extraction, embedding, consolidation: slow, off the
+event loop, no transaction) applied in ONE transaction together with
+finishing the job. A crash anywhere leaves either nothing or everything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from recallr_server.domain.clock import now
+from recallr_server.domain.merge_conflicts import RESOLUTION_OPTIONS
+from recallr_server.engine.embeddings import Embedder
+from recallr_server.engine.ingest.consolidation import Decision
+from recallr_server.engine.ingest.llm_steps import ClarifyingQuestion
+from recallr_server.engine.ingest.plan import (
+    Plan,
+    PlannedMemory,
+    Planner,
+    is_placeholder,
+    placeholder,
+)
+from recallr_server.engine.provider.llm import ChatModel
+from recallr_server.engine.vectors import encode_vector
+from recallr_server.store import ingest, jobs, models
+from recallr_server.store.database import Database, Tx
+from recallr_server.store.ingest import SessionSnapshot
+from recallr_server.store.lookups import category_names
+from recallr_server.store.revisions import bump_index_revision
+
+
+class SessionProcessor:
+    def __init__(self, db: Database, embedder: Embedder, chat: ChatModel | None = None) -> None:
+        self._db = db
+        self._planner = Planner(embedder, chat)
+
+    async def run(self, claim: jobs.Claim) -> None:
+        if not await self._start(claim):
+            return
+        async with self._db.read() as tx:
+            snapshot = await ingest.read_snapshot(tx, claim.subject_id)
+        plan = await asyncio.to_thread(self._planner.plan, snapshot)
+        async with self._db.write() as tx:
+            await jobs.finish(tx, claim)
+            await _apply(tx, snapshot, plan)
+
+    async def on_failure(self, tx: Tx, claim: jobs.Claim, error: str, final: bool) -> None:
+        if final:
+            await ingest.fail_session(tx, claim.subject_id, error[: jobs.MAX_ERROR_LENGTH])
+
+    async def _start(self, claim: jobs.Claim) -> bool:
+        """Marks the session PROCESSING; False when there is nothing to do now."""
+        async with self._db.write() as tx:
+            row = await ingest.lock_session(tx, claim.subject_id)
+            if row is None or row.status == models.SessionStatus.PROCESSED:
+                await jobs.finish(tx, claim)
+                return False
+            if row.status == models.SessionStatus.PENDING:
+                # An auto-process job: due only after enough inactivity.
+                idle_since = row.last_message_at or row.created_at
+                due = idle_since + timedelta(seconds=row.auto_process_after_seconds)
+                if due > now():
+                    await jobs.defer(tx, claim, due)
+                    return False
+            ingest.start_processing(row)
+        return True
+
+
+async def _apply(tx: Tx, snapshot: SessionSnapshot, plan: Plan) -> None:
+    stamp = now()
+    row = await ingest.lock_session(tx, snapshot.session.id)
+    assert row is not None
+    allowed = await category_names(tx, snapshot.user.project_id)
+    # planned placeholder chain -> real chain id
+    chains: dict[str, str] = {}
+    for number, item in enumerate(plan.memories, start=1):
+        if item.decision == Decision.DUPLICATE:
+            continue
+        if item.decision == Decision.CONFLICT:
+            _add_conflict(tx, snapshot, item, stamp)
+            continue
+        chains[placeholder(number)] = await _add_version(
+            tx, snapshot, item, chains, sorted(set(item.fact.categories) & allowed), stamp
+        )
+    await ingest.save_summary(
+        tx,
+        row.id,
+        snapshot.user.pk,
+        plan.summary,
+        encode_vector(plan.summary_embedding),
+        stamp,
+    )
+    await bump_index_revision(tx, snapshot.user.pk)
+    ingest.finish_processing(row)
+
+
+async def _add_version(
+    tx: Tx,
+    snapshot: SessionSnapshot,
+    item: PlannedMemory,
+    chains: dict[str, str],
+    categories: list[str],
+    stamp: datetime,
+) -> str:
+    """Writes a planned memory as a new chain or the next version of one; returns the chain."""
+    target = item.target
+    chain_id = chains.get(target.chain_id, target.chain_id) if target else str(uuid.uuid4())
+    chain_seq = 1
+    if target is not None:
+        # What is superseded is the chain's current version, whether the target
+        # was stored before this run or planned earlier in it.
+        chain_seq = await ingest.next_chain_seq(tx, chain_id)
+        if item.decision == Decision.TEMPORAL_UPDATE:
+            await ingest.expire_current_version(
+                tx, chain_id, item.fact.event_start, models.ExpirationReason.TEMPORAL_CONFLICT
+            )
+        else:
+            await ingest.expire_current_version(
+                tx, chain_id, stamp, models.ExpirationReason.ADDITION_TO_EXISTING_MEMORY
+            )
+    fact = item.fact
+    version = ingest.NewVersion(
+        user_pk=snapshot.user.pk,
+        chain_id=chain_id,
+        chain_seq=chain_seq,
+        session_id=snapshot.session.id,
+        content=fact.content,
+        event_start=fact.event_start,
+        event_end=fact.event_end,
+        source_message_ids=list(fact.source_message_ids),
+        subject_key=fact.subject_key,
+        attribute_key=fact.attribute_key,
+        attribute_value=fact.value,
+        embedding=encode_vector(item.embedding),
+        categories=categories,
+    )
+    await ingest.add_version(tx, version, stamp)
+    for related in item.related_chains:
+        other = chains.get(related, related)
+        if not is_placeholder(other):
+            await ingest.link_chains(tx, snapshot.user.pk, chain_id, other)
+    return chain_id
+
+
+def _add_conflict(tx: Tx, snapshot: SessionSnapshot, item: PlannedMemory, stamp: datetime) -> None:
+    assert item.target is not None
+    # The model's wording when it gave one; the answers are the fixed resolutions either way.
+    questions = item.questions or [
+        ClarifyingQuestion(
+            question=f'Earlier: "{item.target.content}" Now: "{item.fact.content}" Which is true?',
+            options=list(RESOLUTION_OPTIONS),
+        )
+    ]
+    ingest.add_merge_conflict(
+        tx,
+        user_pk=snapshot.user.pk,
+        session_id=snapshot.session.id,
+        new_content=item.fact.content,
+        conflicting=[
+            {
+                "memory_id": item.target.memory_id,
+                "content": item.target.content,
+                "reason": f"Contradicts the new information ({item.reason}).",
+            }
+        ],
+        questions=[dict(question) for question in questions],
+        proposal=_proposal(item),
+        created_at=stamp,
+    )
+
+
+def _proposal(item: PlannedMemory) -> dict[str, Any]:
+    """What resolving the conflict in the new fact's favour writes (see resolution)."""
+    fact = item.fact
+    return {
+        "categories": list(fact.categories),
+        "source_message_ids": list(fact.source_message_ids),
+        "event_start": fact.event_start.isoformat(),
+        "event_end": fact.event_end.isoformat(),
+        "subject_key": fact.subject_key,
+        "attribute_key": fact.attribute_key,
+        "attribute_value": fact.value,
+    }

@@ -1,0 +1,2 @@
+"""The model provider: chat and embedding models behind an OpenAI-compatible API, their
+versioned prompts, and the prompt plumbing both wings share."""
