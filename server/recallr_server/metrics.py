@@ -10,6 +10,9 @@ The job worker reports through two hooks:
   (`recallr_jobs_queue_depth`).
 
 The open-connection count is not recorded but read at each scrape (`Connections`).
+The chat model's client reports each request by the response format it asked for and its
+outcome (`recallr_llm_chat_requests_total{response_format,outcome}`), and when its circuit
+breaker opens or closes (`recallr_llm_circuit_open`).
 """
 
 from __future__ import annotations
@@ -53,6 +56,12 @@ class _Recorder:
     def set_queue_depth(self, depth: int) -> None:
         pass
 
+    def llm_chat_request(self, response_format: str, outcome: str) -> None:
+        pass
+
+    def set_llm_circuit_open(self, is_open: bool) -> None:
+        pass
+
 
 class _PrometheusRecorder(_Recorder):
     def __init__(self, registry: CollectorRegistry) -> None:
@@ -86,6 +95,19 @@ class _PrometheusRecorder(_Recorder):
             "Jobs waiting to be claimed, as last seen by this process's worker.",
             registry=registry,
         )
+        self._llm_requests = Counter(
+            "recallr_llm_chat_requests",
+            "Chat completion requests to the model server, by the response format asked for "
+            "(json_schema, json_object, prompt) and outcome (ok; refused: the server does "
+            "not take that format; failed: no answer after retries).",
+            ["response_format", "outcome"],
+            registry=registry,
+        )
+        self._llm_circuit_open = Gauge(
+            "recallr_llm_circuit_open",
+            "1 while the chat model is not asked because its server kept failing, else 0.",
+            registry=registry,
+        )
 
     def rpc_finished(self, method: str, code: str, reason: str, seconds: float) -> None:
         self._requests.labels(method, code, reason).inc()
@@ -102,6 +124,12 @@ class _PrometheusRecorder(_Recorder):
 
     def set_queue_depth(self, depth: int) -> None:
         self._queue_depth.set(depth)
+
+    def llm_chat_request(self, response_format: str, outcome: str) -> None:
+        self._llm_requests.labels(response_format, outcome).inc()
+
+    def set_llm_circuit_open(self, is_open: bool) -> None:
+        self._llm_circuit_open.set(int(is_open))
 
 
 _recorder = _Recorder()
@@ -149,6 +177,14 @@ class Connections:
             "Connections the gRPC server accepts at once; more are closed on arrival.",
             value=self.limit,
         )
+
+
+def llm_chat_request(response_format: str, outcome: str) -> None:
+    _recorder.llm_chat_request(response_format, outcome)
+
+
+def set_llm_circuit_open(is_open: bool) -> None:
+    _recorder.set_llm_circuit_open(is_open)
 
 
 @dataclass

@@ -7,7 +7,6 @@ import json
 import logging
 import threading
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -18,7 +17,6 @@ import grpc
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
-from prometheus_client.parser import text_string_to_metric_families
 
 from recallr.v1 import session_service_pb2 as sessions_pb
 from recallr.v1 import user_pb2
@@ -30,6 +28,7 @@ from tests.api.seed import add_message, create_session, create_user
 from tests.api.wire import Stubs, fails, stubs
 from tests.conftest import ServerThread, Tenant, new_tenant
 from tests.mesh.calls import call_outcome
+from tests.support.metrics import labels, samples
 
 CREATE_USER = "recallr.v1.UserService.CreateUser"
 GET_USER = "recallr.v1.UserService.GetUser"
@@ -43,21 +42,6 @@ def server_settings(directory: Path) -> Settings:
         listen="127.0.0.1:0",
         shutdown_grace_seconds=1,
     )
-
-
-def samples(port: int) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    """Every sample the metrics endpoint shows, by name and labels."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        text = response.read().decode()
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-def labels(**values: str) -> frozenset[tuple[str, str]]:
-    return frozenset(values.items())
 
 
 @pytest.fixture
