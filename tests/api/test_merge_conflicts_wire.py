@@ -12,12 +12,13 @@ from google.protobuf import timestamp_pb2
 from recallr.v1 import merge_conflict_pb2
 from recallr.v1 import merge_conflict_service_pb2 as pb
 from recallr_server.store import models
-from tests.api.wire import Stubs, fails, stubs
+from tests.api.conftest import SEEDED_USER_ID
+from tests.api.wire import Stubs, fails
 from tests.conftest import Tenant, new_tenant
 from tests.support import seed
 from tests.support.seed import SeededUser
 
-USER = "ada"
+USER = SEEDED_USER_ID
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 Status = models.MergeConflictStatus
 STATUS_TO_WIRE = {
@@ -33,16 +34,6 @@ def ts(value: datetime) -> timestamp_pb2.Timestamp:
     stamp = timestamp_pb2.Timestamp()
     stamp.FromDatetime(value)
     return stamp
-
-
-@pytest.fixture
-def api(channel: grpc.Channel) -> Stubs:
-    return stubs(channel)
-
-
-@pytest.fixture
-def user(tenant: Tenant) -> SeededUser:
-    return tenant.run(seed.add_user(tenant.server.db, tenant.project_id, USER))
 
 
 def add_conflict(
