@@ -84,7 +84,4 @@ def responses(*reasons: Reason) -> dict[int | str, dict[str, Any]]:
     documented: dict[int | str, dict[str, Any]] = {}
     for reason in (*common, *reasons):
         documented[HTTP_ERRORS[reason].status] = {"model": Error}
-    if 404 in documented:
-        # An id holding a slash reaches no route: the plain-text answer for unknown paths.
-        documented[404]["content"] = {"text/plain": {"schema": {"type": "string"}}}
     return documented
