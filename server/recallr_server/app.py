@@ -50,6 +50,8 @@ from recallr_server.engine.provider.llm import (
 from recallr_server.engine.recall.index import IndexCache
 from recallr_server.engine.recall.recaller import ContextRecaller
 from recallr_server.health import DatabaseHealth
+from recallr_server.http import server as http_server
+from recallr_server.http.deps import UseCases
 from recallr_server.store import models
 from recallr_server.store.database import Database
 from recallr_server.store.projects import StoreApiKeys
@@ -74,13 +76,18 @@ class RecallrServer:
     database_health: DatabaseHealth
     metrics_server: metrics.MetricsServer | None
     worker: Worker
+    http: http_server.HttpServer | None = None
 
     async def stop(self) -> None:
         await self.health.enter_graceful_shutdown()
         await self.database_health.stop()
         await asyncio.sleep(self.drain_seconds)
         self.signal.close()
-        await self.server.stop(self.grace_seconds)
+        # Both APIs drain together, within the same grace period.
+        await asyncio.gather(
+            self.server.stop(self.grace_seconds),
+            *([self.http.stop()] if self.http is not None else []),
+        )
         await self.worker.stop()
         await self.db.dispose()
         if self.metrics_server is not None:
@@ -154,6 +161,35 @@ def servicers(
     ]
 
 
+def http_use_cases(
+    db: Database,
+    settings: Settings,
+    authenticator: Authenticator,
+    signal: MessageSignal,
+    work_queued: WorkQueued,
+    recaller: Recaller,
+) -> UseCases:
+    """The use cases the HTTP API calls: the same as the servicers', over the same store."""
+    units = units_of_work(db)
+    return UseCases(
+        authenticator,
+        Users(units),
+        Sessions(units, work_queued),
+        Messages(units, signal, settings.tail_poll_interval_seconds),
+        Memories(units),
+        MergeConflicts(units, work_queued),
+        ContextRecall(recaller),
+    )
+
+
+async def _start_http(settings: Settings, cases: UseCases) -> http_server.HttpServer | None:
+    if not settings.http_listen:
+        return None
+    started = await http_server.start(settings, cases, settings.http_listen)
+    log.info("http api on port %d", started.port)
+    return started
+
+
 def _enable_health_and_reflection(server: grpc.aio.Server) -> HealthServicer:
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
@@ -198,7 +234,8 @@ async def start(settings: Settings) -> RecallrServer:
     recaller = ContextRecaller(
         db, engine_models.embedder, IndexCache(dimensions), engine_models.chat
     )
-    factory = HandlerFactory(Authenticator(StoreApiKeys(db), settings.auth_cache_seconds))
+    authenticator = Authenticator(StoreApiKeys(db), settings.auth_cache_seconds)
+    factory = HandlerFactory(authenticator)
     options = transport.server_options(settings) + transport.connection_options(settings)
     server = grpc.aio.server(options=options)
     server.add_generic_rpc_handlers(
@@ -211,6 +248,10 @@ async def start(settings: Settings) -> RecallrServer:
     port = transport.bind(server, settings)
     metrics_server = _observe(settings, port)
     await server.start()
+    http = await _start_http(
+        settings,
+        http_use_cases(db, settings, authenticator, signal, worker.wake, recaller),
+    )
     database_health = DatabaseHealth(
         health, [s.full_name for s in SERVICES], db, settings.health_probe_seconds
     )
@@ -231,6 +272,7 @@ async def start(settings: Settings) -> RecallrServer:
         database_health,
         metrics_server,
         worker,
+        http,
     )
 
 

@@ -63,8 +63,21 @@ def test_get_returns_every_field_of_the_conflict(
 ) -> None:
     db = tenant.server.db
     session_id = tenant.run(seed.add_session(db, user))
-    paris = tenant.run(seed.add_chain(db, user, [seed.Version("Ada lives in Paris.")]))
-    lyon = tenant.run(seed.add_chain(db, user, [seed.Version("Ada works in Lyon.")]))
+    moved_in = T0 - timedelta(days=400)
+    paris = tenant.run(
+        seed.add_chain(
+            db,
+            user,
+            [seed.Version("Ada lives in Paris.", event_start_at=moved_in)],
+            created_at=T0 - timedelta(days=30),
+        )
+    )
+    lyon = tenant.run(
+        seed.add_chain(
+            db, user, [seed.Version("Ada works in Lyon.")], created_at=T0 - timedelta(days=20)
+        )
+    )
+    # Names no stored version: a resolution's memory deleted since is left out.
     new_memory_id = str(uuid.uuid4())
     conflict_id = tenant.run(
         seed.add_merge_conflict(
@@ -104,10 +117,17 @@ def test_get_returns_every_field_of_the_conflict(
         new_memory_content="Ada lives and works in Berlin.",
         conflicting_memories=[
             merge_conflict_pb2.ConflictingMemory(
-                memory_id=paris.current, content="Ada lives in Paris.", reason="different city"
+                memory_id=paris.current,
+                content="Ada lives in Paris.",
+                reason="different city",
+                event_start_time=ts(moved_in),
+                create_time=ts(T0 - timedelta(days=30)),
             ),
             merge_conflict_pb2.ConflictingMemory(
-                memory_id=lyon.current, content="Ada works in Lyon.", reason="different job"
+                memory_id=lyon.current,
+                content="Ada works in Lyon.",
+                reason="different job",
+                create_time=ts(T0 - timedelta(days=20)),
             ),
         ],
         clarifying_questions=[
