@@ -23,6 +23,7 @@ from recallr_server.domain.records import (
     MergeConflictStatus,
     Message,
     MessageBatch,
+    NewMessage,
     Session,
     SessionStatus,
     User,
@@ -208,4 +209,45 @@ class UnitOfWork(Protocol):
 class ApiKeys(Protocol):
     async def project_for(self, api_key: str) -> str | None:
         """The project an active key opens; None for an unknown or revoked key."""
+        ...
+
+
+class MessageAppends(Protocol):
+    """The reads and writes of one group-commit transaction of AddMessage
+    (domain.appends): every statement serves the whole batch of adds."""
+
+    async def users(self, keys: Collection[tuple[str, str]]) -> dict[tuple[str, str], User]:
+        """The users that exist, by (project id, user id)."""
+        ...
+
+    async def sessions(
+        self, owners: Collection[str], session_ids: Collection[str]
+    ) -> dict[tuple[str, str], Session]:
+        """Sessions by (owner's pk, id) among the owners' (ids in lower case), each locked
+        against concurrent changes until the transaction ends."""
+        ...
+
+    async def replayed(self, keys: Collection[tuple[str, str]]) -> dict[tuple[str, str], Message]:
+        """The messages earlier adds made, by (session id, request id)."""
+        ...
+
+    async def touch_sessions(self, session_ids: Collection[str], stamp: datetime) -> None:
+        """Stores `stamp` as the sessions' last message time."""
+        ...
+
+    async def append(self, messages: Sequence[NewMessage], stamp: datetime) -> None:
+        """Marks the messages' users active at `stamp` and bumps their message revisions,
+        then inserts the messages in the order given: a user's messages take their `seq`
+        in that order, and commit in it."""
+        ...
+
+    @property
+    def jobs(self) -> JobQueue: ...
+
+
+class MessageLog(Protocol):
+    """Where AddMessage's batches are written."""
+
+    def batch(self) -> AbstractAsyncContextManager[MessageAppends]:
+        """One write transaction; a collision on a unique key raises `errors.WriteConflict`."""
         ...

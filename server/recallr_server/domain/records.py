@@ -199,3 +199,12 @@ class ConflictOrder:
 class Category:
     name: str
     description: str
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A message AddMessage appends: its owner, and the request id that made it, if any."""
+
+    user_pk: str
+    message: Message
+    request_id: str
