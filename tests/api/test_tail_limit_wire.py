@@ -34,7 +34,7 @@ def retry_delay(error: grpc.RpcError) -> float:
         if detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
             info = error_details_pb2.RetryInfo()
             detail.Unpack(info)
-            return info.retry_delay.ToTimedelta().total_seconds()
+            return float(info.retry_delay.ToTimedelta().total_seconds())
     raise AssertionError("no RetryInfo")
 
 

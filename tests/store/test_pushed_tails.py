@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import cast
 
 import pytest
 
@@ -54,7 +55,8 @@ class Tail:
     """A following tail, its batches gathered as they arrive."""
 
     def __init__(self, process: Process, project_id: str) -> None:
-        self._stream = process.messages.tail(project_id, "ada", 0, follow=True)
+        stream = process.messages.tail(project_id, "ada", 0, follow=True)
+        self._stream = cast(AsyncGenerator[list[Message]], stream)
 
     async def open(self) -> Tail:
         assert await anext(self._stream) == []
