@@ -27,6 +27,7 @@ from recallr_server.domain.records import (
     Message,
     MessageRole,
     NewMessage,
+    OwnedSession,
     Session,
     SessionStatus,
     User,
@@ -58,8 +59,9 @@ Outcome = Message | DomainError
 class _Loaded:
     """What the database holds for a batch, read with one statement per kind of row."""
 
-    users: dict[tuple[str, str], User]
-    sessions: dict[tuple[str, str], Session]
+    sessions: dict[str, OwnedSession]
+    # Only for adds whose session was not found: whether their users exist.
+    users: set[tuple[str, str]]
     replayed: dict[tuple[str, str], Message]
     new: list[NewMessage] = field(default_factory=list)
     sessions_written: dict[str, tuple[User, Session]] = field(default_factory=dict)
@@ -72,20 +74,28 @@ def admit(session: Session) -> None:
         raise invalid_state(session, "add a message to")
 
 
-def _session_key(user: User, session_id: str) -> tuple[str, str]:
-    if not is_uuid(session_id):
-        raise errors.session_not_found(session_id[:64])
-    return user.pk, session_id.lower()
+def _owned(add: AddMessage, sessions: dict[str, OwnedSession]) -> OwnedSession | None:
+    """The add's session, if it is one of the user's in the calling project."""
+    found = sessions.get(add.session_id.lower()) if is_uuid(add.session_id) else None
+    if found is None or (found.project_id, found.user.user_id) != (add.project_id, add.user_id):
+        return None
+    return found
+
+
+def _not_found(add: AddMessage, loaded: _Loaded) -> DomainError:
+    if (add.project_id, add.user_id) not in loaded.users:
+        return errors.user_not_found(add.user_id[:MAX_USER_ID_LENGTH])
+    if not is_uuid(add.session_id):
+        return errors.session_not_found(add.session_id[:64])
+    return errors.session_not_found(add.session_id)
 
 
 def _decide(add: AddMessage, loaded: _Loaded, stamp: datetime) -> Message:
     """The message the add answers with, queuing it in `loaded.new` when it is new."""
-    user = loaded.users.get((add.project_id, add.user_id))
-    if user is None:
-        raise errors.user_not_found(add.user_id[:MAX_USER_ID_LENGTH])
-    session = loaded.sessions.get(_session_key(user, add.session_id))
-    if session is None:
-        raise errors.session_not_found(add.session_id)
+    owned = _owned(add, loaded.sessions)
+    if owned is None:
+        raise _not_found(add, loaded)
+    user, session = owned.user, owned.session
     if add.request_id and (earlier := loaded.replayed.get((session.id, add.request_id))):
         return earlier
     admit(session)
@@ -105,12 +115,14 @@ def _decide(add: AddMessage, loaded: _Loaded, stamp: datetime) -> Message:
 
 
 async def _load(tx: MessageAppends, adds: Sequence[AddMessage]) -> _Loaded:
-    users = await tx.users({(a.project_id, a.user_id) for a in adds})
-    owners = {user.pk for user in users.values()}
-    session_ids = {a.session_id.lower() for a in adds if is_uuid(a.session_id)}
-    sessions = await tx.sessions(owners, session_ids)
+    sessions = await tx.sessions({a.session_id.lower() for a in adds if is_uuid(a.session_id)})
+    refused = {(a.project_id, a.user_id) for a in adds if _owned(a, sessions) is None}
     retried = {(a.session_id.lower(), a.request_id) for a in adds if a.request_id}
-    return _Loaded(users, sessions, await tx.replayed(retried))
+    return _Loaded(
+        sessions,
+        await tx.users(refused) if refused else set(),
+        await tx.replayed(retried) if retried else {},
+    )
 
 
 async def _write(tx: MessageAppends, loaded: _Loaded, stamp: datetime) -> None:

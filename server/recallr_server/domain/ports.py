@@ -24,6 +24,7 @@ from recallr_server.domain.records import (
     Message,
     MessageBatch,
     NewMessage,
+    OwnedSession,
     Session,
     SessionStatus,
     User,
@@ -216,15 +217,13 @@ class MessageAppends(Protocol):
     """The reads and writes of one group-commit transaction of AddMessage
     (domain.appends): every statement serves the whole batch of adds."""
 
-    async def users(self, keys: Collection[tuple[str, str]]) -> dict[tuple[str, str], User]:
-        """The users that exist, by (project id, user id)."""
+    async def sessions(self, session_ids: Collection[str]) -> dict[str, OwnedSession]:
+        """The sessions with these (lower-case) ids, with their owners, each locked against
+        concurrent changes until the transaction ends."""
         ...
 
-    async def sessions(
-        self, owners: Collection[str], session_ids: Collection[str]
-    ) -> dict[tuple[str, str], Session]:
-        """Sessions by (owner's pk, id) among the owners' (ids in lower case), each locked
-        against concurrent changes until the transaction ends."""
+    async def users(self, keys: Collection[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of these (project id, user id) users exist."""
         ...
 
     async def replayed(self, keys: Collection[tuple[str, str]]) -> dict[tuple[str, str], Message]:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, bindparam, insert, select, tuple_, update
+from sqlalchemy import Table, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from recallr_server.domain.errors import WriteConflict
-from recallr_server.domain.records import Message, NewMessage, Session, User
+from recallr_server.domain.records import Message, NewMessage, OwnedSession
 from recallr_server.store import models
 from recallr_server.store.database import Database, Tx
 from recallr_server.store.messages import message_record
@@ -32,35 +31,34 @@ class AppendTransaction:
         self._session = session
         self.jobs = QueuedJobs(session)
 
-    async def users(self, keys: Collection[tuple[str, str]]) -> dict[tuple[str, str], User]:
-        by_project: defaultdict[str, set[str]] = defaultdict(set)
-        for project_id, user_id in keys:
-            by_project[project_id].add(user_id)
-        found: dict[tuple[str, str], User] = {}
-        for project_id, user_ids in by_project.items():
-            rows = await self._session.scalars(
-                select(models.User).where(
-                    models.User.project_id == project_id, models.User.user_id.in_(user_ids)
-                )
-            )
-            found |= {(project_id, row.user_id): user_record(row) for row in rows}
-        return found
-
-    async def sessions(
-        self, owners: Collection[str], session_ids: Collection[str]
-    ) -> dict[tuple[str, str], Session]:
-        if not owners or not session_ids:
+    async def sessions(self, session_ids: Collection[str]) -> dict[str, OwnedSession]:
+        if not session_ids:
             return {}
         # Locked in one order (by id): batches of two replicas wait rather than deadlock.
         # SQLite ignores FOR UPDATE; its write transactions exclude each other anyway.
         rows = await self._session.execute(
-            select(models.Session, models.User.user_id)
+            select(models.Session, models.User)
             .join(models.User, models.User.pk == models.Session.user_pk)
-            .where(models.Session.id.in_(session_ids), models.Session.user_pk.in_(owners))
+            .where(models.Session.id.in_(session_ids))
             .order_by(models.Session.id)
             .with_for_update(of=models.Session)
         )
-        return {(row.user_pk, row.id): session_record(row, user_id) for row, user_id in rows}
+        return {
+            session.id: OwnedSession(
+                user.project_id, user_record(user), session_record(session, user.user_id)
+            )
+            for session, user in rows
+        }
+
+    async def users(self, keys: Collection[tuple[str, str]]) -> set[tuple[str, str]]:
+        if not keys:
+            return set()
+        rows = await self._session.execute(
+            select(models.User.project_id, models.User.user_id).where(
+                tuple_(models.User.project_id, models.User.user_id).in_(list(keys))
+            )
+        )
+        return {(row.project_id, row.user_id) for row in rows}
 
     async def replayed(self, keys: Collection[tuple[str, str]]) -> dict[tuple[str, str], Message]:
         if not keys:
@@ -74,10 +72,7 @@ class AppendTransaction:
 
     async def touch_sessions(self, session_ids: Collection[str], stamp: datetime) -> None:
         await self._session.execute(
-            update(_sessions)
-            .where(_sessions.c.id == bindparam("session_id"))
-            .values(last_message_at=bindparam("stamp")),
-            [{"session_id": session_id, "stamp": stamp} for session_id in sorted(session_ids)],
+            update(_sessions).where(_sessions.c.id.in_(session_ids)).values(last_message_at=stamp)
         )
 
     async def append(self, messages: Sequence[NewMessage], stamp: datetime) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, bindparam, text, update
+from sqlalchemy import Table, func, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -52,20 +52,22 @@ async def bump_message_revisions(
 ) -> None:
     """`bump_message_revision` for several users at once, also marking them active.
 
-    The rows are locked in one order (by pk), so two transactions appending messages of
-    the same users wait for each other instead of deadlocking.
+    One statement, which on PostgreSQL also sends the announcements. Its index scan
+    locks the rows in one order (by pk), so two transactions appending messages of the
+    same users wait for each other instead of deadlocking.
     """
-    ordered = sorted(user_pks)
-    await session.execute(
+    bump = (
         update(_users)
-        .where(_users.c.pk == bindparam("user_pk"))
+        .where(_users.c.pk.in_(sorted(user_pks)))
         .ordered_values(
             (_users.c.message_revision, _users.c.message_revision + 1),
-            (_users.c.last_active_at, bindparam("active_at")),
-        ),
-        [{"user_pk": pk, "active_at": active_at} for pk in ordered],
+            (_users.c.last_active_at, active_at),
+        )
     )
-    await announce_messages(session, ordered)
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(bump.returning(func.pg_notify(MESSAGES_CHANNEL, _users.c.pk)))
+    else:
+        await session.execute(bump)
 
 
 async def announce_messages(session: AsyncSession, user_pks: Collection[str]) -> None:
