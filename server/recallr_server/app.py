@@ -26,6 +26,7 @@ from recallr_server.api.merge_conflicts import MergeConflictServicer
 from recallr_server.api.sessions import SessionServicer
 from recallr_server.api.users import UserServicer
 from recallr_server.config import Settings
+from recallr_server.domain.appends import MessageAppender
 from recallr_server.domain.auth import Authenticator
 from recallr_server.domain.categories import Categories
 from recallr_server.domain.context import ContextRecall, Recaller
@@ -53,7 +54,9 @@ from recallr_server.health import DatabaseHealth
 from recallr_server.http import server as http_server
 from recallr_server.http.deps import UseCases
 from recallr_server.store import models
+from recallr_server.store.appends import StoreMessageLog
 from recallr_server.store.database import Database
+from recallr_server.store.message_feed import MessageFeed
 from recallr_server.store.projects import StoreApiKeys
 from recallr_server.store.unit_of_work import StoreUnitOfWork
 
@@ -76,6 +79,8 @@ class RecallrServer:
     database_health: DatabaseHealth
     metrics_server: metrics.MetricsServer | None
     worker: Worker
+    appender: MessageAppender
+    feed: MessageFeed
     http: http_server.HttpServer | None = None
 
     async def stop(self) -> None:
@@ -88,6 +93,8 @@ class RecallrServer:
             self.server.stop(self.grace_seconds),
             *([self.http.stop()] if self.http is not None else []),
         )
+        await self.feed.stop()
+        await self.appender.close()
         await self.worker.stop()
         await self.db.dispose()
         if self.metrics_server is not None:
@@ -134,26 +141,30 @@ def units_of_work(db: Database) -> UnitOfWork:
     return StoreUnitOfWork(db)
 
 
+def message_appender(db: Database, signal: MessageSignal) -> MessageAppender:
+    """The one writer of AddMessage's batches on `db` in this process."""
+    return MessageAppender(StoreMessageLog(db), signal)
+
+
 def session_servicer(
-    db: Database, signal: MessageSignal, poll_interval: float, work_queued: WorkQueued
+    db: Database, signal: MessageSignal, appender: MessageAppender, work_queued: WorkQueued
 ) -> SessionServicer:
     units = units_of_work(db)
-    return SessionServicer(Sessions(units, work_queued), Messages(units, signal, poll_interval))
+    return SessionServicer(Sessions(units, work_queued), Messages(units, signal, appender))
 
 
 def servicers(
     db: Database,
-    settings: Settings,
     signal: MessageSignal,
+    appender: MessageAppender,
     work_queued: WorkQueued,
     recaller: Recaller,
 ) -> list[ServiceMethods]:
     """Every service of the contract, each registered by its typed protocol."""
     units = units_of_work(db)
-    poll_interval = settings.tail_poll_interval_seconds
     return [
         services.user_service(UserServicer(Users(units))),
-        services.session_service(session_servicer(db, signal, poll_interval, work_queued)),
+        services.session_service(session_servicer(db, signal, appender, work_queued)),
         services.memory_service(MemoryServicer(Memories(units))),
         services.merge_conflict_service(MergeConflictServicer(MergeConflicts(units, work_queued))),
         services.context_service(ContextServicer(ContextRecall(recaller))),
@@ -163,9 +174,9 @@ def servicers(
 
 def http_use_cases(
     db: Database,
-    settings: Settings,
     authenticator: Authenticator,
     signal: MessageSignal,
+    appender: MessageAppender,
     work_queued: WorkQueued,
     recaller: Recaller,
 ) -> UseCases:
@@ -175,7 +186,7 @@ def http_use_cases(
         authenticator,
         Users(units),
         Sessions(units, work_queued),
-        Messages(units, signal, settings.tail_poll_interval_seconds),
+        Messages(units, signal, appender),
         Memories(units),
         MergeConflicts(units, work_queued),
         ContextRecall(recaller),
@@ -225,7 +236,10 @@ def _observe(settings: Settings, port: int) -> metrics.MetricsServer | None:
 async def start(settings: Settings) -> RecallrServer:
     """Starts serving on `settings.listen` over an already migrated database."""
     db = Database(settings.database_url)
-    signal = MessageSignal()
+    signal = MessageSignal(settings.max_tails_per_project)
+    # One writer of AddMessage's batches, and one feed of other processes' messages.
+    appender = message_appender(db, signal)
+    feed = MessageFeed(db, signal, settings.tail_poll_interval_seconds)
     # Loaded before serving, so the first processed session pays no start-up cost.
     engine_models = await asyncio.to_thread(load_models)
     # A remote embedder of unconfigured size asks the provider: not on the event loop.
@@ -241,7 +255,7 @@ async def start(settings: Settings) -> RecallrServer:
     server.add_generic_rpc_handlers(
         [
             factory.service_handler(service)
-            for service in servicers(db, settings, signal, worker.wake, recaller)
+            for service in servicers(db, signal, appender, worker.wake, recaller)
         ]
     )
     health = _enable_health_and_reflection(server)
@@ -250,7 +264,7 @@ async def start(settings: Settings) -> RecallrServer:
     await server.start()
     http = await _start_http(
         settings,
-        http_use_cases(db, settings, authenticator, signal, worker.wake, recaller),
+        http_use_cases(db, authenticator, signal, appender, worker.wake, recaller),
     )
     database_health = DatabaseHealth(
         health, [s.full_name for s in SERVICES], db, settings.health_probe_seconds
@@ -260,6 +274,7 @@ async def start(settings: Settings) -> RecallrServer:
         worker.start()
     await database_health.check()
     database_health.start()
+    feed.start()
     log.info("serving on port %d", port)
     return RecallrServer(
         server,
@@ -272,6 +287,8 @@ async def start(settings: Settings) -> RecallrServer:
         database_health,
         metrics_server,
         worker,
+        appender,
+        feed,
         http,
     )
 

@@ -23,6 +23,8 @@ from recallr_server.domain.records import (
     MergeConflictStatus,
     Message,
     MessageBatch,
+    NewMessage,
+    OwnedSession,
     Session,
     SessionStatus,
     User,
@@ -212,4 +214,43 @@ class UnitOfWork(Protocol):
 class ApiKeys(Protocol):
     async def project_for(self, api_key: str) -> str | None:
         """The project an active key opens; None for an unknown or revoked key."""
+        ...
+
+
+class MessageAppends(Protocol):
+    """The reads and writes of one group-commit transaction of AddMessage
+    (domain.appends): every statement serves the whole batch of adds."""
+
+    async def sessions(self, session_ids: Collection[str]) -> dict[str, OwnedSession]:
+        """The sessions with these (lower-case) ids, with their owners, each locked against
+        concurrent changes until the transaction ends."""
+        ...
+
+    async def users(self, keys: Collection[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of these (project id, user id) users exist."""
+        ...
+
+    async def replayed(self, keys: Collection[tuple[str, str]]) -> dict[tuple[str, str], Message]:
+        """The messages earlier adds made, by (session id, request id)."""
+        ...
+
+    async def touch_sessions(self, session_ids: Collection[str], stamp: datetime) -> None:
+        """Stores `stamp` as the sessions' last message time."""
+        ...
+
+    async def append(self, messages: Sequence[NewMessage], stamp: datetime) -> None:
+        """Marks the messages' users active at `stamp` and bumps their message revisions,
+        then inserts the messages in the order given: a user's messages take their `seq`
+        in that order, and commit in it."""
+        ...
+
+    @property
+    def jobs(self) -> JobQueue: ...
+
+
+class MessageLog(Protocol):
+    """Where AddMessage's batches are written."""
+
+    def batch(self) -> AbstractAsyncContextManager[MessageAppends]:
+        """One write transaction; a collision on a unique key raises `errors.WriteConflict`."""
         ...
