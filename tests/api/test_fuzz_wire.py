@@ -29,13 +29,13 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor, MethodDescri
 from google.protobuf.message import Message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Select, Table, select
 
 from recallr.v1 import user_pb2, user_service_pb2
 from recallr.v1.error_reason_pb2 import ErrorReason
 from recallr_server.store import models
 from recallr_server.store.database import Database
 from tests.api import contract
+from tests.api.snapshots import snapshot
 from tests.api.wire import decode
 from tests.conftest import ServerThread, Tenant, new_tenant
 from tests.support import seed
@@ -174,34 +174,6 @@ def foreign(server: ServerThread) -> World:
 def channel(server: ServerThread) -> Iterator[grpc.Channel]:
     with grpc.insecure_channel(server.target) as opened:
         yield opened
-
-
-# Snapshots of everything a project owns.
-
-
-def _rows_of(table: Table, project_id: str) -> Select[Any]:
-    users = select(models.User.pk).where(models.User.project_id == project_id)
-    if table.name == models.Project.__tablename__:
-        return select(table).where(table.c.id == project_id)
-    if "project_id" in table.c:
-        return select(table).where(table.c.project_id == project_id)
-    if "user_pk" in table.c:
-        return select(table).where(table.c.user_pk.in_(users))
-    if "memory_id" in table.c:
-        memories = select(models.Memory.id).where(models.Memory.user_pk.in_(users))
-        return select(table).where(table.c.memory_id.in_(memories))
-    raise AssertionError(f"teach the snapshot which project owns a row of {table.name}")
-
-
-async def snapshot(db: Database, project_id: str) -> dict[str, list[tuple[Any, ...]]]:
-    async with db.read() as session:
-        return {
-            table.name: sorted(
-                (tuple(row) for row in await session.execute(_rows_of(table, project_id))),
-                key=repr,
-            )
-            for table in models.Base.metadata.sorted_tables
-        }
 
 
 # Strategies: hostile values per field type, and raw bytes that are no message at all.

@@ -471,7 +471,8 @@ def parse_record(v: Violations, index: int, wire: pb.UserExportRecord) -> Record
 class ImportStream:
     # The first message of the stream, which carries the import's options.
     first: user_service_pb2.ImportUserRequest
-    records: list[Record]
+    # None where a record could not be read (its violation is recorded).
+    records: list[Record | None]
 
 
 async def read_import(
@@ -483,17 +484,12 @@ async def read_import(
     memory until it is written.
     """
     first: user_service_pb2.ImportUserRequest | None = None
-    parsed: list[Record] = []
-    index = 0
+    parsed: list[Record | None] = []
     async for request in requests:
         first = first or request
         for wire in request.records:
-            if index == MAX_IMPORT_RECORDS:
+            if len(parsed) == MAX_IMPORT_RECORDS:
                 v.add("records", f"must be at most {MAX_IMPORT_RECORDS} over the whole stream")
                 v.raise_if_any()
-            if (value := parse_record(v, index, wire)) is not None:
-                parsed.append(value)
-            index += 1
-    if index == 0:
-        v.add("records", "is required: the export's header, user and other records")
+            parsed.append(parse_record(v, len(parsed), wire))
     return ImportStream(first or user_service_pb2.ImportUserRequest(), parsed)

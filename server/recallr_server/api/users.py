@@ -11,6 +11,7 @@ from recallr_server.api.handlers import Call
 from recallr_server.api.paging import page_of
 from recallr_server.api.structs import metadata_filter_from_struct, metadata_from_struct
 from recallr_server.domain.transfer import ImportOptions, UserTransfer
+from recallr_server.domain.user_data import assemble
 from recallr_server.domain.users import Users, UserUpdate
 from recallr_server.domain.validation import Violations, check_request_id, check_user_id
 
@@ -100,13 +101,13 @@ class UserServicer:
         check_request_id(v, stream.first.request_id)
         if stream.first.user_id:
             check_user_id(v, "user_id", stream.first.user_id)
-        v.raise_if_any()
+        data = assemble(stream.records, v)
         options = ImportOptions(
             user_id=stream.first.user_id,
             assign_new_ids=stream.first.assign_new_ids,
             request_id=stream.first.request_id,
         )
-        imported = await self._transfer.import_user(call.project_id, stream.records, options)
+        imported = await self._transfer.import_user(call.project_id, data, options)
         return pb.ImportUserResponse(
             user=convert.user(imported.user), counts=user_export.counts(imported.counts)
         )

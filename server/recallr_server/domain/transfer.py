@@ -9,7 +9,7 @@ state was waiting for (a session being processed, a conflict being resolved).
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -24,7 +24,6 @@ from recallr_server.domain.user_data import (
     Record,
     StoredConflict,
     UserData,
-    assemble,
     with_new_ids,
 )
 from recallr_server.domain.users import already_exists
@@ -102,10 +101,10 @@ class UserTransfer:
                 yield batch
 
     async def import_user(
-        self, project_id: str, records: Sequence[Record], options: ImportOptions
+        self, project_id: str, data: UserData, options: ImportOptions
     ) -> ImportedUser:
-        """Creates the user of an export with all their records, or nothing."""
-        data = assemble(records)
+        """Creates the user of an export (see `user_data.assemble`) with all their records,
+        or nothing."""
         if options.assign_new_ids:
             data = with_new_ids(data)
         data = replace(data, conflicts=[_requeued(c) for c in data.conflicts])

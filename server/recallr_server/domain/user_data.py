@@ -161,27 +161,32 @@ class _Assembly:
         )
 
 
-def assemble(records: Sequence[Record]) -> UserData:
-    """The user's data from an export's records, or every way they break its rules.
+def assemble(records: Sequence[Record | None], v: Violations) -> UserData:
+    """The user's data from an export's records, or every way they break its rules,
+    together with the violations `v` already holds (None stands for a record that could
+    not be read at all, its violation already in `v`).
 
     Field paths name the record by its position in the whole stream ("records[7]").
     """
-    v = Violations()
     header = records[0] if records else None
     user = records[1] if len(records) > 1 else None
-    if not isinstance(header, ExportHeader):
+    if not records:
+        v.add("records", "is required: the export's header, user and other records")
+    elif not isinstance(header, ExportHeader):
         v.add(_path(0), "must be the header")
     elif header.format_version != FORMAT_VERSION:
         v.add(f"{_path(0)}.header.format_version", f"must be {FORMAT_VERSION}")
-    if not isinstance(user, User):
+    if records and not isinstance(user, User):
         v.add(_path(1), "must be the user")
     if len(records) > MAX_IMPORT_RECORDS:
         v.add("records", f"must be at most {MAX_IMPORT_RECORDS} over the whole stream")
-    v.raise_if_any()
+    if not (isinstance(header, ExportHeader) and isinstance(user, User)):
+        v.raise_if_any()
     assert isinstance(header, ExportHeader) and isinstance(user, User)
     parts = _Assembly()
     for index, record in enumerate(records[2:], start=2):
-        parts.add(v, index, record)
+        if record is not None:
+            parts.add(v, index, record)
     data = parts.data(user)
     _check_counts(v, header.counts, data.counts())
     _check_ids(v, parts)
