@@ -533,13 +533,22 @@ def invoke(
     metadata: tuple[tuple[str, str], ...],
 ) -> Outcome:
     """Calls with raw bytes, keeping what a stream sent before it failed."""
-    assert not method.client_streaming, f"teach the fuzz test to stream into {method.full_name}"
+    assert not (method.client_streaming and method.server_streaming), (
+        f"teach the fuzz test bidirectional streams: {method.full_name}"
+    )
     path = contract.path(method)
     # Sending an oversized request alone can take longer than a tail's deadline.
     fits = len(payload) <= MAX_REQUEST_BYTES
     responses: list[bytes] = []
     try:
-        if method.server_streaming:
+        if method.client_streaming:
+            # The request as a stream of one message: what each message of a client
+            # stream must survive.
+            upload: grpc.StreamUnaryMultiCallable[bytes, bytes] = channel.stream_unary(path)
+            responses.append(
+                upload(iter([payload]), metadata=metadata, timeout=UNARY_DEADLINE_SECONDS)
+            )
+        elif method.server_streaming:
             stream: grpc.UnaryStreamMultiCallable[bytes, bytes] = channel.unary_stream(path)
             deadline = STREAM_DEADLINE_SECONDS if fits else UNARY_DEADLINE_SECONDS
             responses.extend(stream(payload, metadata=metadata, timeout=deadline))
