@@ -3,8 +3,9 @@
 One typing.Protocol per service of protos/recallr/v1, with every RPC as a method that
 takes the request (for a client stream, an async iterator of requests) and the `Call` and
 returns the response (for a server stream, an async iterator of responses), and one
-function per service that registers a servicer by that protocol. A servicer that lacks an RPC, misspells one or gets its types wrong is
-then a mypy error where app.py registers it, not a surprise at run time.
+function per service that registers a servicer by that protocol. A servicer that lacks
+an RPC, misspells one or gets its types wrong is then a mypy error where app.py registers
+it, not a surprise at run time.
 
 Run by scripts/generate after the Python API is generated; scripts/check fails when the
 committed file differs from what this writes.
@@ -64,11 +65,8 @@ def _method(method: MethodDescriptor) -> str:
         takes = f"requests: AsyncIterator[{_type(method.input_type)}]"
     else:
         takes = f"request: {_type(method.input_type)}"
-    return (
-        f"    {prefix} {method.name}(\n"
-        f"        self, {takes}, call: Call\n"
-        f"    ) -> {returns}: ...\n"
-    )
+    signature = f"self, {takes}, call: Call"
+    return f"    {prefix} {method.name}(\n        {signature}\n    ) -> {returns}: ...\n"
 
 
 def _registrations(methods: list[MethodDescriptor]) -> str:
@@ -86,7 +84,9 @@ def _service(service: ServiceDescriptor, module: str) -> str:
     streaming = _registrations([m for m in service.methods if m.server_streaming])
     client_streaming = _registrations([m for m in service.methods if m.client_streaming])
     # Only services that have client streams name them, so the others read as before.
-    uploads = f"        client_streaming={{\n{client_streaming}        }},\n" if client_streaming else ""
+    uploads = ""
+    if client_streaming:
+        uploads = f"        client_streaming={{\n{client_streaming}        }},\n"
     return (
         f"class {service.name}(Protocol):\n{methods}\n\n"
         f"def {_snake(service.name)}(servicer: {service.name}) -> ServiceMethods:\n"
