@@ -21,7 +21,11 @@ import pytest
 
 from recallr_server.config import Settings
 from recallrai import MergeConflict, RecallrAI, User
-from recallrai.exceptions import UserAlreadyExistsError, ValidationError
+from recallrai.exceptions import (
+    InvalidCategoriesError,
+    UserAlreadyExistsError,
+    ValidationError,
+)
 from recallrai.models import (
     MergeConflictAnswer,
     MergeConflictStatus,
@@ -395,3 +399,56 @@ async def test_an_export_holds_nothing_of_another_project(api: Api, tmp_path: Pa
     assert (counts.sessions, counts.messages) == (1, 1)
     with client_of(other) as foreign:
         assert foreign.get_user(USER_ID).export(tmp_path / "theirs.jsonl").messages == 1
+
+
+async def test_memories_in_categories_the_project_lacks_are_refused_by_name(
+    api: Api, source: Source
+) -> None:
+    target = new_tenant(source.tenant.server)
+    client = api.connect(api_key=target.api_key, project_id=target.project_id)
+    await api.call(client.delete_category, "places")
+
+    with pytest.raises(InvalidCategoriesError) as raised:
+        await api.call(client.import_user, source.export, assign_new_ids=True)
+
+    assert raised.value.invalid_categories == ["places"]
+    assert (await api.call(client.list_users)).total == 0
+
+
+def _interrupted(source: Path, target: Path) -> None:
+    """A copy of the export taken while the pending session was being processed and the
+    open conflict's answers were being applied."""
+    records = [json.loads(line) for line in source.read_text(encoding="utf-8").splitlines()]
+    for record in records:
+        session = record.get("session", {})
+        if session.get("status") == "SESSION_STATUS_PENDING":
+            session["status"] = "SESSION_STATUS_PROCESSING"
+        conflict = record.get("merge_conflict", {})
+        if conflict.get("status") == "MERGE_CONFLICT_STATUS_PENDING":
+            conflict["status"] = "MERGE_CONFLICT_STATUS_RESOLVING"
+            question = conflict["clarifying_questions"][0]["question"]
+            conflict["answers"] = [{"question": question, "answer": KEEP_NEW}]
+    target.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+
+
+async def test_work_the_export_was_waiting_for_is_done_after_the_import(
+    api: Api, source: Source, tmp_path: Path
+) -> None:
+    _interrupted(source.export, tmp_path / "busy.jsonl")
+    target = new_tenant(source.tenant.server)
+    client = api.connect(api_key=target.api_key, project_id=target.project_id)
+    await api.call(client.import_user, tmp_path / "busy.jsonl", assign_new_ids=True)
+
+    with client_of(target) as reader:
+        user = reader.get_user(USER_ID)
+
+        def settled() -> bool:
+            sessions = user.list_sessions(limit=200).sessions
+            conflicts = user.list_merge_conflicts().conflicts
+            return all(s.status == SessionStatus.PROCESSED for s in sessions) and all(
+                c.status == MergeConflictStatus.RESOLVED for c in conflicts
+            )
+
+        wait_until(settled, "the imported work to be done", timeout=120)
+        conflicts = user.list_merge_conflicts().conflicts
+        assert len(conflicts) == 2 and all(c.new_memory_ids for c in conflicts)
