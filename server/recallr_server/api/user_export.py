@@ -259,7 +259,7 @@ class _Fields:
 
 
 def _parse_header(f: _Fields, wire: pb.UserExportHeader) -> ExportHeader:
-    f.time("export_time", wire)
+    exported_at = f.time("export_time", wire) or datetime.now(UTC)
     given = wire.counts
     announced = DataCounts(
         sessions=given.sessions,
@@ -269,7 +269,7 @@ def _parse_header(f: _Fields, wire: pb.UserExportHeader) -> ExportHeader:
         merge_conflicts=given.merge_conflicts,
         session_summaries=given.session_summaries,
     )
-    return ExportHeader(wire.format_version, datetime.now(UTC), announced)
+    return ExportHeader(wire.format_version, exported_at, announced)
 
 
 def _parse_user(f: _Fields, wire: pb.ExportedUser) -> records.User:

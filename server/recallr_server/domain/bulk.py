@@ -65,10 +65,10 @@ def _messages(session_id: str, new: Sequence[NewMessage], default_time: datetime
 
 
 async def _queue_processing(
-    tx: Transaction, user: User, session: Session, stamp: datetime, *, now_: bool
+    tx: Transaction, user: User, session: Session, stamp: datetime, *, at_once: bool
 ) -> bool:
     """Queues processing now, or after the session's inactivity; whether it is due now."""
-    if now_:
+    if at_once:
         await tx.jobs.enqueue_processing(user, session.id)
         return True
     if session.auto_process_after_seconds:
@@ -140,7 +140,7 @@ class BulkWrites:
             added = _messages(session.id, messages, session.created_at)
             await tx.user_data.add_messages(user, added, [None] * len(added))
             await tx.users.update(replace(user, last_active_at=stamp))
-            due = await _queue_processing(tx, user, session, stamp, now_=process)
+            due = await _queue_processing(tx, user, session, stamp, at_once=process)
         return ImportedSession(session, [m.id for m in added]), user, due
 
     async def add_messages(
@@ -170,6 +170,6 @@ class BulkWrites:
             session = replace(session, last_message_at=stamp)
             await tx.sessions.update(session)
             await tx.users.update(replace(user, last_active_at=stamp))
-            await _queue_processing(tx, user, session, stamp, now_=False)
+            await _queue_processing(tx, user, session, stamp, at_once=False)
         self._signal.notify(user.pk)
         return added
