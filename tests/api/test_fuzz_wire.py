@@ -550,7 +550,9 @@ def invoke(
             )
         elif method.server_streaming:
             stream: grpc.UnaryStreamMultiCallable[bytes, bytes] = channel.unary_stream(path)
-            deadline = STREAM_DEADLINE_SECONDS if fits else UNARY_DEADLINE_SECONDS
+            # Only a stream that can follow (a tail) stays open; others end by themselves.
+            follows = "follow" in method.input_type.fields_by_name
+            deadline = STREAM_DEADLINE_SECONDS if fits and follows else UNARY_DEADLINE_SECONDS
             responses.extend(stream(payload, metadata=metadata, timeout=deadline))
         else:
             unary: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(path)
