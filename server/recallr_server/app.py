@@ -28,6 +28,7 @@ from recallr_server.api.users import UserServicer
 from recallr_server.config import Settings
 from recallr_server.domain.appends import MessageAppender
 from recallr_server.domain.auth import Authenticator
+from recallr_server.domain.bulk import BulkWrites
 from recallr_server.domain.categories import Categories
 from recallr_server.domain.context import ContextRecall, Recaller
 from recallr_server.domain.memories import Memories
@@ -36,6 +37,7 @@ from recallr_server.domain.messages import Messages
 from recallr_server.domain.ports import UnitOfWork, WorkQueued
 from recallr_server.domain.sessions import Sessions
 from recallr_server.domain.tail import MessageSignal
+from recallr_server.domain.transfer import UserTransfer
 from recallr_server.domain.users import Users
 from recallr_server.engine.embeddings import Embedder, MiniLMEmbedder
 from recallr_server.engine.ingest.processing import SessionProcessor
@@ -150,7 +152,11 @@ def session_servicer(
     db: Database, signal: MessageSignal, appender: MessageAppender, work_queued: WorkQueued
 ) -> SessionServicer:
     units = units_of_work(db)
-    return SessionServicer(Sessions(units, work_queued), Messages(units, signal, appender))
+    return SessionServicer(
+        Sessions(units, work_queued),
+        Messages(units, signal, appender),
+        BulkWrites(units, work_queued, signal),
+    )
 
 
 def servicers(
@@ -163,7 +169,7 @@ def servicers(
     """Every service of the contract, each registered by its typed protocol."""
     units = units_of_work(db)
     return [
-        services.user_service(UserServicer(Users(units))),
+        services.user_service(UserServicer(Users(units), UserTransfer(units, work_queued))),
         services.session_service(session_servicer(db, signal, appender, work_queued)),
         services.memory_service(MemoryServicer(Memories(units))),
         services.merge_conflict_service(MergeConflictServicer(MergeConflicts(units, work_queued))),

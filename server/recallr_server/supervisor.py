@@ -62,7 +62,7 @@ def _nice(increment: int) -> Callable[[], None]:
 
 
 @contextlib.contextmanager
-def reserved_port(listen: str) -> Iterator[str]:
+def reserved_port(listen: str | None) -> Iterator[str]:
     """Binds (without listening) an address the serving processes will share, so that a
     port 0 becomes one fixed port for all of them; SO_REUSEPORT lets them bind it too."""
     if not listen:

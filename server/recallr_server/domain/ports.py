@@ -7,7 +7,7 @@ in the transaction of the unit of work that made it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
@@ -29,6 +29,7 @@ from recallr_server.domain.records import (
     SessionStatus,
     User,
 )
+from recallr_server.domain.user_data import DataCounts, Record, UserData
 from recallr_server.domain.validation import JsonScalar
 
 # Wakes the job worker after a transaction that queued work for now has committed.
@@ -169,6 +170,46 @@ class CategoryRepository(Protocol):
         ...
 
 
+class UserDataRepository(Protocol):
+    """A user's data in bulk: all of it read out, or written in at once."""
+
+    async def hold_snapshot(self) -> None:
+        """Makes every later read of this transaction see the same committed state; call
+        it first."""
+        ...
+
+    async def counts(self, user: User) -> DataCounts: ...
+
+    def records(self, user: User, batch_size: int) -> AsyncIterator[list[Record]]:
+        """Everything of the user but the user, in batches of one kind of record:
+        sessions, messages, memory versions, links, merge conflicts, session summaries."""
+        ...
+
+    async def user_by_pk(self, project_id: str, pk: str) -> User | None: ...
+
+    async def id_in_use(self, data: UserData) -> str | None:
+        """One of the data's ids that a stored record of any user already has, if any."""
+        ...
+
+    async def add(self, user: User, data: UserData) -> None:
+        """Stores the data of a user just added, ids and all."""
+        ...
+
+    async def add_messages(
+        self, user: User, messages: Sequence[Message], request_ids: Sequence[str | None]
+    ) -> None:
+        """Appends messages (of sessions of the user) in the order given."""
+        ...
+
+    async def messages_by_request_ids(
+        self, session: Session, request_ids: Sequence[str]
+    ) -> list[Message]:
+        """The session's messages added with these request ids, in the order added."""
+        ...
+
+    async def first_message_ids(self, session: Session, n: int) -> list[str]: ...
+
+
 class JobQueue(Protocol):
     """Durable background work, queued in the transaction that asks for it."""
 
@@ -200,6 +241,8 @@ class Transaction(Protocol):
     def categories(self) -> CategoryRepository: ...
     @property
     def jobs(self) -> JobQueue: ...
+    @property
+    def user_data(self) -> UserDataRepository: ...
 
 
 class UnitOfWork(Protocol):
