@@ -108,13 +108,7 @@ class AsyncUser:
         The session is processed once it has had no new message for
         ``auto_process_after_seconds``; None (or 0) processes it only on request.
         """
-        session = session_pb2.Session(auto_process_after_seconds=auto_process_after_seconds or 0)
-        if metadata is not None:
-            session.metadata.CopyFrom(_convert.struct(metadata, "metadata"))
-        if custom_created_at_utc is not None:
-            session.create_time.CopyFrom(
-                _convert.timestamp(custom_created_at_utc, "custom_created_at_utc")
-            )
+        session = _new_session(custom_created_at_utc, metadata, auto_process_after_seconds)
         request = session_service_pb2.CreateSessionRequest(
             user_id=self.user_id, session=session, request_id=str(uuid.uuid4())
         )
@@ -139,13 +133,7 @@ class AsyncUser:
         ``request_id`` of your own makes repeating the import safe: the same id returns
         the session the first call created.
         """
-        session = session_pb2.Session(auto_process_after_seconds=auto_process_after_seconds or 0)
-        if metadata is not None:
-            session.metadata.CopyFrom(_convert.struct(metadata, "metadata"))
-        if custom_created_at_utc is not None:
-            session.create_time.CopyFrom(
-                _convert.timestamp(custom_created_at_utc, "custom_created_at_utc")
-            )
+        session = _new_session(custom_created_at_utc, metadata, auto_process_after_seconds)
         request = session_service_pb2.ImportSessionRequest(
             user_id=self.user_id,
             session=session,
@@ -352,3 +340,18 @@ class AsyncUser:
 
     def _session(self, state: _convert.SessionState) -> AsyncSession:
         return AsyncSession(self._transport, self.user_id, state)
+
+
+def _new_session(
+    custom_created_at_utc: datetime | None,
+    metadata: Mapping[str, Any] | None,
+    auto_process_after_seconds: int | None,
+) -> session_pb2.Session:
+    session = session_pb2.Session(auto_process_after_seconds=auto_process_after_seconds or 0)
+    if metadata is not None:
+        session.metadata.CopyFrom(_convert.struct(metadata, "metadata"))
+    if custom_created_at_utc is not None:
+        session.create_time.CopyFrom(
+            _convert.timestamp(custom_created_at_utc, "custom_created_at_utc")
+        )
+    return session
