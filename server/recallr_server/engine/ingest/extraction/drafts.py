@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from recallr_server.engine.ingest.extraction.attributes import attribute_of
 from recallr_server.engine.ingest.extraction.categories import clause_categories
+from recallr_server.engine.ingest.extraction.changes import described_topic, ended_terms
 from recallr_server.engine.ingest.extraction.clauses import Clause, has_subject
 from recallr_server.engine.ingest.extraction.content import has_content, leans_on_context
 from recallr_server.engine.ingest.extraction.dates import Tense, same_form_past, tense_of
@@ -55,6 +56,9 @@ class Draft:
     about: Entity | None = None
     # The text with its subject pronoun kept, for joining the fact it leans on.
     leaning: str | None = None
+    # The names of the states the fact ends, and of the thing it says more about.
+    ends: tuple[str, ...] = ()
+    topic: str | None = None
 
 
 def draft_of(
@@ -105,6 +109,8 @@ def draft_of(
         subject_key = entity[1].key
     found = clause_categories(tokens, kind, attribute, statement)
     draft = Draft(kind, text, subject_key, attribute, found, tense_of(root, tokens))
+    draft.ends = ended_terms(root)
+    draft.topic = described_topic(kind, subject)
     if entity is not None:
         draft.about = entity[1]
         if entity[0].i in references:

@@ -41,6 +41,9 @@ class Fact:
     subject_key: str | None
     attribute_key: str | None
     value: str | None
+    # What the fact ends ("marco", "smoking") and the thing it says more about ("bike").
+    ends: tuple[str, ...] = ()
+    topic: str | None = None
 
 
 def extract_facts(
@@ -113,4 +116,6 @@ def _finish(
         subject_key=draft.subject_key,
         attribute_key=attribute_key,
         value=value,
+        ends=draft.ends,
+        topic=draft.topic,
     )
