@@ -16,6 +16,7 @@ from datetime import datetime
 import numpy as np
 from numpy.typing import NDArray
 
+from recallr_server.engine.ingest.extraction.vocabulary import ANIMALS, RELATION_NOUNS
 from recallr_server.engine.vectors import Vector
 
 # Cosine similarities of all-MiniLM-L6-v2 sentence embeddings.
@@ -191,7 +192,29 @@ _TOGETHER = re.compile(
     r"\b(boyfriend|girlfriend|partner|together|dating|fianc\w*|engaged)\b", re.IGNORECASE
 )
 # Words that introduce who or what a name belongs to: "boyfriend Marco", "a cat named Miso".
-_INTRODUCED = re.compile(r"\b(named|called|[a-z]+friend|partner|cat|dog|wife|husband) +$")
+_INTRODUCERS = RELATION_NOUNS | ANIMALS | {"named", "called"}
+
+
+def _introduces(memory: Existing, terms: Sequence[str]) -> bool:
+    text = memory.content.lower()
+    for term in terms:
+        before = text[: text.find(term)].split() if term in text else []
+        if before and before[-1] in _INTRODUCERS:
+            return True
+    return False
+
+
+def _likeliest(
+    touched: list[int], memories: Sequence[Existing], terms: Sequence[str], similarities: Vector
+) -> Existing:
+    """Of the memories that mention `terms`, the one that introduced them (or holds an
+    attribute), else the most similar."""
+
+    def rank(i: int) -> tuple[bool, float]:
+        memory = memories[i]
+        return _introduces(memory, terms) or bool(memory.attribute_key), float(similarities[i])
+
+    return memories[max(touched, key=rank)]
 
 
 def _ending(fact: Candidate, memories: Sequence[Existing], similarities: Vector) -> Outcome | None:
@@ -207,14 +230,7 @@ def _ending(fact: Candidate, memories: Sequence[Existing], similarities: Vector)
     if not touched:
         return None
 
-    def rank(i: int) -> tuple[bool, float]:
-        text = memories[i].content.lower()
-        introduced = any(
-            _INTRODUCED.search(text[: text.find(term)]) for term in fact.ends if term in text
-        )
-        return introduced or bool(memories[i].attribute_key), float(similarities[i])
-
-    target = memories[max(touched, key=rank)]
+    target = _likeliest(touched, memories, fact.ends, similarities)
     ended = [
         memories[i]
         for i in touched
@@ -238,7 +254,7 @@ def _described(
     ]
     if not touched:
         return None
-    target = memories[max(touched, key=lambda i: float(similarities[i]))]
+    target = _likeliest(touched, memories, [fact.topic], similarities)
     return Outcome(Decision.ADDITION, target, reason=f"more about {fact.topic}")
 
 

@@ -18,6 +18,7 @@ from recallr_server.domain.merge_conflicts import RESOLUTION_OPTIONS, conflicts_
 from recallr_server.domain.speakers import ASSISTANT_NAME_KEY, USER_NAME_KEY, speaker_name
 from recallr_server.engine.conversation import ChatMessage
 from recallr_server.engine.embeddings import Embedder
+from recallr_server.engine.ingest.categorise import Categoriser
 from recallr_server.engine.ingest.consolidation import (
     Candidate,
     Decision,
@@ -90,6 +91,7 @@ def summarise(session_time: datetime, facts: Sequence[Fact]) -> str:
 class Planner:
     def __init__(self, embedder: Embedder, chat: ChatModel | None = None) -> None:
         self._embedder = embedder
+        self._categoriser = Categoriser(embedder)
         # With a chat model, extraction, judging, questions and summaries use it.
         self._chat = chat
 
@@ -115,6 +117,10 @@ class Planner:
                 fact.topic,
             )
             outcome = self._decide(candidate, known.existing, known.similarities(vector), enabled)
+            fact = replace(
+                fact,
+                categories=self._categoriser.complete(fact.categories, vector, snapshot.categories),
+            )
             fact, vector = self._versioned(fact, vector, outcome, snapshot.session.created_at)
             ended = [memory.chain_id for memory in outcome.ended]
             planned.append(

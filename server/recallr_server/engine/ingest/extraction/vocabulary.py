@@ -81,3 +81,15 @@ ORGANISATIONS = frozenset(
     | {"library", "bank", "office", "school", "hospital", "clinic", "gym", "store", "firm"}
     | {"museum", "hotel", "airline", "council", "university", "college", "agency", "brand"}
 )
+
+# Conditions, treatments and habits that make a fact about one's health.
+HEALTH_CONDITIONS = frozenset(
+    {"diabetes", "diabetic", "asthma", "asthmatic", "inhaler", "insulin", "thyroid", "cancer"}
+    | {"migraine", "arthritis", "eczema", "anaemia", "anemia", "anaemic", "anemic", "epilepsy"}
+    | {"cholesterol", "medication", "prescription", "pill", "dose", "hip", "ankle"}
+    | {"physio", "physiotherapy", "physiotherapist", "injury", "knee", "shoulder"}
+    | {"smoke", "smoking", "cigarette", "vape", "vaping", "alcohol", "sober", "needle"}
+    | {"dentist", "tooth", "teeth", "molar", "iron", "vitamin", "blood"}
+    | {"condition", "disease", "disorder", "syndrome", "symptom", "infection", "flu", "covid"}
+    | {"pregnant", "pregnancy", "surgeon", "meniscus", "sprain", "fracture"}
+)
