@@ -21,6 +21,8 @@ from recallr_server.engine.vectors import Vector
 _FORMAL = frozenset({"events", "plans", "assistant_recommendations"})
 _WEAK = frozenset({"preferences", "opinions", "possessions"})
 MAX_CATEGORIES = 3
+# How much nearer (in cosine similarity) a topic must be than a weak category found by form.
+_CLEARLY_NEARER = 0.1
 # Dropped first when a fact has more categories than a reader can use.
 _LEAST_TELLING = ("events", "plans", "preferences", "opinions", "possessions", "places")
 
@@ -164,7 +166,7 @@ class Categoriser:
         to MAX_CATEGORIES."""
         names = set(found)
         if not names - _FORMAL - _WEAK:
-            nearest = self._nearest(vector)
+            nearest = self._nearest(vector, names & _WEAK)
             if nearest is not None and nearest in allowed:
                 names.add(nearest)
         for name in _LEAST_TELLING:
@@ -173,11 +175,19 @@ class Categoriser:
             names.discard(name)
         return sorted(names)
 
-    def _nearest(self, vector: Vector) -> str | None:
+    def _nearest(self, vector: Vector, weak: set[str]) -> str | None:
+        """The nearest category; when the rules found only weak ones, only if it is clearly
+        nearer than they are ("loves peanut sauce" is food, "wants no tables" stays a
+        preference)."""
         names, centroids = self._load()
         if not vector.any() or centroids.shape[1] != vector.shape[0]:
             return None
-        return names[int(np.argmax(centroids @ vector))]
+        similarities = centroids @ vector
+        best = int(np.argmax(similarities))
+        floor = max((similarities[names.index(w)] for w in weak if w in names), default=None)
+        if floor is not None and similarities[best] - floor < _CLEARLY_NEARER:
+            return None
+        return names[best]
 
     def _load(self) -> tuple[list[str], np.ndarray]:
         with self._lock:

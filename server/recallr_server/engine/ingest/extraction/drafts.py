@@ -25,6 +25,7 @@ from recallr_server.engine.ingest.extraction.vocabulary import ANIMALS, RELATION
 from recallr_server.engine.ingest.extraction.wording import (
     complete_fragment,
     recommendation,
+    request,
     rewrite,
 )
 
@@ -108,6 +109,8 @@ def draft_of(
     if entity is not None and kind in (Kind.RELATED, Kind.REPORTED) and entity[1].animate:
         subject_key = entity[1].key
     found = clause_categories(tokens, kind, attribute, statement)
+    if kind is Kind.RECOMMENDATION and listener.is_assistant:
+        kind, found = Kind.SELF, {"preferences"}  # how the user wants the assistant to work
     draft = Draft(kind, text, subject_key, attribute, found, tense_of(root, tokens))
     draft.ends = ended_terms(root)
     draft.topic = described_topic(kind, subject)
@@ -170,6 +173,8 @@ def _worded(
     """The clause as a third-person sentence, and who it is about."""
     rewritten = rewrite(tokens, speaker, listener, agreeing, references)
     subject_key = speaker.key
+    if kind is Kind.RECOMMENDATION and listener.is_assistant:
+        return request(root, tokens, speaker, listener), speaker.key
     if kind is Kind.RECOMMENDATION:
         text = recommendation(root, tokens, speaker, listener)
         if text is None:

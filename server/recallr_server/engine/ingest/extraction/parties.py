@@ -18,6 +18,8 @@ class Party:
     label: str  # as written in facts, lower-case initial unless it is a name
     key: str | None
     is_person: bool
+    # The AI assistant the user talks to, named or not (not a person in a transcript).
+    is_assistant: bool = False
 
     @property
     def possessive(self) -> str:
@@ -122,9 +124,14 @@ def cast_turns(
     ]
     user = Party(label=cast.user_label or "the user", key=USER_KEY, is_person=True)
     other = (
-        Party(label=cast.other_label, key=cast.other_label, is_person=True)
+        Party(
+            label=cast.other_label,
+            key=cast.other_label,
+            is_person=True,
+            is_assistant=assistant_name is not None,
+        )
         if cast.other_label
-        else Party(label="the assistant", key=None, is_person=False)
+        else Party(label="the assistant", key=None, is_person=False, is_assistant=True)
     )
     names = NameIndex(user, other, tuple(cast.others.values()))
     turns = []

@@ -25,6 +25,7 @@ from recallr_server.engine.ingest.extraction.drafts import Draft, draft_of
 from recallr_server.engine.ingest.extraction.kinds import Kind
 from recallr_server.engine.ingest.extraction.parties import NameIndex, Party, Turn
 from recallr_server.engine.ingest.extraction.pipeline import nlp
+from recallr_server.engine.ingest.extraction.requests import is_request, requests_in
 from recallr_server.engine.temporal import resolve_time_expressions
 
 if TYPE_CHECKING:
@@ -69,9 +70,11 @@ class Reader:
             if refs.naming is not None:
                 self._name(*refs.naming)
             pairs = self._sentence_drafts(sentence, turn, refs)
+            pairs, requests = self._requests(sentence, turn, refs, pairs)
             for clause, draft in pairs:
                 draft.message_id = turn.message_id
                 self._join_or_add(clause, draft, turn_drafts, turn.speaker)
+            turn_drafts.extend(requests)
             drafted = [draft for _, draft in pairs]
             for entity in self._discourse.entities_introduced(since):
                 first = next((d for d in drafted if _mentions(d.text, entity)), None)
@@ -90,6 +93,39 @@ class Reader:
             for clause, draft in pairs
             if draft is not None and not (skip and _is_naming(clause))
         ]
+
+    def _requests(
+        self, sentence: Span, turn: Turn, refs: References, pairs: list[tuple[Clause, Draft]]
+    ) -> tuple[list[tuple[Clause, Draft]], list[Draft]]:
+        """The user's lasting requests of the assistant, and the sentence's other drafts:
+        a request replaces the clause it opens, whose rest is read again on its own
+        ("please give me recipes in grams, I don't own measuring cups")."""
+        if turn.speaker is not self._names.user or not turn.listener.is_assistant:
+            return pairs, []
+        requests = requests_in(sentence, turn.speaker, turn.listener)
+        kept: list[tuple[Clause, Draft]] = []
+        for clause, draft in pairs:
+            request = next((r for r in requests if is_request(clause.tokens, clause.root, r)), None)
+            if request is None:
+                kept.append((clause, draft))
+            elif clause.root.i not in request.covers:
+                rest = [t for t in clause.tokens if t.i >= request.covers.stop and not t.is_punct]
+                trimmed = Clause(rest, clause.root, None)
+                again = draft_of(trimmed, turn.speaker, turn.listener, self._names, refs)
+                if rest and again is not None:
+                    kept.append((trimmed, again))
+        drafts = [
+            Draft(
+                Kind.SELF,
+                r.text,
+                turn.speaker.key,
+                None,
+                {"preferences"},
+                message_id=turn.message_id,
+            )
+            for r in requests
+        ]
+        return kept, drafts
 
     def _join_or_add(
         self, clause: Clause, draft: Draft, drafts: list[Draft], speaker: Party

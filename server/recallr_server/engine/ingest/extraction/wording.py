@@ -168,6 +168,13 @@ def recommendation(root: Token, tokens: list[Token], speaker: Party, listener: P
     return f"{speaker.label} recommended {listener.label} {body}"
 
 
+def request(root: Token, tokens: list[Token], speaker: Party, listener: Party) -> str:
+    """ "You should correct only the big mistakes", said to the assistant, as what the
+    speaker wants of it."""
+    body = rewrite([t for t in tokens if t.i >= root.i], speaker, listener)
+    return f"{speaker.label} wants {listener.label} to {body}"
+
+
 def sentence_case(text: str) -> str:
     text = text.strip().rstrip(" -\u2013\u2014,;:")
     text = text[:1].upper() + text[1:]
