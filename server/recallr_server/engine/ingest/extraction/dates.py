@@ -5,8 +5,10 @@ forward or back by its verb: "I started on Monday" back, "I start on Monday" and
 is on Sunday" forward. The verb that counts is the one the phrase hangs from, not the
 sentence's: "I signed up for a class that starts in July" is July ahead. A phrase that
 hangs from a noun ("the half marathon on April 6th") dates that event, whose direction the
-sentence does not give: the nearer of the two dates is meant. So is it for a verb whose
-past is its present ("I quit smoking on New Year's Day").
+sentence's past does not give: the nearer of the two dates is meant (in a sentence in the
+present or future, the one ahead). So is it for a verb whose
+past is its present ("I quit smoking on New Year's Day"), and for one that books an event
+("I signed up for the half marathon on April 6th").
 """
 
 from __future__ import annotations
@@ -45,8 +47,9 @@ def tense_of(root: Token, tokens: Sequence[Token]) -> Tense:
     verb = root
     if time is not None:
         governor = _governor(time)
-        if governor is not None and governor.pos_ in ("NOUN", "PROPN"):
-            return "nearest"
+        if governor is not None and (governor.pos_ in ("NOUN", "PROPN") or _books(governor)):
+            # An event said in the present is ahead ("we've got a gig on the 24th").
+            return "future" if _verb_tense(root, tokens) == "future" else "nearest"
         verb = governor or root
     return _verb_tense(verb, tokens)
 
@@ -81,17 +84,31 @@ def _verb_tense(verb: Token, tokens: Sequence[Token]) -> Tense:
         or any(t.lemma_ in _FUTURE_VERBS and t.tag_ != "VBD" for t in tokens if t.pos_ == "VERB")
     ):
         return "future"
-    if verb.tag_ == "VBD" or any(a.tag_ == "VBD" or a.lemma_ == "have" for a in auxiliaries):
+    # "We've got our first gig on the 24th": "have got" is having, in the present.
+    had = any(a.lemma_ == "have" for a in auxiliaries) and verb.lower_ != "got"
+    if verb.tag_ == "VBD" or had or any(a.tag_ == "VBD" for a in auxiliaries):
         return "past"
     if same_form_past(verb, tokens):
         return "nearest"
     return "future"
 
 
+# Verbs that take an event: "I signed up for the half marathon on April 6th" dates the race.
+_BOOKING_VERBS = frozenset({"sign", "register", "book", "enter", "enrol", "enroll", "reserve"})
+
+
+def _books(verb: Token) -> bool:
+    return verb.lemma_ in _BOOKING_VERBS and any(
+        c.dep_ == "prep" and c.lower_ == "for" for c in verb.children
+    )
+
+
 def _is_time_word(token: Token) -> bool:
     lowered = token.lower_
     ordinal = lowered[:-2].isdigit() and lowered.endswith(("st", "nd", "rd", "th"))
-    return lowered in _TIME_WORDS or ordinal
+    following = token.nbor(1).lower_ if token.i + 1 < len(token.doc) else ""
+    new_year = lowered == "year" and following in ("'s", "\u2019s")  # "New Year's Day"
+    return lowered in _TIME_WORDS or ordinal or new_year
 
 
 def _governor(time: Token) -> Token | None:
