@@ -39,6 +39,8 @@ _MEANS = re.compile(r"(?:^|(?<=[.!?]\s))(?i:that|which|this)\s+means\s+(?:that\s
 _ANNOUNCING = re.compile(
     r"(?:^|(?<=[.!?]\s))(?i:just\s+so\s+you\s+know|fun\s+fact|true|for\s+the\s+record|"
     r"to\s+be\s+honest|tbh|honestly)\s*,\s*"
+    # Asides that open a sentence with or without their comma ("By the way I'm vegan").
+    r"|(?:^|(?<=[.!?]\s))(?i:by\s+the\s+way|btw|oh\s+and|also)\s*,?\s*(?=[A-Za-z])"
 )
 # A sentence that opens with an irregular past form and a noun phrase has left out its
 # "I" ("Tore my meniscus skiing"): the tagger takes such a verb for an imperative.

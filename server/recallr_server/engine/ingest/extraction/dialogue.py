@@ -130,10 +130,13 @@ class _Shape:
 
 
 def question_of(sentences: list[Span]) -> Question | None:
-    """The question a turn ends with, if it ends with one."""
-    if not sentences or not sentences[-1].text.rstrip().endswith("?"):
+    """The question a turn ends with, if it ends with one or with one sentence saying why
+    it asks ("What do you do? It helps to know how much time you have.")."""
+    asks = [i for i, s in enumerate(sentences) if s.text.rstrip().endswith("?")]
+    if not asks or asks[-1] < len(sentences) - 2:
         return None
-    return Question(sentences[-1], tuple(sentences[:-1]))
+    last = asks[-1]
+    return Question(sentences[last], tuple(sentences[:last]))
 
 
 def topics_of(sentences: list[Span], time_phrases: Callable[[str], list[str]]) -> Topics:
@@ -437,8 +440,9 @@ def _object_gap(shape: _Shape, words: list[str], tail: int, answer: list[Token])
     rest_ids = [t.i for t in shape.rest]
     if wh.dep_ in ("dobj", "pobj") and head.i in rest_ids:
         at = tail + rest_ids.index(head.i) + 1
-        if head.lemma_ == "do" and answer[0].tag_ in ("VBG", "NN", "NNS", "NNP"):
-            if head.i == rest_ids[0] and len(rest_ids) == 1:
+        described = answer[0].tag_ == "JJ" and len(answer) > 1 and answer[1].tag_ == "NN"
+        if head.lemma_ == "do" and (answer[0].tag_ in ("VBG", "NN", "NNS", "NNP") or described):
+            if head.i == rest_ids[0] and len(rest_ids) == 1:  # "Dental hygienist."
                 return [*words[:tail], "work", "as", *_with_article(answer)]
             if head.tag_ == "VBG":
                 at -= 1  # "enjoy doing" + "gardening": "enjoy gardening"
