@@ -109,3 +109,17 @@ def test_a_second_value_for_life_raises_a_conflict_even_said_later(
     converse(user, at(2024, 3, 2), (USER, second))
     (conflict,) = user.list_merge_conflicts().conflicts
     assert second.split()[-1].rstrip(".") in conflict.proposed_memory_content
+
+
+def test_news_under_a_topic_label_adds_to_the_memory_of_that_topic(client: RecallrAI) -> None:
+    user = client.create_user("noor", metadata={"name": "Noor"})
+    converse(user, at(2023, 2, 7), (USER, "I'm learning the cello at 60, is that silly?"))
+    converse(
+        user,
+        at(2023, 6, 13),
+        (USER, "Cello update: I'm playing in the community orchestra's summer concert in July."),
+    )
+    current = only(user, "cello")
+    assert "learning the cello" in current.content and "summer concert" in current.content
+    (previous,) = current.previous_versions or []
+    assert previous.expiration_reason == ExpirationReason.ADDITION_TO_EXISTING_MEMORY

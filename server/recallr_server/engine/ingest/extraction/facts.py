@@ -71,7 +71,14 @@ def extract_facts(
     facts: list[Fact] = []
     seen: dict[str, Fact] = {}
     anchors: dict[str, datetime] = {}
+    # What a message's topic label names ("Piano update: ..."): its facts say more about it.
+    labelled = {
+        turn.message_id: c.topics[0] for turn, c in zip(turns, cleaned, strict=True) if c.topics
+    }
     for draft in Reader(names, Discourse(names, known), now).read(turns, docs):
+        label = labelled.pop(draft.message_id, None)  # the label heads the first fact only
+        if draft.topic is None and label is not None:
+            draft.topic = label
         fact = _finish(draft, now, categories, anchors.get(draft.message_id))
         if fact.event_start != _day_start(now):
             anchors[draft.message_id] = fact.event_start
