@@ -108,7 +108,7 @@ def test_a_second_value_for_life_raises_a_conflict_even_said_later(
     converse(user, at(2024, 3, 1), (USER, first))
     converse(user, at(2024, 3, 2), (USER, second))
     (conflict,) = user.list_merge_conflicts().conflicts
-    assert second.split()[-1].rstrip(".") in conflict.proposed_memory_content
+    assert second.split()[-1].rstrip(".") in (conflict.proposed_memory_content or "")
 
 
 def test_news_under_a_topic_label_adds_to_the_memory_of_that_topic(client: RecallrAI) -> None:

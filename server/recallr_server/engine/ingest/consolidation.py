@@ -66,8 +66,8 @@ class Candidate:
     attribute_key: str | None
     attribute_value: str | None
     # What the fact ends ("marco", "smoking") and the thing it says more about ("bike").
-    ends: tuple[str, ...] = ()
-    topic: str | None = None
+    ends: tuple[str, ...] = field(default=(), kw_only=True)
+    topic: str | None = field(default=None, kw_only=True)
 
 
 @dataclass

@@ -113,8 +113,8 @@ class Planner:
                 fact.subject_key,
                 fact.attribute_key,
                 fact.value,
-                fact.ends,
-                fact.topic,
+                ends=fact.ends,
+                topic=fact.topic,
             )
             outcome = self._decide(candidate, known.existing, known.similarities(vector), enabled)
             fact = replace(
