@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Literal
 
 import pytest
 
@@ -174,3 +175,95 @@ def test_describe_span_names_the_coarsest_granularity() -> None:
     assert span(date(2022, 6, 1), date(2022, 9, 1)) == "in summer 2022"
     assert span(date(2022, 1, 1), date(2022, 5, 1)) == "between January and April 2022"
     assert span(date(2023, 4, 28), date(2023, 5, 3)) == "between 28 April and 2 May 2023"
+
+
+# A Monday, 4 March 2024.
+MONDAY = datetime(2024, 3, 4, 22, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "tense", "first_day"),
+    [
+        ("It's on the 9th.", "future", date(2024, 3, 9)),
+        ("It was on the 2nd.", "past", date(2024, 3, 2)),
+        ("It was on the 9th.", "past", date(2024, 2, 9)),
+        ("Her wedding is on the 3rd.", "future", date(2024, 4, 3)),
+        ("The party is on Sunday.", "future", date(2024, 3, 10)),
+        ("The party was on Sunday.", "past", date(2024, 3, 3)),
+        ("I start at Acme in June.", "future", date(2024, 6, 1)),
+        ("I started at Acme in June.", "past", date(2023, 6, 1)),
+        ("My birthday is on March 3rd.", "future", date(2025, 3, 3)),
+        ("We met on March 3rd.", "past", date(2024, 3, 3)),
+    ],
+)
+def test_the_tense_of_the_sentence_says_which_way_an_open_date_points(
+    text: str, tense: Literal["past", "future"], first_day: date
+) -> None:
+    (mention,) = resolve_time_expressions(text, MONDAY, tense=tense)
+    assert mention.start.date() == first_day
+
+
+def test_the_tense_given_overrides_the_words_of_the_sentence() -> None:
+    # The words alone read as past ("is" is no future cue); the parse knows better.
+    (guessed,) = resolve_time_expressions("The deadline is on Friday.", MONDAY)
+    (told,) = resolve_time_expressions("The deadline is on Friday.", MONDAY, tense="future")
+    assert (guessed.start.date(), told.start.date()) == (date(2024, 3, 1), date(2024, 3, 8))
+
+
+@pytest.mark.parametrize(
+    ("text", "tense", "days"),
+    [
+        ("The deadline is Friday.", "future", (date(2024, 3, 8), date(2024, 3, 8))),
+        ("Send it by Wednesday.", "future", (date(2024, 3, 6), date(2024, 3, 6))),
+        ("I'm away over the weekend.", "future", (date(2024, 3, 9), date(2024, 3, 10))),
+        ("I quit on New Year's Day.", "past", (date(2024, 1, 1), date(2024, 1, 1))),
+        ("We fly out on Christmas Eve.", "future", (date(2024, 12, 24), date(2024, 12, 24))),
+        ("We met at Easter.", "past", (date(2023, 4, 9), date(2023, 4, 9))),
+        ("We host on Thanksgiving.", "future", (date(2024, 11, 28), date(2024, 11, 28))),
+    ],
+)
+def test_weekdays_after_a_copula_weekends_and_holidays_are_dates(
+    text: str, tense: Literal["past", "future"], days: tuple[date, date]
+) -> None:
+    (mention,) = resolve_time_expressions(text, MONDAY, tense=tense)
+    assert (mention.start.date(), (mention.end - timedelta(days=1)).date()) == days
+
+
+def test_the_weekend_just_gone_in_the_past_tense() -> None:
+    (mention,) = resolve_time_expressions("I went hiking over the weekend.", MONDAY, tense="past")
+    assert days(mention) == (date(2024, 3, 2), date(2024, 3, 3))
+    assert make_absolute(mention.text, [mention]) == "on the weekend of 2-3 March 2024"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We train on Saturday mornings.",
+        "We train on Saturdays.",
+        "I bake every Sunday.",
+        "Can you draft a Christmas card?",
+        "My office is on the 5th floor.",
+        "It was the 20th century.",
+        "She came in on the 2nd try.",
+    ],
+)
+def test_recurring_days_and_other_ordinals_are_not_dates(text: str) -> None:
+    assert resolve_time_expressions(text, MONDAY, tense="future") == []
+
+
+def test_a_phrase_counted_from_the_date_before_it() -> None:
+    text = "Her surgery is on the 14th and my exam is the Monday after."
+    surgery, exam = resolve_time_expressions(text, MONDAY, tense="future")
+    assert (surgery.start.date(), exam.start.date()) == (date(2024, 3, 14), date(2024, 3, 18))
+    assert make_absolute(text, [surgery, exam]) == (
+        "Her surgery is on 14 March 2024 and my exam is on 18 March 2024."
+    )
+
+
+def test_an_anchor_from_an_earlier_sentence_dates_the_day_after() -> None:
+    anchor = datetime(2024, 3, 14, tzinfo=UTC)
+    (mention,) = resolve_time_expressions(
+        "My aunt arrives the day before.", MONDAY, tense="future", anchor=anchor
+    )
+    assert mention.start.date() == date(2024, 3, 13)
+    assert resolve_time_expressions("My aunt arrives the day before.", MONDAY) == []

@@ -15,7 +15,17 @@ Conventions, all in UTC (the service stores UTC and a session's time is UTC):
 - A span is half-open `[start, end)` and aligned to whole days.
 - Weeks run Monday to Sunday; a weekend is Saturday and Sunday.
 - "last Tuesday" is the latest Tuesday before today, "next Tuesday" the first after it;
-  a bare "on Tuesday" goes to the past or the future by the tense of its sentence.
+  a bare "on Tuesday" (or "the deadline is Tuesday") goes to the past or the future by the
+  tense of its sentence, as do a month or a day without a year ("in June", "on June 3rd")
+  and a bare day of the month ("on the 9th": the next 9th, or the last one). The caller
+  that parsed the sentence passes its tense; otherwise its words decide. Weekdays that
+  recur ("on Saturdays", "every Sunday", "on Sunday mornings") date nothing.
+- "over the weekend" is the weekend just gone in the past tense, the coming one otherwise.
+- "the Monday after", "the day before", "the following week" count from the date named
+  just before them, in the same text or (`anchor`) an earlier sentence of the same turn.
+- Holidays by name: New Year's Day and Eve, Christmas Day and Eve, Boxing Day,
+  Valentine's Day, Halloween, St Patrick's Day, Easter (Sunday, Monday) and the US
+  Thanksgiving, the nearest one in the sentence's direction.
 - "N days/weeks/months/years ago" and "in N ..." take the whole day, week, month or year
   that contains the shifted date, so the granularity follows the unit.
 - Vague quantities: "a couple of" is 2-3, "a few" 2-5, "several" 3-7 units.
@@ -88,7 +98,8 @@ _BARE_PREPOSITIONS = frozenset(
 _ADVERBIAL = re.compile(
     r"^(?:on|in|at|during|over|yesterday|today|tonight|tomorrow|last|next|this|past|coming|"
     r"previous|earlier|later|recently|lately|just|very|only|monday|tuesday|wednesday|thursday|"
-    r"friday|saturday|sunday|the\s+(?:other|day|week|weekend|month|year)\b)|\bago$",
+    r"friday|saturday|sunday|the\s+(?:other|day|week|weekend|month|year|next|following|monday|"
+    r"tuesday|wednesday|thursday|friday|saturday|sunday)\b|the\s+\d)|\bago$",
     re.IGNORECASE,
 )
 # The present progressive ("I'm seeing her on Friday") arranges the future.
@@ -123,6 +134,16 @@ _DAY_PART = r"(?:\s+(?:morning|afternoon|evening|night))?"
 
 
 @dataclass(frozen=True, slots=True)
+class _When:
+    """What a phrase is resolved against: today, the way the sentence points, and the date
+    the phrase before it named (for "the Monday after")."""
+
+    today: date
+    direction: Direction
+    anchor: date | None
+
+
+@dataclass(frozen=True, slots=True)
 class TimeMention:
     """A time phrase as written in the text, and the UTC span `[start, end)` it denotes."""
 
@@ -131,31 +152,42 @@ class TimeMention:
     end: datetime
 
 
-def resolve_time_expressions(text: str, now: datetime) -> list[TimeMention]:
+def resolve_time_expressions(
+    text: str,
+    now: datetime,
+    *,
+    tense: Direction | None = None,
+    anchor: datetime | None = None,
+) -> list[TimeMention]:
     """Every time phrase in `text`, in order of appearance, resolved against `now`.
 
     `now` must be timezone-aware (it is the session's time). Phrases that overlap are
-    resolved once, the earliest and then longest match winning.
+    resolved once, the earliest and then longest match winning. `tense` says which way a
+    date without its own direction points ("on Friday", "in June", "the 9th"): the caller
+    that has parsed the sentence knows it best; without it, the words of the sentence
+    decide. `anchor` is the date a phrase such as "the Monday after" counts from when the
+    text itself names none before it (an earlier sentence of the same turn did).
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be a timezone-aware datetime")
     today = now.astimezone(UTC).date()
-    found: list[tuple[int, int, Span]] = []
-    for rule in _RULES:
-        for match in rule.pattern.finditer(text):
-            span = rule.resolve(match, today, _direction(text, match.start()))
-            if span is not None:
-                found.append((match.start("m"), match.end("m"), span))
-    found.sort(key=lambda item: (item[0], -item[1]))
+    candidates = sorted(
+        ((match, rule) for rule in _RULES for match in rule.pattern.finditer(text)),
+        key=lambda pair: (pair[0].start("m"), -pair[0].end("m")),
+    )
+    latest = anchor.astimezone(UTC).date() if anchor is not None else None
     mentions: list[TimeMention] = []
     taken_until = -1
-    for begin, finish, (first_day, after_last_day) in found:
-        if begin < taken_until:
+    for match, rule in candidates:
+        if match.start("m") < taken_until:
             continue
-        taken_until = finish
-        mentions.append(
-            TimeMention(text[begin:finish], midnight(first_day), midnight(after_last_day))
-        )
+        direction = tense or _direction(text, match.start())
+        span = rule.resolve(match, _When(today, direction, latest))
+        if span is None:
+            continue
+        taken_until = match.end("m")
+        latest = span[0]
+        mentions.append(TimeMention(match.group("m"), midnight(span[0]), midnight(span[1])))
     return mentions
 
 
@@ -224,7 +256,7 @@ def describe_span(start: datetime, end: datetime, *, with_preposition: bool = Tr
 # --- The grammar -------------------------------------------------------------------------
 
 
-Resolver: TypeAlias = Callable[["re.Match[str]", date, Direction], Span | None]
+Resolver: TypeAlias = Callable[["re.Match[str]", "_When"], Span | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,7 +285,8 @@ _RULES: list[_Rule] = []
     r"this\s+(?:morning|afternoon|evening)|earlier\s+today|later\s+today)"
     r"(?:\s+(?:morning|afternoon|evening|night))?)\b"
 )
-def _named_day(match: re.Match[str], today: date, direction: Direction) -> Span:
+def _named_day(match: re.Match[str], when: _When) -> Span:
+    today = when.today
     around = match.group("around")
     if around is not None:
         offset = -2 if around.lower().startswith("before") else 2
@@ -265,51 +298,127 @@ def _named_day(match: re.Match[str], today: date, direction: Direction) -> Span:
 
 
 @_rule(r"\b(?P<m>the\s+other\s+day)\b")
-def _the_other_day(match: re.Match[str], today: date, direction: Direction) -> Span:
+def _the_other_day(match: re.Match[str], when: _When) -> Span:
+    today = when.today
     return today - timedelta(days=OTHER_DAY_DAYS), today
 
 
 @_rule(r"\b(?P<m>(?:(?:just|very|only)\s+)?(?:recently|lately))\b")
-def _recently(match: re.Match[str], today: date, direction: Direction) -> Span:
+def _recently(match: re.Match[str], when: _When) -> Span:
+    today = when.today
     return today - timedelta(days=RECENT_DAYS), today + timedelta(days=1)
 
 
 @_rule(
     r"\b(?P<m>" + _LEAD + r"(?:(?P<which>last|next|this|past|coming|this\s+past|this\s+coming)\s+)?"
     r"(?P<weekday>" + _WEEKDAY + r")" + _DAY_PART + r")\b"
+    # "on Saturday mornings" and "Saturdays" recur: they date nothing.
+    r"(?!\s+(?:morning|afternoon|evening|night)s\b)"
 )
-def _weekday(match: re.Match[str], today: date, direction: Direction) -> Span | None:
+def _weekday(match: re.Match[str], when: _When) -> Span | None:
     which = (match.group("which") or "").lower().split()
     lead = match.group("m").lower().split()[0]
+    before = _word_before(match)
+    if before == "every":
+        return None
     if (
         not which
         and lead not in ("on", "at")
+        and before not in _WEEKDAY_LEADS
         and not match.group("m").lower().endswith(("morning", "afternoon", "evening", "night"))
     ):
         # A bare weekday name ("Sunday school", "Friday's game") is too often not a date.
         return None
     target = WEEKDAYS.index(match.group("weekday").lower())
+    direction = when.direction
     if which and which[-1] in ("last", "past"):
         direction = "past"
     elif which and which[-1] in ("next", "coming"):
         direction = "future"
-    if direction == "past":
-        back = (today.weekday() - target) % 7 or 7
-        day = today - timedelta(days=back)
-    else:
-        ahead = (target - today.weekday()) % 7 or 7
-        day = today + timedelta(days=ahead)
     if which == ["this"]:
         # "this Friday" stays within the current week, whichever way the tense points.
-        day = _week_start(today) + timedelta(days=target)
+        day = _week_start(when.today) + timedelta(days=target)
+    else:
+        day = _nearest_weekday(when.today, target, direction)
     return day, day + timedelta(days=1)
+
+
+# Words before a bare weekday that make it a date: "the deadline is Friday", "by Monday".
+_WEEKDAY_LEADS = frozenset({"is", "'s", "was", "by", "until", "till", "before", "from"})
+
+
+def _word_before(match: re.Match[str]) -> str:
+    found = re.search(r"('s|\w+)\W*$", match.string[: match.start("m")])
+    return found.group(1).lower() if found else ""
+
+
+def _nearest_weekday(day: date, target: int, direction: Direction, *, strict: bool = True) -> date:
+    """The weekday `target` nearest `day` in `direction`; `day` itself only if not `strict`."""
+    if direction == "past":
+        back = (day.weekday() - target) % 7 or (7 if strict else 0)
+        return day - timedelta(days=back)
+    ahead = (target - day.weekday()) % 7 or (7 if strict else 0)
+    return day + timedelta(days=ahead)
+
+
+@_rule(
+    r"\b(?P<m>(?:on\s+)?the\s+(?P<day>[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th))\b"
+    # Only a day of the month when nothing follows that makes it another ordinal ("the 5th
+    # floor", "the 20th century"); "the 2nd of May" is a calendar day.
+    r"(?=\s*(?:$|[.,;:!?)\-]|(?:and|or|but|so|to|at|in|for|when|because|if|until|with|then)\b"
+    r"|of\s+(?:this|next|the)\s+month))"
+)
+def _day_of_month(match: re.Match[str], when: _When) -> Span | None:
+    wanted = int(match.group("day"))
+    step = -1 if when.direction == "past" else 1
+    month = date(when.today.year, when.today.month, 1)
+    for _ in range(13):
+        if _days_in_month(month) >= wanted:
+            day = month.replace(day=wanted)
+            if (day <= when.today) if step < 0 else (day >= when.today):
+                return day, day + timedelta(days=1)
+        month = _add_months(month, step)
+    return None
+
+
+@_rule(
+    r"\b(?P<m>the\s+(?:(?P<weekday>" + _WEEKDAY + r")|(?P<unit>day|week|weekend|month|year))\s+"
+    r"(?P<relation>after|before)|the\s+(?:next|following)\s+(?:(?P<weekday2>" + _WEEKDAY + r")"
+    r"|(?P<unit2>day|week|weekend|month|year)))\b"
+    # "the Monday after the exam" counts from an event, not from a date.
+    r"(?=\s*(?:$|[.,;:!?)]|(?:and|or|but|so|to|at|in|for|when|because|then)\b))"
+)
+def _relative_to_anchor(match: re.Match[str], when: _When) -> Span | None:
+    """ "the Monday after", "the day before", "the following week": counted from the date
+    named just before."""
+    if when.anchor is None:
+        return None
+    direction: Direction = "past" if match.group("relation") == "before" else "future"
+    weekday = match.group("weekday") or match.group("weekday2")
+    if weekday is not None:
+        day = _nearest_weekday(when.anchor, WEEKDAYS.index(weekday.lower()), direction)
+        return day, day + timedelta(days=1)
+    unit = (match.group("unit") or match.group("unit2")).lower()
+    return _shifted_period(when.anchor, unit, -1 if direction == "past" else 1)
+
+
+@_rule(r"\b(?P<m>(?P<lead>over|at|on|during|for)\s+the\s+weekend)\b(?!\s+(?:before|after)\b)")
+def _the_weekend(match: re.Match[str], when: _When) -> Span:
+    """ "over the weekend": the one just gone in the past tense, the coming one otherwise."""
+    saturday = _week_start(when.today) + timedelta(days=5)
+    if when.direction == "past" and saturday >= when.today:
+        saturday -= timedelta(weeks=1)
+    elif when.direction == "future" and saturday + timedelta(days=1) < when.today:
+        saturday += timedelta(weeks=1)
+    return saturday, saturday + timedelta(days=2)
 
 
 @_rule(
     r"\b(?P<m>(?:(?P<which>last|next|this|past|coming|previous)\s+(?P<unit>week|weekend|month|year))|"
     r"(?:the\s+(?P<unit2>week|weekend|month|year)\s+(?P<beyond>before\s+last|after\s+next)))\b"
 )
-def _named_period(match: re.Match[str], today: date, direction: Direction) -> Span:
+def _named_period(match: re.Match[str], when: _When) -> Span:
+    today = when.today
     if match.group("which") is not None:
         step = _ORDINAL_STEPS[match.group("which").lower()]
         unit = match.group("unit").lower()
@@ -320,7 +429,8 @@ def _named_period(match: re.Match[str], today: date, direction: Direction) -> Sp
 
 
 @_rule(r"\b(?P<m>(?P<edge>earlier|later)\s+this\s+(?P<unit>week|month|year))\b")
-def _rest_of_period(match: re.Match[str], today: date, direction: Direction) -> Span:
+def _rest_of_period(match: re.Match[str], when: _When) -> Span:
+    today = when.today
     first, after = _shifted_period(today, match.group("unit").lower(), 0)
     if match.group("edge").lower() == "earlier":
         return first, today + timedelta(days=1)
@@ -328,12 +438,14 @@ def _rest_of_period(match: re.Match[str], today: date, direction: Direction) -> 
 
 
 @_rule(r"\b(?P<m>(?P<quantity>" + _QUANTITY + r")\s+(?P<unit>" + _UNIT + r")\s+ago)\b")
-def _ago(match: re.Match[str], today: date, direction: Direction) -> Span | None:
+def _ago(match: re.Match[str], when: _When) -> Span | None:
+    today = when.today
     return _quantity_span(match, today, sign=-1)
 
 
 @_rule(r"\b(?P<m>in\s+(?P<quantity>" + _QUANTITY + r")\s+(?P<unit>" + _UNIT + r"))\b")
-def _in_future(match: re.Match[str], today: date, direction: Direction) -> Span | None:
+def _in_future(match: re.Match[str], when: _When) -> Span | None:
+    today = when.today
     return _quantity_span(match, today, sign=1)
 
 
@@ -344,7 +456,8 @@ def _in_future(match: re.Match[str], today: date, direction: Direction) -> Span 
     + _UNIT
     + r"))\b"
 )
-def _trailing_window(match: re.Match[str], today: date, direction: Direction) -> Span | None:
+def _trailing_window(match: re.Match[str], when: _When) -> Span | None:
+    today = when.today
     quantity = _parse_quantity(match.group("quantity"))
     if quantity is None:
         return None
@@ -359,7 +472,8 @@ def _trailing_window(match: re.Match[str], today: date, direction: Direction) ->
     r"\b(?P<m>" + _LEAD + r"(?:(?P<which>last|next|this|past)\s+)?(?:the\s+)?"
     r"(?P<season>" + _SEASON + r")(?:\s+(?:of\s+)?(?P<year>" + _YEAR + r"))?)\b"
 )
-def _season(match: re.Match[str], today: date, direction: Direction) -> Span | None:
+def _season(match: re.Match[str], when: _When) -> Span | None:
+    today, direction = when.today, when.direction
     which = (match.group("which") or "").lower()
     start_month = SEASON_START_MONTH[match.group("season").lower()]
     if match.group("year") is not None:
@@ -391,7 +505,8 @@ def _season(match: re.Match[str], today: date, direction: Direction) -> Span | N
     r"(?P<month>" + _MONTH_ANY_CASE + r")(?:,?\s+(?P<year>" + _YEAR + r"))?)(?![\w-])",
     ignore_case=False,
 )
-def _month(match: re.Match[str], today: date, direction: Direction) -> Span | None:
+def _month(match: re.Match[str], when: _When) -> Span | None:
+    today, direction = when.today, when.direction
     lead = " ".join((match.group("lead") or "").lower().split())
     has_context = match.start() < match.start("m")
     if not (has_context or lead or match.group("year") or match.group("part")):
@@ -436,7 +551,8 @@ def _month(match: re.Match[str], today: date, direction: Direction) -> Span | No
     r"(?P<iso>\d{4}-\d{2}-\d{2})))(?![\w-])",
     ignore_case=False,
 )
-def _calendar_day(match: re.Match[str], today: date, direction: Direction) -> Span | None:
+def _calendar_day(match: re.Match[str], when: _When) -> Span | None:
+    today, direction = when.today, when.direction
     written = match.group("dm") or match.group("md") or match.group("iso")
     parsed = dateparser.parse(
         written,
@@ -454,10 +570,70 @@ def _calendar_day(match: re.Match[str], today: date, direction: Direction) -> Sp
     return day, day + timedelta(days=1)
 
 
+# Holidays by their usual English names. A bare "Christmas" or "Easter" is often a modifier
+# ("a Christmas card"), so those need a preposition or "last"/"next" before them.
+_HOLIDAY = (
+    r"(?P<name>new\s+year'?s(?:\s+(?P<eve>day|eve))?|christmas(?:\s+(?P<xmas>day|eve))?|"
+    r"boxing\s+day|valentine'?s(?:\s+day)?|halloween|st\.?\s+patrick'?s\s+day|"
+    r"easter(?:\s+(?P<easter>sunday|monday))?|thanksgiving(?:\s+day)?)"
+)
+
+
+@_rule(
+    r"\b(?P<m>(?:(?P<lead>on|at|over|for|during|since|before|after|until|by)\s+)?"
+    r"(?:(?P<which>last|next|this)\s+)?" + _HOLIDAY + r")(?![\w'])"
+)
+def _holiday(match: re.Match[str], when: _When) -> Span | None:
+    name = " ".join(match.group("name").lower().replace("'", "").split())
+    explicit = name.endswith(("day", "eve", "halloween", "thanksgiving", "valentines"))
+    if not (match.group("lead") or match.group("which") or explicit):
+        return None
+    which = (match.group("which") or "").lower()
+    direction: Direction = (
+        "past" if which == "last" else "future" if which == "next" else when.direction
+    )
+    years = [when.today.year + offset for offset in (-1, 0, 1)]
+    for year in years if direction == "future" else reversed(years):
+        day = _holiday_date(name, year)
+        if day == when.today and which == "next":
+            continue
+        if (day >= when.today) if direction == "future" else (day <= when.today):
+            return day, day + timedelta(days=1)
+    return None
+
+
+def _holiday_date(name: str, year: int) -> date:
+    if name.startswith("new years"):
+        return date(year, 12, 31) if name.endswith("eve") else date(year, 1, 1)
+    if name.startswith("christmas"):
+        return date(year, 12, 24) if name.endswith("eve") else date(year, 12, 25)
+    if name.startswith("easter"):
+        return _easter(year) + timedelta(days=1 if name.endswith("monday") else 0)
+    if name.startswith("thanksgiving"):
+        # The fourth Thursday of November (the US holiday).
+        return _nearest_weekday(date(year, 11, 1), 3, "future", strict=False) + timedelta(weeks=3)
+    fixed = {"boxing day": (12, 26), "valentines": (2, 14), "valentines day": (2, 14)}
+    month, day_of_month = fixed.get(name, (10, 31) if name == "halloween" else (3, 17))
+    return date(year, month, day_of_month)
+
+
+def _easter(year: int) -> date:
+    """Western Easter Sunday (the anonymous Gregorian algorithm)."""
+    a, b, c = year % 19, year // 100, year % 100
+    d, e = b // 4, b % 4
+    g = (b - (b + 8) // 25 + 1) // 3
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = c // 4, c % 4
+    weekday_shift = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 22 * weekday_shift) // 451
+    month, day = divmod(h + weekday_shift - 7 * m + 114, 31)
+    return date(year, month, day + 1)
+
+
 _YEAR_CORE = r"(?:(?P<part>early|mid|late)[\s-]+)?(?P<year>" + _YEAR + r")"
 
 
-def _year(match: re.Match[str], today: date, direction: Direction) -> Span:
+def _year(match: re.Match[str], when: _When) -> Span:
     year = int(match.group("year"))
     part = (match.group("part") or "").lower()
     if part == "early":
@@ -554,9 +730,12 @@ def _add_months(day: date, count: int) -> date:
 
 
 def _clamp_day(months: int, day_of_month: int) -> date:
-    year, month = months // 12, months % 12 + 1
-    following = date(year + (month == 12), month % 12 + 1, 1)
-    return date(year, month, min(day_of_month, (following - timedelta(days=1)).day))
+    first = date(months // 12, months % 12 + 1, 1)
+    return first.replace(day=min(day_of_month, _days_in_month(first)))
+
+
+def _days_in_month(day: date) -> int:
+    return (_add_months(day.replace(day=1), 1) - timedelta(days=1)).day
 
 
 def midnight(day: date) -> datetime:

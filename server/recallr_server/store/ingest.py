@@ -32,6 +32,8 @@ class SessionSnapshot:
     memories: list[models.Memory]
     # The project's categories: name to description.
     categories: dict[str, str]
+    # The categories of each current memory version, by its id.
+    memory_categories: dict[str, list[str]]
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,14 @@ async def read_snapshot(session: AsyncSession, session_id: str) -> SessionSnapsh
             select(models.Category).where(models.Category.project_id == project.id)
         )
     }
-    return SessionSnapshot(row, user, project, messages, memories, categories)
+    filed: dict[str, list[str]] = {m.id: [] for m in memories}
+    for link in await session.scalars(
+        select(models.MemoryCategory)
+        .join(models.Memory, models.Memory.id == models.MemoryCategory.memory_id)
+        .where(models.Memory.user_pk == user.pk, models.Memory.expired_at.is_(None))
+    ):
+        filed.setdefault(link.memory_id, []).append(link.category)
+    return SessionSnapshot(row, user, project, messages, memories, categories, filed)
 
 
 async def save_summary(

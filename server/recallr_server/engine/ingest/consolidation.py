@@ -16,6 +16,7 @@ from datetime import datetime
 import numpy as np
 from numpy.typing import NDArray
 
+from recallr_server.engine.ingest.extraction.vocabulary import ANIMALS, RELATION_NOUNS
 from recallr_server.engine.vectors import Vector
 
 # Cosine similarities of all-MiniLM-L6-v2 sentence embeddings.
@@ -48,6 +49,10 @@ class Existing:
     subject_key: str | None
     attribute_key: str | None
     attribute_value: str | None
+    event_end: datetime | None = None
+    # Planned earlier in the same run rather than stored by an earlier session.
+    planned: bool = False
+    categories: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,9 @@ class Candidate:
     subject_key: str | None
     attribute_key: str | None
     attribute_value: str | None
+    # What the fact ends ("marco", "smoking") and the thing it says more about ("bike").
+    ends: tuple[str, ...] = field(default=(), kw_only=True)
+    topic: str | None = field(default=None, kw_only=True)
 
 
 @dataclass
@@ -70,6 +78,9 @@ class Outcome:
     # Chains of related memories to connect the new memory to.
     related_chains: list[str] = field(default_factory=list)
     reason: str = ""
+    # Other memories the fact ends besides its target ("we've been together four years"
+    # ends with the break-up that supersedes "Giulia's boyfriend Marco").
+    ended: list[Existing] = field(default_factory=list)
 
 
 def _words(text: str) -> set[str]:
@@ -88,16 +99,28 @@ def _adds_detail(new: str, old: str) -> bool:
     return len(old_words & new_words) / len(old_words) >= 0.8
 
 
+# Attributes that are one slot: a new job title at a new employer replaces the old job.
+_SLOTS = {"employer": "job", "job_title": "job"}
+# Attributes with one value for life: a second value is a contradiction whenever it is said.
+_LIFELONG = frozenset({"birthplace", "birthday", "blood type", "anniversary", "hometown"})
+
+
+def _slot(key: str | None) -> str | None:
+    return _SLOTS.get(key, key) if key is not None else None
+
+
 def _same_attribute(fact: Candidate, memory: Existing) -> bool:
     return (
         fact.attribute_key is not None
-        and fact.attribute_key == memory.attribute_key
+        and _slot(fact.attribute_key) == _slot(memory.attribute_key)
         and (fact.subject_key or "user") == (memory.subject_key or "user")
     )
 
 
 def _explained_by_time(fact: Candidate, memory: Existing) -> bool:
     """A later statement of a changed value is a change over time, not a contradiction."""
+    if fact.attribute_key in _LIFELONG:
+        return False
     return memory.event_start is not None and fact.event_start.date() > memory.event_start.date()
 
 
@@ -126,6 +149,12 @@ def decide(
         if (fact.attribute_value or "").lower() == (memory.attribute_value or "").lower():
             return Outcome(Decision.DUPLICATE, memory)
         return _changed(fact, memory, conflicts_enabled, f"{fact.attribute_key} changed")
+    ending = _ending(fact, memories, similarities)
+    if ending is not None:
+        return ending
+    described = _described(fact, memories, similarities)
+    if described is not None:
+        return described
 
     if best_similarity >= CONTRADICTION_SIMILARITY and _negated(fact.content) != _negated(
         best.content
@@ -137,6 +166,107 @@ def decide(
         return Outcome(Decision.ADDITION, best)
     related = [memories[i].chain_id for i in similar_first(similarities, 3)]
     return Outcome(Decision.NEW, related_chains=related)
+
+
+def _mentions(content: str, term: str) -> bool:
+    """`term` in `content` as whole words, a word's inflections included ("smoking" and
+    "smokes")."""
+    words = [_stem(word) for word in _WORD.findall(term.lower())]
+    pattern = r"\b" + r"\W+".join(re.escape(word) + r"\w*" for word in words) + r"\b"
+    return bool(words) and re.search(pattern, content.lower()) is not None
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s", "e"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def _about_user(memory: Existing) -> bool:
+    return not re.match(r"the assistant\b|\w+ (told|recommended)\b", memory.content.lower())
+
+
+# Words that state what a break-up ends, besides the partner's name.
+_TOGETHER = re.compile(
+    r"\b(boyfriend|girlfriend|partner|together|dating|fianc\w*|engaged)\b", re.IGNORECASE
+)
+# Words that introduce who or what a name belongs to: "boyfriend Marco", "a cat named Miso".
+_INTRODUCERS = RELATION_NOUNS | ANIMALS | {"named", "called"}
+
+
+def _introduces(memory: Existing, terms: Sequence[str]) -> bool:
+    text = memory.content.lower()
+    for term in terms:
+        before = text[: text.find(term)].split() if term in text else []
+        if before and before[-1] in _INTRODUCERS:
+            return True
+    return False
+
+
+def _likeliest(
+    touched: list[int], memories: Sequence[Existing], terms: Sequence[str], similarities: Vector
+) -> Existing:
+    """Of the memories that mention `terms`, the one that introduced them (or holds an
+    attribute), else the most similar."""
+
+    def rank(i: int) -> tuple[bool, float]:
+        memory = memories[i]
+        return _introduces(memory, terms) or bool(memory.attribute_key), float(similarities[i])
+
+    return memories[max(touched, key=rank)]
+
+
+def _ending(fact: Candidate, memories: Sequence[Existing], similarities: Vector) -> Outcome | None:
+    """A fact that ends a state (a break-up, a death, quitting) supersedes the memory that
+    states it, and ends the other memories that say the same state holds."""
+    if not fact.ends:
+        return None
+    touched = [
+        i
+        for i, memory in enumerate(memories)
+        if _about_user(memory) and any(_mentions(memory.content, term) for term in fact.ends)
+    ]
+    if not touched:
+        return None
+
+    target = _likeliest(touched, memories, fact.ends, similarities)
+    ended = [
+        memories[i]
+        for i in touched
+        if memories[i] is not target and _TOGETHER.search(memories[i].content)
+    ]
+    reason = f"{', '.join(fact.ends)} ended"
+    return Outcome(Decision.TEMPORAL_UPDATE, target, reason=reason, ended=ended)
+
+
+def _described(
+    fact: Candidate, memories: Sequence[Existing], similarities: Vector
+) -> Outcome | None:
+    """More about a thing an earlier memory introduced ("the bike is a green Brompton")
+    is a new version of that memory."""
+    if fact.topic is None:
+        return None
+    touched = [
+        i
+        for i, memory in enumerate(memories)
+        if not memory.planned and _about_user(memory) and _mentions(memory.content, fact.topic)
+    ]
+    if not touched:
+        return None
+    target = _likeliest(touched, memories, [fact.topic], similarities)
+    return Outcome(Decision.ADDITION, target, reason=f"more about {fact.topic}")
+
+
+_REPORTED = re.compile(r"^[A-Z][\w' ]*? said that ")
+
+
+def merged_content(new: str, old: str) -> str:
+    """The content of a new version that adds `new` to `old`, keeping what `old` said."""
+    if _adds_detail(new, old):
+        return new
+    addition = _REPORTED.sub("", new, count=1)
+    return f"{old.rstrip('.')}. {addition[:1].upper()}{addition[1:]}"
 
 
 def _changed(fact: Candidate, memory: Existing, conflicts_enabled: bool, why: str) -> Outcome:

@@ -9,8 +9,8 @@ ids until the plan is applied.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -18,12 +18,14 @@ from recallr_server.domain.merge_conflicts import RESOLUTION_OPTIONS, conflicts_
 from recallr_server.domain.speakers import ASSISTANT_NAME_KEY, USER_NAME_KEY, speaker_name
 from recallr_server.engine.conversation import ChatMessage
 from recallr_server.engine.embeddings import Embedder
+from recallr_server.engine.ingest.categorise import Categoriser
 from recallr_server.engine.ingest.consolidation import (
     Candidate,
     Decision,
     Existing,
     Outcome,
     decide,
+    merged_content,
     similar_first,
 )
 from recallr_server.engine.ingest.extraction import Fact, extract_facts
@@ -35,6 +37,7 @@ from recallr_server.engine.ingest.llm_steps import (
     summarise_llm,
 )
 from recallr_server.engine.provider.llm import ChatModel
+from recallr_server.engine.temporal import day_span
 from recallr_server.engine.vectors import Vector, decode_vector
 from recallr_server.store import models
 from recallr_server.store.ingest import SessionSnapshot
@@ -64,6 +67,8 @@ class PlannedMemory:
     reason: str
     # Clarifying questions an LLM wrote for a conflict; None: the standard one.
     questions: list[ClarifyingQuestion] | None = None
+    # Chains whose current version the fact ends without taking their place.
+    ended_chains: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -86,13 +91,16 @@ def summarise(session_time: datetime, facts: Sequence[Fact]) -> str:
 class Planner:
     def __init__(self, embedder: Embedder, chat: ChatModel | None = None) -> None:
         self._embedder = embedder
+        self._categoriser = Categoriser(embedder)
         # With a chat model, extraction, judging, questions and summaries use it.
         self._chat = chat
 
     def plan(self, snapshot: SessionSnapshot) -> Plan:
         facts, summary = self._facts_and_summary(snapshot)
         vectors = self._embedder.embed([f.content for f in facts])
-        known = _Known([self._existing(m) for m in snapshot.memories])
+        known = _Known(
+            [self._existing(m, snapshot.memory_categories.get(m.id, [])) for m in snapshot.memories]
+        )
         enabled = conflicts_enabled(
             snapshot.user.merge_conflict_enabled, snapshot.project.merge_conflict_enabled
         )
@@ -105,8 +113,16 @@ class Planner:
                 fact.subject_key,
                 fact.attribute_key,
                 fact.value,
+                ends=fact.ends,
+                topic=fact.topic,
             )
             outcome = self._decide(candidate, known.existing, known.similarities(vector), enabled)
+            fact = replace(
+                fact,
+                categories=self._categoriser.complete(fact.categories, vector, snapshot.categories),
+            )
+            fact, vector = self._versioned(fact, vector, outcome, snapshot.session.created_at)
+            ended = [memory.chain_id for memory in outcome.ended]
             planned.append(
                 PlannedMemory(
                     fact,
@@ -116,12 +132,37 @@ class Planner:
                     outcome.related_chains,
                     outcome.reason,
                     self._questions(fact, outcome),
+                    ended,
                 )
             )
             if outcome.decision in (Decision.NEW, Decision.ADDITION, Decision.TEMPORAL_UPDATE):
                 # Later facts of the same session consolidate against this one too.
-                known.add_planned(len(planned), fact, vector, outcome.target)
+                known.add_planned(len(planned), fact, vector, outcome.target, ended)
         return Plan(planned, summary, self._embedder.embed([summary])[0])
+
+    def _versioned(
+        self, fact: Fact, vector: Vector, outcome: Outcome, now: datetime
+    ) -> tuple[Fact, Vector]:
+        """The fact as the new version of its target: an addition keeps what the target
+        said (and its dates, when the addition has none of its own); an ended state keeps
+        the target's attribute, so that the next value of it replaces this version."""
+        target = outcome.target
+        if target is None:
+            return fact, vector
+        if outcome.decision == Decision.TEMPORAL_UPDATE and fact.attribute_key is None:
+            return replace(fact, attribute_key=target.attribute_key), vector
+        if outcome.decision != Decision.ADDITION:
+            return fact, vector
+        content = merged_content(fact.content, target.content)
+        if content == fact.content:
+            return fact, vector
+        categories = sorted({*fact.categories, *target.categories})
+        merged = replace(fact, content=content, categories=categories)
+        if target.event_start is not None and _undated(fact, now):
+            merged = replace(
+                merged, event_start=target.event_start, event_end=target.event_end or fact.event_end
+            )
+        return merged, self._embedder.embed([content])[0]
 
     def _facts_and_summary(self, snapshot: SessionSnapshot) -> tuple[list[Fact], str]:
         messages = [ChatMessage(m.id, m.role.value, m.content) for m in snapshot.messages]
@@ -170,7 +211,7 @@ class Planner:
             self._chat, fact.content, [outcome.target.content], options=RESOLUTION_OPTIONS
         )
 
-    def _existing(self, memory: models.Memory) -> Existing:
+    def _existing(self, memory: models.Memory, categories: list[str]) -> Existing:
         vector = decode_vector(memory.embedding) if memory.embedding else None
         if vector is None or vector.shape[0] != self._embedder.dimensions:
             # Recorded by another embedding model: it cannot be compared, only kept.
@@ -184,7 +225,15 @@ class Planner:
             memory.subject_key,
             memory.attribute_key,
             memory.attribute_value,
+            memory.event_end_at,
+            categories=tuple(categories),
         )
+
+
+def _undated(fact: Fact, now: datetime) -> bool:
+    """The fact is dated to the session's day: it names no time of its own."""
+    day = now.astimezone(UTC).date()
+    return (fact.event_start, fact.event_end) == day_span(day, day)
 
 
 class _Known:
@@ -201,10 +250,19 @@ class _Known:
         similarities: Vector = self._matrix @ vector
         return similarities
 
-    def add_planned(self, number: int, fact: Fact, vector: Vector, target: Existing | None) -> None:
-        """The plan's `number`th fact becomes the current version of its chain."""
+    def add_planned(
+        self,
+        number: int,
+        fact: Fact,
+        vector: Vector,
+        target: Existing | None,
+        ended: Sequence[str] = (),
+    ) -> None:
+        """The plan's `number`th fact becomes the current version of its chain; the chains
+        it ends are no longer current."""
         chain = target.chain_id if target else placeholder(number)
-        keep = [i for i, e in enumerate(self.existing) if e.chain_id != chain]
+        gone = {chain, *ended}
+        keep = [i for i, e in enumerate(self.existing) if e.chain_id not in gone]
         self.existing = [self.existing[i] for i in keep]
         self.existing.append(
             Existing(
@@ -216,6 +274,9 @@ class _Known:
                 fact.subject_key,
                 fact.attribute_key,
                 fact.value,
+                fact.event_end,
+                planned=True,
+                categories=tuple(fact.categories),
             )
         )
         rows = [self._matrix[keep]] if self._matrix is not None else []

@@ -141,6 +141,11 @@ async def _add_version(
         categories=categories,
     )
     await ingest.add_version(tx, version, stamp)
+    for ended in item.ended_chains:
+        other = chains.get(ended, ended)
+        await ingest.expire_current_version(
+            tx, other, fact.event_start, models.ExpirationReason.TEMPORAL_CONFLICT
+        )
     for related in item.related_chains:
         other = chains.get(related, related)
         if not is_placeholder(other):

@@ -43,7 +43,17 @@ def attribute_of(
     """A (key, value) for a single-valued attribute the clause sets, if any."""
     rules: tuple[Callable[[Token, Token], tuple[str, str] | None], ...]
     if kind in (Kind.SELF, Kind.RELATED):
-        rules = (_residence, _employer, _job_title, _relationship, _diet, _favourite, _age)
+        rules = (
+            _birthplace,
+            _residence,
+            _employer,
+            _job_title,
+            _relationship,
+            _diet,
+            _favourite,
+            _personal_record,
+            _age,
+        )
     elif kind is Kind.INVOLVED:
         rules = (_favourite,)  # "Blue is my favourite colour"
     else:
@@ -61,6 +71,38 @@ def attribute_of(
             if found is not None:
                 return found
     return statement.attribute if statement is not None else None
+
+
+def _birthplace(subject: Token, verb: Token) -> tuple[str, str] | None:
+    if verb.lemma_ != "bear" or verb.tag_ != "VBN":
+        return None
+    for prep in verb.children:
+        if prep.dep_ == "prep" and prep.lower_ == "in":
+            place = _child(prep, "pobj")
+            # "Born in" names a place, whatever the tagger calls the name.
+            if place is not None and place.pos_ == "PROPN":
+                return "birthplace", _entity_text(place)
+    return None
+
+
+# Facts about oneself that have one value for life: a second value is a contradiction
+# (a merge conflict), never a change over time.
+PERSONAL_RECORDS = frozenset({"birthday", "blood type", "anniversary", "hometown", "birthplace"})
+
+
+def _personal_record(subject: Token, verb: Token) -> tuple[str, str] | None:
+    """ "My blood type is O negative", "my birthday is on March 3rd"."""
+    key = _noun_phrase(subject).lower()
+    if verb.lemma_ != "be" or key not in PERSONAL_RECORDS:
+        return None
+    if not any(c.lower_ in ("my", "our") for c in subject.children):
+        return None
+    value = [
+        t.text
+        for t in verb.subtree
+        if t.i > verb.i and not t.is_punct and t.lower_ not in ("on", "in", "the")
+    ]
+    return (key, " ".join(value)) if value else None
 
 
 def _residence(subject: Token, verb: Token) -> tuple[str, str] | None:
@@ -98,7 +140,7 @@ def _employer(subject: Token, verb: Token) -> tuple[str, str] | None:
 
 
 def _job_title(subject: Token, verb: Token) -> tuple[str, str] | None:
-    if verb.lemma_ == "work":
+    if verb.lemma_ in ("work", "start", "begin", "join"):
         for prep in verb.children:
             if prep.dep_ == "prep" and prep.lower_ == "as" and (role := _child(prep, "pobj")):
                 return "job_title", _noun_phrase(role)

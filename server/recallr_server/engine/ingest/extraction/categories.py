@@ -10,7 +10,12 @@ from typing import TYPE_CHECKING
 
 from recallr_server.engine.ingest.extraction.kinds import Kind
 from recallr_server.engine.ingest.extraction.statements import Statement
-from recallr_server.engine.ingest.extraction.vocabulary import OCCUPATIONS, RELATION_NOUNS
+from recallr_server.engine.ingest.extraction.vocabulary import (
+    ANIMALS,
+    HEALTH_CONDITIONS,
+    OCCUPATIONS,
+    RELATION_NOUNS,
+)
 
 if TYPE_CHECKING:
     from spacy.tokens import Token
@@ -33,11 +38,13 @@ _CATEGORY_LEMMAS: dict[str, frozenset[str]] = {
         {"health", "doctor", "hospital", "sick", "ill", "illness", "injury", "injure", "pain"}
         | {"medication", "medicine", "therapy", "therapist", "anxiety", "depression", "surgery"}
         | {"diagnose", "sleep", "workout", "gym", "fitness", "yoga", "self-care", "stress"}
+        | HEALTH_CONDITIONS
     ),
     "work": frozenset(
         {"job", "work", "career", "employer", "company", "boss", "office", "promotion"}
         | {"promote", "hire", "salary", "colleague", "business", "client", "interview"}
         | {"resign", "fire", "startup", "coworker", "profession", "counseling", "employee"}
+        | {"shift", "retire", "retirement", "teach", "manage", "workplace", "commute"}
     )
     | OCCUPATIONS,
     "education": frozenset(
@@ -58,7 +65,8 @@ _CATEGORY_LEMMAS: dict[str, frozenset[str]] = {
     ),
     "places": frozenset(
         {"live", "move", "reside", "hometown", "apartment", "neighborhood", "neighbourhood"}
-        | {"relocate", "city", "town", "country", "house", "home"}
+        | {"relocate", "city", "town", "country", "house", "home", "flat", "rent", "landlord"}
+        | {"landlady", "renovate", "renovation", "neighbourhood", "mortgage"}
     ),
     "possessions": frozenset(
         {"own", "buy", "purchase", "car", "phone", "laptop", "bike", "bicycle", "computer"}
@@ -101,11 +109,21 @@ def clause_categories(
             "diet": {"food_preferences"},
             "name": {"personal_info"},
             "age": {"personal_info"},
+            "birthplace": {"personal_info"},
+            "birthday": {"personal_info"},
+            "hometown": {"personal_info"},
+            "anniversary": {"relationships"},
+            "blood type": {"health", "personal_info"},
         }.get(attribute[0], {"preferences"})
     if statement is not None and statement.category is not None:
         found.add(statement.category)
     if "food_preferences" in found:
         found.discard("preferences")
+    if lemmas & ANIMALS:
+        found.add("relationships")  # a pet is family, not a thing one owns
+        found.discard("possessions")
+    if lemmas & HEALTH_CONDITIONS:
+        found.discard("possessions")  # "I have asthma"
     return found
 
 

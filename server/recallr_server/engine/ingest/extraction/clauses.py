@@ -29,7 +29,23 @@ _NOT_COMPLEMENTS = frozenset({*_SUBJECTS, *_AUXILIARIES, "punct", "cc", "ccomp",
 
 
 def clauses_of(sentence: Span) -> list[Clause]:
-    return _split(sentence.root, list(sentence), None)
+    root = sentence.root
+    if root.pos_ not in ("VERB", "AUX"):
+        # "I'm doing Duolingo for German, 200 day streak": the parser heads the sentence
+        # with the verbless tail; the statement is the clause beside it.
+        statement = next(
+            (
+                child
+                for child in root.children
+                if child.dep_ in ("ccomp", "parataxis", "advcl")
+                and child.pos_ in ("VERB", "AUX")
+                and has_subject(child)
+            ),
+            None,
+        )
+        if statement is not None:
+            return _split(statement, list(statement.subtree), None)
+    return _split(root, list(sentence), None)
 
 
 def _split(head: Token, tokens: list[Token], shared_subject: Token | None) -> list[Clause]:
@@ -51,7 +67,7 @@ def _split(head: Token, tokens: list[Token], shared_subject: Token | None) -> li
     subjects = [(head.i, subject), *((part.i, _subject_of(part)) for part in parts)]
     for part in parts:
         inherited = None
-        if not has_subject(part):
+        if not has_subject(part) and part.lemma_ != "let":
             earlier = [(i, found) for i, found in subjects if i < part.i and found is not None]
             inherited = max(earlier, key=lambda pair: pair[0], default=(head.i, subject))[1]
         words = list(part.subtree)
@@ -112,10 +128,12 @@ def _is_separate_clause(head: Token, child: Token, subject: Token | None) -> boo
     if child.dep_ == "conj" and child.pos_ in ("VERB", "AUX") and has_subject(child):
         return True  # "X and I'm allergic to peanuts"
     if child.dep_ == "conj":
-        # Without a conjunction ("pets are awesome, can't agree more") the parser has
-        # joined an unrelated remark.
         coordinated = any(c.dep_ == "cc" for m in (head, *head.conjuncts) for c in m.children)
         has_dependents = any(c.dep_ not in ("cc", "punct") for c in child.children)
+        if not coordinated and child.lemma_ in _REMARKS and _after_comma(child):
+            # Without a conjunction ("I start at the museum next week, wish me luck") the
+            # parser has joined a remark of its own, which must not ride along.
+            return True
         if subject is None or not coordinated or not has_dependents:
             return False
         if child.pos_ in ("VERB", "AUX"):
@@ -125,20 +143,71 @@ def _is_separate_clause(head: Token, child: Token, subject: Token | None) -> boo
         words = list(child.subtree)
         lowered = [word.lower_ for word in words]
         return words[0] == child and statement_predicate(words, lowered, 0, False) is not None
-    if (
-        child.dep_ in ("ccomp", "parataxis")
-        and child.pos_ in ("VERB", "AUX")
-        and child.i < head.i
-        and has_subject(child)
-    ):
-        # "I live in Paris; I'm allergic to peanuts" parses the first clause as a complement
-        # of the second; so does "I live here, I think", which must stay whole.
-        separator = head.doc[child.right_edge.i + 1].text
-        return separator == ";" or (
-            separator == ","
-            and any(c.dep_ not in _NOT_COMPLEMENTS for c in head.children if c.i > head.i)
-        )
-    return False
+    verbal = child.pos_ in ("VERB", "AUX") or (child.pos_ == "NOUN" and has_subject(child))
+    if not verbal or child.dep_ not in ("ccomp", "parataxis", "advcl"):
+        return False  # (a noun with a subject is a verb the tagger missed: "I have type 1 ...")
+    if child.i < head.i:
+        return _spliced_before(head, child)
+    return _spliced_after(child)
+
+
+# Verbs of remarks a speaker adds to a statement: "wish me luck", "see you there".
+_REMARKS = frozenset({"wish", "see", "let", "come", "guess", "imagine", "hope", "thank", "say"})
+# Verbs that, said of oneself after a comma, hedge what comes before: "I live here, I think".
+_PARENTHETICAL = frozenset({"think", "guess", "suppose", "believe", "reckon", "bet", "know"})
+# Conjunctions that make a clause part of another: a condition, a time, a reason.
+_SUBORDINATORS = frozenset(
+    {"if", "when", "while", "because", "although", "though", "unless", "since", "after"}
+    | {"before", "as", "once", "until", "till", "whether", "whenever", "where", "cause"}
+)
+_PURPOSE_MODALS = frozenset({"can", "could", "will", "would", "'ll", "'d", "might", "may"})
+
+
+def _spliced_before(head: Token, child: Token) -> bool:
+    """A clause before the head one, joined by a comma or semicolon: two statements.
+
+    "I live in Paris; I'm allergic to peanuts" and "I went hiking, my legs are destroyed"
+    parse the first clause as a complement of the second; "I live here, I think" must stay
+    whole, and so must a condition or a time before its clause ("If it rains, we stay").
+    """
+    if _subordinator(child) is not None or not (has_subject(child) or child.lemma_ == "let"):
+        return False
+    separator = head.doc[child.right_edge.i + 1].text
+    if separator == ";":
+        return True
+    hedge = head.lemma_ in _PARENTHETICAL and not any(
+        c.dep_ not in _NOT_COMPLEMENTS for c in head.children if c.i > head.i
+    )
+    return separator == "," and has_subject(head) and not hedge
+
+
+def _spliced_after(child: Token) -> bool:
+    """A clause after a comma, or a consequence after "so", is a statement of its own:
+    "I have diabetes, so I need snacks". A purpose is not ("so I can take it along")."""
+    mark = _subordinator(child)
+    if not has_subject(child):
+        # "I don't drink alcohol, so suggest places with mocktails": a request after a
+        # statement is not part of it.
+        return mark == "so" and child.tag_ == "VB"
+    if mark == "so":
+        return not any(c.lower_ in _PURPOSE_MODALS for c in child.children if c.dep_ == "aux")
+    before = child.doc[child.left_edge.i - 1] if child.left_edge.i > 0 else None
+    return mark is None and before is not None and before.text in (",", ";")
+
+
+def _after_comma(token: Token) -> bool:
+    start = token.left_edge.i
+    return start > 0 and token.doc[start - 1].text in (",", ";")
+
+
+def _subordinator(verb: Token) -> str | None:
+    """The conjunction that ties the clause to another ("so", "if", ...), if any."""
+    for child in verb.children:
+        if child.i < verb.i and child.dep_ in ("mark", "advmod") and child.lower_ == "so":
+            return "so"
+        if child.dep_ == "mark" and child.lower_ in _SUBORDINATORS:
+            return child.lower_
+    return None
 
 
 def has_subject(verb: Token) -> bool:

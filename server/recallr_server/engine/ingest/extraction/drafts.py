@@ -7,16 +7,25 @@ from typing import TYPE_CHECKING
 
 from recallr_server.engine.ingest.extraction.attributes import attribute_of
 from recallr_server.engine.ingest.extraction.categories import clause_categories
+from recallr_server.engine.ingest.extraction.changes import described_topic, ended_terms
 from recallr_server.engine.ingest.extraction.clauses import Clause, has_subject
-from recallr_server.engine.ingest.extraction.content import has_content
+from recallr_server.engine.ingest.extraction.content import has_content, leans_on_context
+from recallr_server.engine.ingest.extraction.dates import Tense, same_form_past, tense_of
+from recallr_server.engine.ingest.extraction.discourse import (
+    NO_REFERENCES,
+    Entity,
+    References,
+    effective_texts,
+)
 from recallr_server.engine.ingest.extraction.kinds import Kind, classify
 from recallr_server.engine.ingest.extraction.parties import NameIndex, Party
 from recallr_server.engine.ingest.extraction.pipeline import entity_label
 from recallr_server.engine.ingest.extraction.statements import read_statement
-from recallr_server.engine.ingest.extraction.vocabulary import RELATION_NOUNS
+from recallr_server.engine.ingest.extraction.vocabulary import ANIMALS, RELATION_NOUNS
 from recallr_server.engine.ingest.extraction.wording import (
     complete_fragment,
     recommendation,
+    request,
     rewrite,
 )
 
@@ -41,9 +50,25 @@ class Draft:
     subject_key: str | None
     attribute: tuple[str, str] | None
     categories: set[str]
+    # Which way a date without a direction of its own points ("on Friday", "the 9th").
+    tense: Tense = "future"
+    message_id: str = ""
+    # The tracked entity the fact is about, when it is not a speaker.
+    about: Entity | None = None
+    # The text with its subject pronoun kept, for joining the fact it leans on.
+    leaning: str | None = None
+    # The names of the states the fact ends, and of the thing it says more about.
+    ends: tuple[str, ...] = ()
+    topic: str | None = None
 
 
-def draft_of(clause: Clause, speaker: Party, listener: Party, names: NameIndex) -> Draft | None:
+def draft_of(
+    clause: Clause,
+    speaker: Party,
+    listener: Party,
+    names: NameIndex,
+    refs: References = NO_REFERENCES,
+) -> Draft | None:
     tokens = _strip_edges(clause.tokens, names)
     if not tokens or tokens[0].lower_ == "let":
         return None  # "let's ..." proposes, it does not state
@@ -51,11 +76,13 @@ def draft_of(clause: Clause, speaker: Party, listener: Party, names: NameIndex) 
     if root not in tokens:
         return None
     statement = read_statement(tokens)
-    classified = (
-        (statement.kind, statement.subject)
-        if statement is not None
-        else classify(root, tokens, speaker, listener, clause.shared_subject)
-    )
+    entity = _subject_entity(root, clause, refs)
+    if statement is not None:
+        classified: tuple[Kind, Token | None] | None = (statement.kind, statement.subject)
+    elif entity is not None:
+        classified = _entity_kind(entity[1], speaker), entity[0]
+    else:
+        classified = classify(root, tokens, speaker, listener, clause.shared_subject)
     if classified is None:
         return None
     kind, subject = classified
@@ -68,33 +95,106 @@ def draft_of(clause: Clause, speaker: Party, listener: Party, names: NameIndex) 
         and kind is not Kind.CONTINUATION  # judged by leans_on_context instead
         and not has_content(tokens, _REQUIRED_CONTENT_WORDS.get(kind, 0))
     ):
-        return None
+        if entity is None or not leans_on_context(tokens):
+            return None
+        kind = Kind.CONTINUATION  # "It was really rewarding": only as part of the one before
+    references = effective_texts(refs, tokens)
     agreeing = {statement.finite.i} if statement is not None and statement.finite else set()
-    rewritten = rewrite(tokens, speaker, listener, agreeing)
+    if same_form_past(root, tokens):
+        references = {**references, root.i: root.text}  # "I quit on May 1st": no "quits"
+    worded = _worded(kind, subject, root, tokens, speaker, listener, names, agreeing, references)
+    if worded is None:
+        return None
+    text, subject_key = worded
+    if entity is not None and kind in (Kind.RELATED, Kind.REPORTED) and entity[1].animate:
+        subject_key = entity[1].key
+    found = clause_categories(tokens, kind, attribute, statement)
+    if kind is Kind.RECOMMENDATION and listener.is_assistant:
+        kind, found = Kind.SELF, {"preferences"}  # how the user wants the assistant to work
+    draft = Draft(kind, text, subject_key, attribute, found, tense_of(root, tokens))
+    draft.ends = ended_terms(root)
+    draft.topic = described_topic(kind, subject)
+    if entity is not None:
+        draft.about = entity[1]
+        if entity[0].i in references:
+            # The words with the pronoun kept, for when the fact joins the one it leans on.
+            kept = _without(references, entity[0])
+            draft.leaning = rewrite(tokens, speaker, listener, agreeing, kept)
+    return draft
+
+
+def _subject_entity(root: Token, clause: Clause, refs: References) -> tuple[Token, Entity] | None:
+    """The clause's subject when it is an entity the conversation tracks (not a speaker)."""
+    subjects = [c for c in root.children if c.dep_ in ("nsubj", "nsubjpass")]
+    subject = subjects[0] if subjects else clause.shared_subject
+    if subject is None or subject.lower_ in ("i", "we", "you", "u", "ya"):
+        return None
+    if any(c.lower_ in ("i", "we") for c in subject.conjuncts):
+        return None  # "Hugo and I moved": the speaker's fact
+    if any(c.lower_ in ("my", "our", "your") for c in subject.children):
+        return None  # the speaker's own: read as ever ("My sister lives in Lyon")
+    definite = any(c.lower_ in ("the", "this", "that") for c in subject.children)
+    entity = refs.entities.get(subject.i)
+    known_name = subject.pos_ == "PROPN" and subject.i not in refs.fresh
+    if entity is None or not (subject.pos_ == "PRON" or known_name or definite):
+        return None  # "A day trip to Sintra is a must" is about no one tracked
+    return subject, entity
+
+
+def _entity_kind(entity: Entity, speaker: Party) -> Kind:
+    """A fact about the speaker's own people, animals and things (their son's party
+    included) is theirs to tell; one about anyone or anything else is what they said."""
+    current: Entity | None = entity
+    for _ in range(4):  # an owner's owner's ...: "Hannah's son's party"
+        if current is None:
+            break
+        animal = current.noun in ANIMALS and current.introduced_by is speaker
+        if current.owner is speaker or animal:
+            return Kind.RELATED
+        current = current.owner if isinstance(current.owner, Entity) else None
+    return Kind.REPORTED if speaker.is_person else Kind.TOLD
+
+
+def _without(references: dict[int, str], token: Token) -> dict[int, str]:
+    return {i: text for i, text in references.items() if i != token.i}
+
+
+def _worded(
+    kind: Kind,
+    subject: Token | None,
+    root: Token,
+    tokens: list[Token],
+    speaker: Party,
+    listener: Party,
+    names: NameIndex,
+    agreeing: set[int],
+    references: dict[int, str],
+) -> tuple[str, str | None] | None:
+    """The clause as a third-person sentence, and who it is about."""
+    rewritten = rewrite(tokens, speaker, listener, agreeing, references)
     subject_key = speaker.key
+    if kind is Kind.RECOMMENDATION and listener.is_assistant:
+        return request(root, tokens, speaker, listener), speaker.key
     if kind is Kind.RECOMMENDATION:
         text = recommendation(root, tokens, speaker, listener)
         if text is None:
             return None
-        subject_key = listener.key
-    elif kind is Kind.FRAGMENT:
-        text = complete_fragment(tokens, rewritten, speaker)
-    elif kind is Kind.TOLD:
-        text = f"{speaker.label} told {listener.label} that {rewritten}"
-        subject_key = listener.key
-    elif kind is Kind.REPORTED:
-        text = f"{speaker.label} said that {rewritten}"
+        return text, listener.key
+    if kind is Kind.FRAGMENT:
+        return complete_fragment(tokens, rewritten, speaker), subject_key
+    if kind is Kind.TOLD:
+        return f"{speaker.label} told {listener.label} that {rewritten}", listener.key
+    if kind is Kind.REPORTED:
         if subject is not None and subject.pos_ == "PROPN" and entity_label(subject) == "PERSON":
             party = names.party(subject.text)
             subject_key = party.key if party is not None else subject.text
-    else:
-        text = rewritten
-        if _opens_without_subject(tokens[0]):
-            text = f"{speaker.label} {text}"  # "Lost my job yesterday, so I'm ..."
-        if kind is Kind.RELATED and subject is not None and subject.lemma_ in RELATION_NOUNS:
-            subject_key = f"{speaker.key}'s {subject.lower_}"
-    found = clause_categories(tokens, kind, attribute, statement)
-    return Draft(kind, text, subject_key, attribute, found)
+        return f"{speaker.label} said that {rewritten}", subject_key
+    text = rewritten
+    if _opens_without_subject(tokens[0]):
+        text = f"{speaker.label} {text}"  # "Lost my job yesterday, so I'm ..."
+    if kind is Kind.RELATED and subject is not None and subject.lemma_ in RELATION_NOUNS:
+        subject_key = f"{speaker.key}'s {subject.lower_}"
+    return text, subject_key
 
 
 def _strip_edges(tokens: list[Token], names: NameIndex) -> list[Token]:
@@ -129,7 +229,29 @@ def _strip_edges(tokens: list[Token], names: NameIndex) -> list[Token]:
         end -= 1
     if end - start >= 2 and names.is_vocative(tokens[end - 1].text) and tokens[end - 2].text == ",":
         end -= 2
-    return tokens[start:end]
+    return _without_loose_phrases(tokens[start:end])
+
+
+def _without_loose_phrases(tokens: list[Token]) -> list[Token]:
+    """Drop a verbless phrase set off by a comma before the statement ("Big news from my
+    side, I'm transferring ...") or after it ("I hate crowds, so maybe not the market")."""
+    commas = [at for at, token in enumerate(tokens) if token.text == ","]
+    if not commas:
+        return tokens
+    first, last = commas[0], commas[-1]
+    if not _has_verb(tokens[:first]) and _has_verb(tokens[first + 1 :]):
+        root = next((t for t in tokens if t.dep_ == "ROOT"), None)
+        if root is None or root.i > tokens[first].i:
+            tokens = tokens[first + 1 :]
+            last -= first + 1
+    tail = tokens[last + 1 :] if last >= 0 else []
+    if tail and tail[0].lower_ in ("so", "but", "and") and not _has_verb(tail):
+        tokens = tokens[:last]
+    return tokens
+
+
+def _has_verb(tokens: list[Token]) -> bool:
+    return any(t.pos_ in ("VERB", "AUX") for t in tokens)
 
 
 def _opens_without_subject(first: Token) -> bool:

@@ -4,24 +4,22 @@ on each other, and finished with their dates and categories.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from recallr_server.engine.conversation import ChatMessage
 from recallr_server.engine.ingest.extraction.categories import custom_categories
-from recallr_server.engine.ingest.extraction.clauses import Clause, clauses_of, has_subject, joined
-from recallr_server.engine.ingest.extraction.content import addresses_listener, content_words
-from recallr_server.engine.ingest.extraction.drafts import Draft, draft_of
+from recallr_server.engine.ingest.extraction.cleanup import clean
+from recallr_server.engine.ingest.extraction.dates import dated
+from recallr_server.engine.ingest.extraction.discourse import Discourse, KnownEntity
+from recallr_server.engine.ingest.extraction.drafts import Draft
 from recallr_server.engine.ingest.extraction.kinds import Kind
-from recallr_server.engine.ingest.extraction.parties import USER_KEY, NameIndex, Party
+from recallr_server.engine.ingest.extraction.parties import cast_turns
 from recallr_server.engine.ingest.extraction.pipeline import nlp
+from recallr_server.engine.ingest.extraction.reader import Reader
 from recallr_server.engine.ingest.extraction.wording import sentence_case
-from recallr_server.engine.temporal import day_span, make_absolute, resolve_time_expressions
-
-if TYPE_CHECKING:
-    from spacy.tokens import Span
+from recallr_server.engine.temporal import day_span, make_absolute
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +41,9 @@ class Fact:
     subject_key: str | None
     attribute_key: str | None
     value: str | None
+    # What the fact ends ("marco", "smoking") and the thing it says more about ("bike").
+    ends: tuple[str, ...] = ()
+    topic: str | None = None
 
 
 def extract_facts(
@@ -52,6 +53,7 @@ def extract_facts(
     user_name: str | None = None,
     assistant_name: str | None = None,
     categories: Mapping[str, str],
+    known: Sequence[KnownEntity] = (),
 ) -> list[Fact]:
     """The facts the conversation states about its speakers, in the order they were said.
 
@@ -63,102 +65,42 @@ def extract_facts(
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be a timezone-aware datetime")
-    user = Party(label=user_name or "the user", key=USER_KEY, is_person=True)
-    assistant = (
-        Party(label=assistant_name, key=assistant_name, is_person=True)
-        if assistant_name
-        else Party(label="the assistant", key=None, is_person=False)
-    )
-    names = NameIndex(user, assistant)
-    texts = [_normalise(message.content) for message in messages]
+    turns, names = cast_turns(messages, user_name, assistant_name)
+    cleaned = [clean(turn.text) for turn in turns]
+    docs = list(nlp().pipe([c.text for c in cleaned], batch_size=64, disable=["ner"]))
     facts: list[Fact] = []
     seen: dict[str, Fact] = {}
-    docs = nlp().pipe(texts, batch_size=64, disable=["ner"])  # see entity_label
-    for message, doc in zip(messages, docs, strict=True):
-        speaker, listener = (user, assistant) if message.role == "user" else (assistant, user)
-        for fact in _message_facts(doc.sents, speaker, listener, names, now, categories):
-            earlier = seen.get(fact.content)
-            if earlier is not None:
-                if message.message_id not in earlier.source_message_ids:
-                    earlier.source_message_ids.append(message.message_id)
-                continue
-            fact.source_message_ids.append(message.message_id)
-            seen[fact.content] = fact
-            facts.append(fact)
+    anchors: dict[str, datetime] = {}
+    # What a message's topic label names ("Piano update: ..."): its facts say more about it.
+    labelled = {
+        turn.message_id: c.topics[0] for turn, c in zip(turns, cleaned, strict=True) if c.topics
+    }
+    for draft in Reader(names, Discourse(names, known), now).read(turns, docs):
+        label = labelled.pop(draft.message_id, None)  # the label heads the first fact only
+        if draft.topic is None and label is not None:
+            draft.topic = label
+        fact = _finish(draft, now, categories, anchors.get(draft.message_id))
+        if fact.event_start != _day_start(now):
+            anchors[draft.message_id] = fact.event_start
+        earlier = seen.get(fact.content)
+        if earlier is not None:
+            if draft.message_id not in earlier.source_message_ids:
+                earlier.source_message_ids.append(draft.message_id)
+            continue
+        fact.source_message_ids.append(draft.message_id)
+        seen[fact.content] = fact
+        facts.append(fact)
     return facts
 
 
-def _normalise(text: str) -> str:
-    return text.replace("\u2019", "'").replace("\u2018", "'").strip()
+def _day_start(now: datetime) -> datetime:
+    return day_span(now.astimezone(UTC).date(), now.astimezone(UTC).date())[0]
 
 
-def _message_facts(
-    sentences: Iterable[Span],
-    speaker: Party,
-    listener: Party,
-    names: NameIndex,
-    now: datetime,
-    categories: Mapping[str, str],
-) -> list[Fact]:
-    drafts: list[Draft] = []
-    drafted = (
-        pair
-        for sentence in sentences
-        if not sentence.text.rstrip().endswith("?")
-        for pair in _sentence_drafts(sentence, speaker, listener, names)
-    )
-    for clause, draft in drafted:
-        if draft is None:
-            continue
-        if draft.kind is Kind.CONTINUATION:
-            # A sentence leaning on the one before ("it was so rewarding") still carries
-            # content words, so it joins the fact it continues instead of standing alone;
-            # a person's opening sentence of that kind is kept as what they said.
-            if drafts and drafts[-1].attribute is None:
-                drafts[-1].text = f"{drafts[-1].text}; {draft.text}"
-                drafts[-1].categories |= draft.categories
-            elif (
-                speaker.is_person
-                and (has_subject(clause.root) or clause.shared_subject is not None)
-                and not addresses_listener(clause.tokens)
-                and content_words(clause.tokens) >= 3
-            ):
-                draft.text = f"{speaker.label} said that {draft.text}"
-                drafts.append(draft)
-            continue
-        drafts.append(draft)
-    return [_finish(draft, now, categories) for draft in drafts]
-
-
-def _sentence_drafts(
-    sentence: Span, speaker: Party, listener: Party, names: NameIndex
-) -> list[tuple[Clause, Draft | None]]:
-    """Each clause of the sentence with its draft, None where it is not worth keeping.
-
-    A coordinated clause that cannot stand alone stays with its neighbour, as it was said,
-    when together they still make a fact: "... and they really liked it" with the clause
-    before it, an opening "Losing my job was tough" with the clause after it unless that
-    one sets an attribute, which must stay a fact of its own.
-    """
-    drafted: list[tuple[Clause, Draft | None]] = []
-    for clause in clauses_of(sentence):
-        draft = draft_of(clause, speaker, listener, names)
-        if drafted:
-            before, before_draft = drafted[-1]
-            weak = draft is None or draft.kind is Kind.CONTINUATION
-            opening_weak = before_draft is None and len(drafted) == 1
-            if weak or (opening_weak and draft is not None and draft.attribute is None):
-                whole = joined(before, clause)
-                whole_draft = draft_of(whole, speaker, listener, names)
-                if whole_draft is not None:
-                    drafted[-1] = (whole, whole_draft)
-                    continue
-        drafted.append((clause, draft))
-    return drafted
-
-
-def _finish(draft: Draft, now: datetime, categories: Mapping[str, str]) -> Fact:
-    mentions = resolve_time_expressions(draft.text, now)
+def _finish(
+    draft: Draft, now: datetime, categories: Mapping[str, str], anchor: datetime | None
+) -> Fact:
+    mentions = dated(draft.text, now, draft.tense, anchor)
     content = sentence_case(make_absolute(draft.text, mentions))
     if mentions:
         start, end = mentions[0].start, mentions[0].end
@@ -181,4 +123,6 @@ def _finish(draft: Draft, now: datetime, categories: Mapping[str, str]) -> Fact:
         subject_key=draft.subject_key,
         attribute_key=attribute_key,
         value=value,
+        ends=draft.ends,
+        topic=draft.topic,
     )

@@ -91,5 +91,9 @@ def classify(
 
 
 def _advice(listener: Party, subject: Token | None) -> tuple[Kind, Token | None] | None:
-    # Advice to an AI assistant ("you should remember...") is an instruction, not a memory.
-    return (Kind.RECOMMENDATION, subject) if listener.is_person else None
+    if not listener.is_assistant:
+        return (Kind.RECOMMENDATION, subject) if listener.is_person else None
+    # To the assistant, "you should correct only the big mistakes" says how the user wants
+    # it to work (worded as a request); a bare imperative is read by `requests`, which
+    # keeps only the lasting ones.
+    return (Kind.RECOMMENDATION, subject) if subject is not None else None

@@ -18,12 +18,50 @@ GENERIC_NOUNS = frozenset(
     | {"word", "sense", "fun", "thanks", "feeling", "deal", "point", "part"}
 )
 
-RELATION_NOUNS = frozenset(
-    {"sister", "brother", "mom", "mum", "mother", "dad", "father", "wife", "husband", "partner"}
-    | {"boyfriend", "girlfriend", "son", "daughter", "kid", "child", "friend", "cousin", "aunt"}
-    | {"uncle", "grandma", "grandpa", "grandmother", "grandfather", "boss", "colleague", "pet"}
-    | {"coworker", "dog", "cat", "family", "parent", "roommate", "neighbor", "neighbour", "baby"}
-    | {"fiance", "fiancee", "spouse", "niece", "nephew", "sibling", "grandchild", "mentor"}
+FEMALE_RELATIONS = frozenset(
+    {"sister", "mom", "mum", "mother", "wife", "girlfriend", "daughter", "aunt", "grandma"}
+    | {"grandmother", "granddaughter", "niece", "fiancee", "fiancée", "stepmother", "stepmum"}
+    | {"stepdaughter", "nan", "nana", "gran", "granny", "mommy", "mummy", "sis", "auntie"}
+)
+MALE_RELATIONS = frozenset(
+    {"brother", "dad", "father", "husband", "boyfriend", "son", "uncle", "grandpa"}
+    | {"grandfather", "grandson", "nephew", "fiance", "fiancé", "stepfather", "stepdad"}
+    | {"stepson", "granddad", "grandad", "daddy", "bro"}
+)
+PARTNERS = frozenset(
+    {"wife", "husband", "partner", "boyfriend", "girlfriend", "fiance", "fiancé", "fiancee"}
+    | {"fiancée", "spouse"}
+)
+RELATION_NOUNS = (
+    FEMALE_RELATIONS
+    | MALE_RELATIONS
+    | PARTNERS
+    | frozenset(
+        {"kid", "child", "friend", "cousin", "boss", "colleague", "pet", "coworker", "dog"}
+        | {"cat", "family", "parent", "roommate", "neighbor", "neighbour", "baby", "sibling"}
+        | {"grandchild", "mentor", "mate", "flatmate", "housemate", "in-law", "godson"}
+        | {"goddaughter", "twin", "grandparent", "stepchild", "toddler", "teenager"}
+    )
+)
+# Animals people keep, and the commonest breeds they name them by.
+ANIMALS = frozenset(
+    {"dog", "cat", "puppy", "kitten", "rabbit", "bunny", "tortoise", "turtle", "hamster"}
+    | {"guinea", "parrot", "bird", "budgie", "horse", "pony", "goldfish", "lizard", "snake"}
+    | {"ferret", "chicken", "hen", "goat", "pig", "cow", "sheep", "donkey", "gecko", "mare"}
+    | {"greyhound", "labrador", "retriever", "collie", "spaniel", "terrier", "poodle", "pug"}
+    | {"dachshund", "beagle", "husky", "bulldog", "whippet", "lurcher", "shepherd", "tabby"}
+    | {"pet", "rat", "mouse", "fish", "kitty", "pup", "stallion", "gelding", "foal"}
+)
+# People spoken of by what they are to the speaker rather than by relation.
+PEOPLE = frozenset(
+    {"neighbour", "neighbor", "landlord", "landlady", "surgeon", "doctor", "teacher", "coach"}
+    | {"friend", "mate", "guy", "girl", "woman", "man", "lady", "person", "boss", "manager"}
+    | {"client", "customer", "builder", "therapist", "dentist", "vet", "tutor", "student"}
+)
+# Groups a speaker can belong to, which "we" then means.
+GROUPS = frozenset(
+    {"band", "team", "club", "choir", "crew", "group", "class", "squad", "orchestra", "troupe"}
+    | {"family", "household", "company", "startup", "society", "league", "cast"}
 )
 
 OCCUPATIONS = frozenset(
@@ -35,4 +73,23 @@ OCCUPATIONS = frozenset(
     | {"entrepreneur", "freelancer", "intern", "veterinarian", "paramedic", "barista"}
     | {"waiter", "waitress", "librarian", "officer", "soldier", "driver", "painter", "actor"}
     | {"director", "administrator", "technician", "coach", "instructor", "tutor", "editor"}
+)
+
+# Places and organisations that "they" can mean: "their halloumi is unbeatable".
+ORGANISATIONS = frozenset(
+    {"place", "restaurant", "shop", "cafe", "café", "bar", "pub", "company", "bakery"}
+    | {"library", "bank", "office", "school", "hospital", "clinic", "gym", "store", "firm"}
+    | {"museum", "hotel", "airline", "council", "university", "college", "agency", "brand"}
+)
+
+# Conditions, treatments and habits that make a fact about one's health.
+HEALTH_CONDITIONS = frozenset(
+    {"diabetes", "diabetic", "asthma", "asthmatic", "inhaler", "insulin", "thyroid", "cancer"}
+    | {"migraine", "arthritis", "eczema", "anaemia", "anemia", "anaemic", "anemic", "epilepsy"}
+    | {"cholesterol", "medication", "prescription", "pill", "dose", "hip", "ankle"}
+    | {"physio", "physiotherapy", "physiotherapist", "injury", "knee", "shoulder"}
+    | {"smoke", "smoking", "cigarette", "vape", "vaping", "alcohol", "sober", "needle"}
+    | {"dentist", "tooth", "teeth", "molar", "iron", "vitamin", "blood"}
+    | {"condition", "disease", "disorder", "syndrome", "symptom", "infection", "flu", "covid"}
+    | {"pregnant", "pregnancy", "surgeon", "meniscus", "sprain", "fracture"}
 )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Set
+from collections.abc import Mapping, Set
 from typing import TYPE_CHECKING
 
 from recallr_server.engine.ingest.extraction.clauses import has_subject
+from recallr_server.engine.ingest.extraction.inflection import third_person
 from recallr_server.engine.ingest.extraction.parties import Party
 from recallr_server.engine.ingest.extraction.vocabulary import (
     FIRST_PERSON,
@@ -20,18 +21,24 @@ if TYPE_CHECKING:
 _REFLEXIVES = frozenset({"myself", "ourselves", "yourself", "yourselves"})
 
 _CONTRACTED = {"'m": "am", "'re": "are", "'ve": "have", "'ll": "will", "'d": "would", "'s": "is"}
-_IRREGULAR_THIRD_PERSON = {"be": "is", "have": "has", "do": "does", "go": "goes", "wanna": "wants"}
 
 
 def rewrite(
-    tokens: list[Token], speaker: Party, listener: Party, agreeing: Set[int] = frozenset()
+    tokens: list[Token],
+    speaker: Party,
+    listener: Party,
+    agreeing: Set[int] = frozenset(),
+    references: Mapping[int, str] | None = None,
 ) -> str:
     """The tokens with both speakers named and the verbs made to agree.
 
     `agreeing` adds verbs that must agree although the parse does not link them to their
-    subject. The first word is lower-cased unless it is a name, so the result can follow a
-    prefix such as "Caroline said that"; `sentence_case` capitalises the finished fact.
+    subject. `references` rewrites words that point elsewhere (token index to its text:
+    "she" to "Meera's sister", "we" to "Luka and Goran"). The first word is lower-cased
+    unless it is a name, so the result can follow a prefix such as "Caroline said that";
+    `sentence_case` capitalises the finished fact.
     """
+    references = references or {}
     singular = _verbs_agreeing_with(tokens) | agreeing
     pieces: list[str] = []
     plural_subject = False
@@ -41,7 +48,7 @@ def rewrite(
         space = token.whitespace_ or ("" if adjacent else " ")
         plural_subject = plural_subject or token.lower_ == "we"
         word = "their" if plural_subject and token.lower_ == "our" else None
-        word = word or _pronoun(token, speaker, listener)
+        word = word or references.get(token.i) or _pronoun(token, speaker, listener)
         if word is None:
             word = _agreeing_verb(token) if token.i in singular else _expanded(token)
         if word is None:
@@ -116,17 +123,7 @@ def _agreeing_verb(token: Token) -> str | None:
         return None  # agrees already, or is not finite; any other tag is a mis-tagged verb
     if lowered == "wanna":
         return "wants to"
-    return _third_person(lowered, token.lemma_.lower())
-
-
-def _third_person(verb: str, lemma: str) -> str:
-    if lemma in _IRREGULAR_THIRD_PERSON:
-        return _IRREGULAR_THIRD_PERSON[lemma]
-    if re.search(r"(?:s|sh|ch|x|z|o)$", verb):
-        return verb + "es"
-    if re.search(r"[^aeiou]y$", verb):
-        return verb[:-1] + "ies"
-    return verb + "s"
+    return third_person(token.lemma_.lower(), lowered)
 
 
 def _expanded(token: Token) -> str | None:
@@ -135,6 +132,10 @@ def _expanded(token: Token) -> str | None:
         return _CONTRACTED[lowered]
     if lowered == "'d":
         return "had" if token.tag_ == "VBD" else "would"
+    if lowered == "'s" and token.pos_ == "AUX":
+        # "Hannah's son's turning six" would read as a possessive: "is" or "has".
+        perfect = token.dep_ == "aux" and token.head.tag_ == "VBN"
+        return "has" if token.lemma_ == "have" or perfect else "is"
     if lowered == "gon":
         return "going"
     if lowered == "na" and token.i > 0 and token.nbor(-1).lower_ in ("gon", "wan"):
@@ -165,6 +166,13 @@ def recommendation(root: Token, tokens: list[Token], speaker: Party, listener: P
     rest = [t for t in tokens if t.i >= root.i]
     body = rewrite(rest, speaker, listener)
     return f"{speaker.label} recommended {listener.label} {body}"
+
+
+def request(root: Token, tokens: list[Token], speaker: Party, listener: Party) -> str:
+    """ "You should correct only the big mistakes", said to the assistant, as what the
+    speaker wants of it."""
+    body = rewrite([t for t in tokens if t.i >= root.i], speaker, listener)
+    return f"{speaker.label} wants {listener.label} to {body}"
 
 
 def sentence_case(text: str) -> str:
