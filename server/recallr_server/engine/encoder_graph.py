@@ -1,6 +1,8 @@
 """all-MiniLM-L6-v2's BERT encoder as an ONNX graph, built in memory from the shipped weights.
 
 `OnnxEncoder` runs the graph with onnxruntime; nothing is downloaded or written to disk.
+The serialised graph holds only the structure: its weights are marked external and handed
+to onnxruntime as arrays, which spares copying 90 MB through protobuf at every start.
 The graph uses onnxruntime's fused CPU kernels (`com.microsoft` Attention,
 SkipLayerNormalization and BiasGelu): each computes the same float32 function as BERT's
 unfused layers, the exact erf GELU included, in one pass over memory where numpy needed a
@@ -21,7 +23,7 @@ import numpy as np
 import onnx
 import onnxruntime
 from numpy.typing import NDArray
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 
 INPUT_IDS = "input_ids"
 ATTENTION_MASK = "attention_mask"
@@ -62,9 +64,20 @@ class _GraphBuilder:
     eps: float
     nodes: list[onnx.NodeProto] = field(default_factory=list)
     initializers: list[onnx.TensorProto] = field(default_factory=list)
+    arrays: dict[str, NDArray[Any]] = field(default_factory=dict)
 
     def constant(self, name: str, value: NDArray[Any]) -> str:
-        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
+        """A weight of the graph, declared with its shape; its values stay in `arrays`."""
+        array = np.ascontiguousarray(value)
+        self.arrays[name] = array
+        tensor = TensorProto(
+            name=name,
+            dims=array.shape,
+            data_type=helper.np_dtype_to_tensor_dtype(array.dtype),
+            data_location=TensorProto.EXTERNAL,
+        )
+        tensor.external_data.add(key="location", value=name)
+        self.initializers.append(tensor)
         return name
 
     def weight(self, name: str) -> str:
@@ -163,8 +176,16 @@ class _GraphBuilder:
         )
 
 
-def encoder_graph(weights: Mapping[str, NDArray[np.float32]], shape: EncoderShape) -> bytes:
-    """The serialised ONNX model of the encoder whose safetensors `weights` are given."""
+@dataclass(frozen=True, slots=True)
+class EncoderGraph:
+    """A serialised ONNX model and the values of its external weights, by name."""
+
+    model: bytes
+    weights: Mapping[str, NDArray[Any]]
+
+
+def encoder_graph(weights: Mapping[str, NDArray[np.float32]], shape: EncoderShape) -> EncoderGraph:
+    """The ONNX model of the encoder whose safetensors `weights` are given."""
     builder = _GraphBuilder(weights, shape.layer_norm_eps)
     hidden = builder.embeddings()
     for index in range(shape.layers):
@@ -184,8 +205,8 @@ def encoder_graph(weights: Mapping[str, NDArray[np.float32]], shape: EncoderShap
         ],
         builder.initializers,
     )
-    model: bytes = helper.make_model(graph, opset_imports=list(_OPSETS)).SerializeToString()
-    return model
+    model = helper.make_model(graph, opset_imports=list(_OPSETS))
+    return EncoderGraph(model.SerializeToString(), builder.arrays)
 
 
 @final
@@ -193,12 +214,16 @@ class OnnxEncoder:
     """The encoder of the given weights, run by onnxruntime on its CPU kernels."""
 
     def __init__(self, weights: Mapping[str, NDArray[np.float32]], config: Mapping[str, Any]):
-        # The session keeps its own copy of the weights, packed for its matrix kernels, so
-        # the caller's arrays may be freed once it is built.
+        graph = encoder_graph(weights, EncoderShape.from_config(config))
+        options = _session_options()
+        # onnxruntime may read the weights in place rather than copy them, so they live as
+        # long as the session does.
+        self._weights = [
+            onnxruntime.OrtValue.ortvalue_from_numpy(w) for w in graph.weights.values()
+        ]
+        options.add_external_initializers(list(graph.weights), self._weights)
         self._session = onnxruntime.InferenceSession(
-            encoder_graph(weights, EncoderShape.from_config(config)),
-            _session_options(),
-            providers=["CPUExecutionProvider"],
+            graph.model, options, providers=["CPUExecutionProvider"]
         )
 
     def __call__(
