@@ -1,36 +1,24 @@
-"""The numpy all-MiniLM-L6-v2 embedder reproduces sentence-transformers' vectors."""
+"""The all-MiniLM-L6-v2 embedder, run by onnxruntime, reproduces sentence-transformers' vectors."""
 
 from __future__ import annotations
 
-import json
 import random
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import pytest
 from numpy.typing import NDArray
 
 from recallr_server.engine.embeddings import Embedder, MiniLMEmbedder
+from recallr_server.engine.encoder_graph import EncoderShape
+from tests.support.minilm_reference import SENTENCES, VECTORS, assert_matches_reference
 
-REFERENCE_FILE = Path(__file__).resolve().parents[2].parent / "shared/data/minilm-reference.json"
-REFERENCE = json.loads(REFERENCE_FILE.read_text())
-SENTENCES: list[str] = REFERENCE["sentences"]
-VECTORS: NDArray[np.float64] = np.array(REFERENCE["embeddings"], dtype=np.float64)
 DIMENSIONS = 384
 
 
 @pytest.fixture(scope="module")
 def embedder() -> MiniLMEmbedder:
     return MiniLMEmbedder.load()
-
-
-def assert_matches_reference(actual: NDArray[np.float32], expected: NDArray[np.float64]) -> None:
-    cosines = np.sum(actual * expected, axis=1) / (
-        np.linalg.norm(actual, axis=1) * np.linalg.norm(expected, axis=1)
-    )
-    assert cosines.min() > 0.99999
-    assert np.abs(actual - expected).max() < 1e-5
 
 
 @pytest.mark.parametrize(
@@ -85,3 +73,16 @@ def test_implements_the_embedder_protocol(embedder: MiniLMEmbedder) -> None:
 
 def test_load_reuses_one_instance_per_process() -> None:
     assert MiniLMEmbedder.load() is MiniLMEmbedder.load()
+
+
+def test_a_model_with_another_activation_is_refused_rather_than_run_as_gelu() -> None:
+    config = {
+        "hidden_act": "relu",
+        "hidden_size": 384,
+        "num_attention_heads": 12,
+        "num_hidden_layers": 6,
+        "layer_norm_eps": 1e-12,
+    }
+
+    with pytest.raises(ValueError, match="relu"):
+        EncoderShape.from_config(config)
