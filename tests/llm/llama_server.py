@@ -6,7 +6,9 @@ assembles anything, so a missing piece fails the test with what to run.
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
+import signal
 import socket
 import subprocess
 import sys
@@ -21,6 +23,8 @@ import httpx
 import pytest
 
 MODEL_ALIAS = "gemma-3-270m"
+# prctl(2): the signal a process gets when its parent dies.
+PR_SET_PDEATHSIG = 1
 # Loading a 253 MB model on a busy machine takes seconds, not minutes.
 READY_SECONDS = 120.0
 
@@ -67,7 +71,10 @@ def llama_server(*options: str) -> Iterator[str]:
         *options,
     ]
     with tempfile.TemporaryFile() as output:
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+        # Dies with the test process, even a killed one: a model server holds gigabytes.
+        process = subprocess.Popen(
+            command, stdout=output, stderr=subprocess.STDOUT, preexec_fn=die_with_parent
+        )
         try:
             url = f"http://127.0.0.1:{port}/v1"
             _wait_until_ready(process, url, output)
@@ -79,6 +86,11 @@ def llama_server(*options: str) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def die_with_parent() -> None:
+    """Runs in the child before exec: the kernel sends it SIGKILL when its parent exits."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _wait_until_ready(process: subprocess.Popen[bytes], url: str, output: IO[bytes]) -> None:
