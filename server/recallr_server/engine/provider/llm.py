@@ -665,7 +665,7 @@ def validation_error(value: Any, schema: JsonObject, path: str = "$") -> str | N
             return f"{path}: expected {' or '.join(allowed)}, got {_describe(value)}"
     if "enum" in schema and value not in schema["enum"]:
         return f"{path}: {json.dumps(value)} is not one of {json.dumps(schema['enum'])}"
-    if "pattern" in schema and isinstance(value, str) and not re.search(schema["pattern"], value):
+    if "pattern" in schema and isinstance(value, str) and not _matches(schema["pattern"], value):
         return f"{path}: {json.dumps(value)} does not match {schema['pattern']}"
     if isinstance(value, dict):
         properties: JsonObject = schema.get("properties", {})
@@ -687,6 +687,14 @@ def validation_error(value: Any, schema: JsonObject, path: str = "$") -> str | N
             if problem is not None:
                 return problem
     return None
+
+
+def _matches(pattern: str, value: str) -> bool:
+    """Whether the string, or its JSON spelling, matches: decoders differ in which they
+    constrain (OpenAI's the string, llama.cpp's grammars the spelling), and what either
+    let through is accepted."""
+    spelling = json.dumps(value, ensure_ascii=False)[1:-1]
+    return re.search(pattern, value) is not None or re.search(pattern, spelling) is not None
 
 
 def _is_type(value: Any, name: str) -> bool:
