@@ -34,15 +34,10 @@ from recallr_server.store.ingest import SessionSnapshot
 from recallr_server.store.lookups import category_names
 from recallr_server.store.revisions import bump_index_revision
 
-# What a session processed by the local engine records as its extractor.
-LOCAL_EXTRACTOR = "local"
-
-
 class SessionProcessor:
     def __init__(self, db: Database, embedder: Embedder, chat: ChatModel | None = None) -> None:
         self._db = db
         self._planner = Planner(embedder, chat)
-        self._extractor = LOCAL_EXTRACTOR if chat is None else chat.extractor
 
     async def run(self, claim: jobs.Claim) -> None:
         if not await self._start(claim):
@@ -52,7 +47,7 @@ class SessionProcessor:
         plan = await asyncio.to_thread(self._planner.plan, snapshot)
         async with self._db.write() as tx:
             await jobs.finish(tx, claim)
-            await _apply(tx, snapshot, plan, self._extractor)
+            await _apply(tx, snapshot, plan)
 
     async def on_failure(self, tx: Tx, claim: jobs.Claim, error: str, final: bool) -> None:
         if final:
@@ -76,7 +71,7 @@ class SessionProcessor:
         return True
 
 
-async def _apply(tx: Tx, snapshot: SessionSnapshot, plan: Plan, extractor: str) -> None:
+async def _apply(tx: Tx, snapshot: SessionSnapshot, plan: Plan) -> None:
     stamp = now()
     row = await ingest.lock_session(tx, snapshot.session.id)
     assert row is not None
@@ -101,7 +96,7 @@ async def _apply(tx: Tx, snapshot: SessionSnapshot, plan: Plan, extractor: str) 
         stamp,
     )
     await bump_index_revision(tx, snapshot.user.pk)
-    ingest.finish_processing(row, extractor)
+    ingest.finish_processing(row, plan.extractor)
 
 
 async def _add_version(
