@@ -67,7 +67,15 @@ class LLMError(Exception):
 
 
 class CircuitOpen(LLMError):
-    """The chat model was not asked: its server failed the last requests (see llm_breaker)."""
+    """The chat model was not asked: its server failed the last requests (see breaker).
+
+    `retry_after_seconds`: how long until the server is tried again (0: a trial request
+    is under way now).
+    """
+
+    def __init__(self, message: str, retry_after_seconds: float) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
 
 
 class FormatRefused(LLMError):
@@ -527,7 +535,7 @@ class OpenAICompatibleChat(_EndpointClient):
         """
         refusal = self._breaker.admit()
         if refusal is not None:
-            raise CircuitOpen(refusal)
+            raise CircuitOpen(refusal.reason, refusal.retry_after_seconds)
         try:
             reply = self._endpoint.post(
                 "/chat/completions", body, refused=refuses_format if refusable else None
