@@ -44,6 +44,9 @@ class _Recorder:
     def rpc_finished(self, method: str, code: str, reason: str, seconds: float) -> None:
         pass
 
+    def http_finished(self, route: str, status: int, reason: str, seconds: float) -> None:
+        pass
+
     def stream_opened(self, method: str) -> None:
         pass
 
@@ -77,9 +80,21 @@ class _PrometheusRecorder(_Recorder):
             ["method"],
             registry=registry,
         )
+        self._http_requests = Counter(
+            "recallr_http_requests",
+            "Finished HTTP API requests by route, status and error reason (empty on success).",
+            ["route", "status", "reason"],
+            registry=registry,
+        )
+        self._http_duration = Histogram(
+            "recallr_http_request_duration_seconds",
+            "HTTP API request handling time, from arrival to the last byte sent, by route.",
+            ["route"],
+            registry=registry,
+        )
         self._streams = Gauge(
             "recallr_rpc_active_streams",
-            "Server-streaming RPCs open now, by method.",
+            "Server-streaming RPCs and HTTP event streams open now, by method or route.",
             ["method"],
             registry=registry,
         )
@@ -113,6 +128,10 @@ class _PrometheusRecorder(_Recorder):
         self._requests.labels(method, code, reason).inc()
         self._duration.labels(method).observe(seconds)
 
+    def http_finished(self, route: str, status: int, reason: str, seconds: float) -> None:
+        self._http_requests.labels(route, str(status), reason).inc()
+        self._http_duration.labels(route).observe(seconds)
+
     def stream_opened(self, method: str) -> None:
         self._streams.labels(method).inc()
 
@@ -137,6 +156,11 @@ _recorder = _Recorder()
 
 def rpc_finished(method: str, code: str, reason: str, seconds: float) -> None:
     _recorder.rpc_finished(method, code, reason, seconds)
+
+
+def http_finished(route: str, status: int, reason: str, seconds: float) -> None:
+    """One HTTP API request; `route` is its method and path template."""
+    _recorder.http_finished(route, status, reason, seconds)
 
 
 @contextmanager

@@ -78,13 +78,6 @@ class Server:
 
 
 @pytest.fixture
-def provider() -> Iterator[RecordedProvider]:
-    server = RecordedProvider()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def server(provider: RecordedProvider) -> Server:
     answering = Server(provider)
     provider.provide(*[answering.answer] * 50)

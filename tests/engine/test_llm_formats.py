@@ -5,7 +5,7 @@ to a recorded provider."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,7 +13,6 @@ import pytest
 from recallr_server import metrics
 from recallr_server.engine.ingest.llm_steps import SUMMARY_SCHEMA, summarise_llm
 from recallr_server.engine.provider.formats import (
-    FORMATS,
     SCHEMA_INSTRUCTION,
     FormatMemory,
     ResponseFormat,
@@ -53,15 +52,6 @@ def server(refusals: dict[str, dict[str, Any]]) -> Callable[[Received], dict[str
         return refusals.get(form(request)) or chat_completion(SUMMARY)
 
     return answer
-
-
-@pytest.fixture
-def provider() -> Iterator[RecordedProvider]:
-    server = RecordedProvider()
-    yield server
-    server.stop()
-    # What was learned of this port must not reach a later provider given the same one.
-    FORMATS.forget()
 
 
 def chat(provider: RecordedProvider, model: str = MODEL, **options: Any) -> OpenAICompatibleChat:

@@ -27,13 +27,6 @@ TURNS = [
 
 
 @pytest.fixture
-def provider() -> Iterator[RecordedProvider]:
-    server = RecordedProvider()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def fallback() -> str:
     """RECALLR_LLM_FALLBACK; a test parametrized on `fallback` chooses another."""
     return "fail"
