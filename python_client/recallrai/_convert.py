@@ -385,6 +385,7 @@ class SessionState:
     metadata: dict[str, Any] | Unavailable
     auto_process_after_seconds: int | Unavailable | None
     failure_reason: str | Unavailable | None
+    extractor: str | Unavailable | None
 
 
 def session_state(session: session_pb2.Session) -> SessionState:
@@ -395,11 +396,12 @@ def session_state(session: session_pb2.Session) -> SessionState:
         metadata=mapping(session.metadata),
         auto_process_after_seconds=session.auto_process_after_seconds or None,
         failure_reason=session.failure_reason or None,
+        extractor=session.extractor or None,
     )
 
 
 def unfetched_session(session_id: str) -> SessionState:
-    return SessionState(session_id, UNAVAILABLE, UNAVAILABLE, UNAVAILABLE, UNAVAILABLE, UNAVAILABLE)
+    return SessionState(session_id, *[UNAVAILABLE] * 6)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -148,6 +149,7 @@ def everything(user: User) -> dict[str, Any]:
             session.metadata,
             session.auto_process_after_seconds,
             session.failure_reason,
+            session.extractor,
             [asdict(m) for m in messages],
         )
     current = list(_all(lambda o: user.list_memories(offset=o, limit=200), "items"))
@@ -259,6 +261,9 @@ def test_the_history_exported_has_every_kind_of_record(source: Source) -> None:
     )
     assert answered["answers"][0]["answer"] == KEEP_NEW and answered["new_memory_ids"]
     assert sum("session_summary" in r for r in records) == len(HISTORY)
+    extractors = [r["session"].get("extractor") for r in records if "session" in r]
+    # The processed sessions say what wrote their memories; the pending one cannot.
+    assert Counter(extractors) == {"local": len(HISTORY), None: 1}
     header = records[0]["header"]
     assert header["format_version"] == 1
     assert header["counts"]["messages"] == sum("message" in r for r in records)

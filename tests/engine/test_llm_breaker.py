@@ -11,13 +11,19 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from recallr_server.config import Settings
+from recallr_server.domain.clock import now
+from recallr_server.engine.embeddings import MiniLMEmbedder
 from recallr_server.engine.ingest.llm_steps import summarise_llm
+from recallr_server.engine.ingest.processing import SessionProcessor
+from recallr_server.engine.ingest.worker import Worker
 from recallr_server.engine.provider.llm import (
     CircuitOpen,
     LLMError,
@@ -25,6 +31,8 @@ from recallr_server.engine.provider.llm import (
     ModelFallback,
     OpenAICompatibleChat,
 )
+from recallr_server.store import jobs, models, projects
+from recallr_server.store.database import Database
 from recallrai import RecallrAI
 from recallrai.models import RecallStrategy
 from tests.conftest import ServerThread, new_tenant
@@ -32,6 +40,7 @@ from tests.engine.recorded_provider import Received, RecordedProvider, chat_comp
 from tests.engine.scenarios import USER, at
 from tests.engine.test_llm_formats import recorded
 from tests.engine.test_llm_provider import MESSAGES, SESSION_TIME
+from tests.support import seed
 from tests.support.metrics import labels, samples
 
 MODEL = "gpt-4o-mini"
@@ -80,12 +89,18 @@ def clock() -> Clock:
     return Clock()
 
 
-def chat(provider: RecordedProvider, clock: Clock, failures: int = 2) -> OpenAICompatibleChat:
+def chat(
+    provider: RecordedProvider,
+    clock: Clock,
+    failures: int = 2,
+    fallback: ModelFallback = ModelFallback.FAIL,
+) -> OpenAICompatibleChat:
     settings = LLMSettings(
         base_url=provider.url,
         model=MODEL,
         breaker_failures=failures,
         breaker_cooldown_seconds=COOLDOWN,
+        fallback=fallback,
     )
     return OpenAICompatibleChat(settings, backoff_seconds=0.01, clock=clock)
 
@@ -114,6 +129,22 @@ def test_after_n_failed_calls_the_model_fails_fast_until_the_cool_down_ends(
         assert summarise(client) == SUMMARY["summary"]
         assert summarise(client) == SUMMARY["summary"]
     assert server.requests == 4
+
+
+def test_a_refusal_says_how_long_until_the_server_is_tried_again(
+    provider: RecordedProvider, server: Server, clock: Clock
+) -> None:
+    with chat(provider, clock) as client:
+        for _ in range(2):
+            with pytest.raises(LLMError):
+                summarise(client)
+        with pytest.raises(CircuitOpen) as refused:
+            summarise(client)
+        assert refused.value.retry_after_seconds == COOLDOWN
+        clock.now += 10
+        with pytest.raises(CircuitOpen) as refused:
+            summarise(client)
+        assert refused.value.retry_after_seconds == COOLDOWN - 10
 
 
 def test_a_failed_trial_call_opens_the_breaker_for_another_cool_down(
@@ -216,6 +247,72 @@ def test_breaker_fallback_and_token_limit_settings_come_from_the_environment() -
         LLMSettings.from_env({**base, "RECALLR_LLM_BREAKER_FAILURES": "-1"})
     with pytest.raises(ValueError, match="breaker_cooldown_seconds"):
         LLMSettings.from_env({**base, "RECALLR_LLM_BREAKER_COOLDOWN_SECONDS": "0"})
+
+
+# --- Processing while the breaker is open -------------------------------------------------
+
+
+async def _session_to_process(db: Database) -> str:
+    """A session asked to be processed, with its job queued; returns its id."""
+    async with db.write() as tx:
+        project = await projects.create_project(tx, project_id=str(uuid.uuid4()))
+    user = await seed.add_user(db, project.id, "ada")
+    session_id = await seed.add_session(db, user, status=models.SessionStatus.PROCESSING)
+    await seed.add_message(db, user, session_id, "I'm allergic to peanuts.")
+    async with db.write() as tx:
+        await jobs.enqueue(tx, models.JobKind.PROCESS_SESSION, session_id, user.pk)
+    return session_id
+
+
+async def _process(db: Database, client: OpenAICompatibleChat) -> None:
+    processor = SessionProcessor(db, MiniLMEmbedder.load(), client)
+    await Worker(db, {models.JobKind.PROCESS_SESSION: processor}).run_until_idle()
+
+
+def _open(client: OpenAICompatibleChat) -> None:
+    for _ in range(2):
+        with pytest.raises(LLMError, match="HTTP 401"):
+            summarise(client)
+
+
+async def test_processing_waits_out_the_cool_down_without_spending_an_attempt(
+    store: Database, provider: RecordedProvider, server: Server, clock: Clock
+) -> None:
+    session_id = await _session_to_process(store)
+    with chat(provider, clock) as client:
+        _open(client)
+        clock.now += 10
+        await _process(store, client)
+    assert server.requests == 2
+    async with store.read() as tx:
+        job = await tx.scalar(select(models.Job).where(models.Job.subject_id == session_id))
+        session = await tx.get(models.Session, session_id)
+    assert job is not None and session is not None
+    # Not failed for an outage: queued again for when the server is next tried.
+    assert (job.status, job.attempts) == (models.JobStatus.QUEUED, 0)
+    wait = job.run_after - now()
+    assert timedelta(seconds=COOLDOWN - 12) < wait <= timedelta(seconds=COOLDOWN - 10)
+    assert (session.status, session.failure_reason) == (models.SessionStatus.PROCESSING, "")
+
+
+async def test_with_the_local_fallback_an_open_breaker_means_local_processing_at_once(
+    store: Database, provider: RecordedProvider, server: Server, clock: Clock
+) -> None:
+    session_id = await _session_to_process(store)
+    with chat(provider, clock, fallback=ModelFallback.LOCAL) as client:
+        _open(client)
+        await _process(store, client)
+    assert server.requests == 2
+    async with store.read() as tx:
+        session = await tx.get(models.Session, session_id)
+        written = await tx.scalar(
+            select(func.count())
+            .select_from(models.Memory)
+            .where(models.Memory.session_id == session_id)
+        )
+    assert session is not None
+    assert (session.status, session.extractor) == (models.SessionStatus.PROCESSED, "local")
+    assert written
 
 
 # --- Recall through the server ------------------------------------------------------------

@@ -27,11 +27,18 @@ TURNS = [
 
 
 @pytest.fixture
+def fallback() -> str:
+    """RECALLR_LLM_FALLBACK; a test parametrized on `fallback` chooses another."""
+    return "fail"
+
+
+@pytest.fixture
 def client(
-    provider: RecordedProvider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    provider: RecordedProvider, fallback: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[RecallrAI]:
     monkeypatch.setenv("RECALLR_LLM_BASE_URL", provider.url)
     monkeypatch.setenv("RECALLR_LLM_MODEL", MODEL)
+    monkeypatch.setenv("RECALLR_LLM_FALLBACK", fallback)
     settings = replace(
         Settings(), database_url=f"sqlite:///{tmp_path / 'llm.db'}", listen="127.0.0.1:0"
     )
@@ -71,6 +78,7 @@ def test_the_llm_extracts_the_memories_with_their_sources(
     provider.queue("extract_facts", "summarise")
     user, session = _process(client)
     assert session.status == SessionStatus.PROCESSED
+    assert session.extractor == f"model:{MODEL}"
     found = {m.content: m for m in memories(user)}
     assert "In April 2023, the user moved to Lisbon." in found
     assert "The user is allergic to shellfish." in found
@@ -97,13 +105,50 @@ def test_output_that_never_becomes_valid_fails_the_session_and_writes_nothing(
     user, session = _process(client)
     assert session.status == SessionStatus.FAILED
     assert "LLMError" in session.failure_reason
+    assert session.extractor is None
     assert memories(user) == []
     # FAILED is retryable: processing again with a working model succeeds.
     provider.queue("extract_facts", "summarise")
     session.process()
     _wait(session)
     assert session.status == SessionStatus.PROCESSED
+    assert session.extractor == f"model:{MODEL}"
     assert len(memories(user)) == 4
+
+
+@pytest.mark.parametrize("fallback", ["local"])
+def test_with_the_local_fallback_output_that_never_becomes_valid_is_processed_locally(
+    provider: RecordedProvider, client: RecallrAI
+) -> None:
+    provider.queue(*["extract_facts_prose"] * 3)
+    user, session = _process(client)
+    assert session.status == SessionStatus.PROCESSED, session.failure_reason
+    assert session.extractor == "local"
+    assert any("shellfish" in memory.content for memory in memories(user))
+    # One job attempt asked three times; the local engine did the rest.
+    assert len(provider.received) == 3
+
+
+def test_a_model_whose_every_fact_cites_no_message_fails_the_session_naming_why(
+    provider: RecordedProvider, client: RecallrAI
+) -> None:
+    invented = {
+        "content": "The user moved to Lisbon.",
+        "categories": [],
+        "source_message_ids": ["m9"],
+        "event_start": None,
+        "event_end": None,
+        "subject": "user",
+        "attribute": None,
+        "value": None,
+    }
+    # Schema-valid, so asked once per job attempt: three attempts.
+    provider.provide(*[chat_completion({"facts": [invented]})] * 3)
+    user, session = _process(client)
+    assert session.status == SessionStatus.FAILED
+    assert "all 1 facts cited no message of the session" in session.failure_reason
+    assert memories(user) == []
+    assert len(provider.received) == 3
 
 
 def test_a_merge_conflict_asks_the_question_the_model_wrote(

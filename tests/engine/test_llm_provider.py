@@ -629,6 +629,27 @@ def test_a_reply_that_cannot_be_repaired_is_invalid(text: str, problem: str) -> 
         parse_json_reply(text, SUMMARY_SCHEMA)
 
 
+@pytest.mark.parametrize(
+    "summary",
+    [
+        'Ana said "see you soon".',
+        "Two lines:\nLisbon, then Porto.",
+        "A path: C:\\recallr\\notes",
+        "\tIndented, with spaces after.  ",
+        "Café in Baixa, 5 ☕",
+    ],
+)
+def test_text_with_quotes_newlines_and_escapes_is_valid(summary: str) -> None:
+    reply = json.dumps({"summary": summary})
+    assert parse_json_reply(reply, SUMMARY_SCHEMA) == {"summary": summary}
+
+
+@pytest.mark.parametrize("summary", ["", " ", "\n\t \r\n"])
+def test_text_of_whitespace_alone_is_invalid(summary: str) -> None:
+    with pytest.raises(InvalidOutput, match=r"\$\.summary: .* does not match"):
+        parse_json_reply(json.dumps({"summary": summary}), SUMMARY_SCHEMA)
+
+
 def test_a_schema_keyword_the_validator_does_not_know_is_refused() -> None:
     with pytest.raises(ValueError, match="minLength"):
         validation_error("x", {"type": "string", "minLength": 1})

@@ -55,6 +55,17 @@ def test_a_stated_fact_becomes_a_categorised_memory_with_its_source(client: Reca
     assert (memory.version_number, memory.total_versions) == (1, 1)
 
 
+def test_a_session_records_that_the_local_extractor_wrote_its_memories(
+    client: RecallrAI,
+) -> None:
+    user = client.create_user("ada")
+    pending = user.create_session()
+    assert pending.extractor is None
+    session = converse(user, at(2024, 1, 10), (USER, "I'm allergic to peanuts."))
+    assert session.extractor == "local"
+    assert user.get_session(session.session_id).extractor == "local"
+
+
 def test_what_the_assistant_recommends_is_remembered(client: RecallrAI) -> None:
     user = client.create_user("ada")
     converse(

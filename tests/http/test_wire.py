@@ -11,6 +11,7 @@ import pytest
 
 from recallr_server.domain.context import system_prompt
 from tests.conftest import Tenant
+from tests.engine.scenarios import wait_until
 
 USER = "/api/v1/users"
 
@@ -64,6 +65,18 @@ def test_success_codes_are_the_sdks(http: httpx.Client) -> None:
     deleted = http.delete(path)
     assert (deleted.status_code, deleted.content) == (204, b"")
     assert http.delete(f"{USER}/ada").status_code == 204
+
+
+def test_a_processed_session_says_what_wrote_its_memories(http: httpx.Client) -> None:
+    path = session_path(http, "I'm allergic to peanuts.")
+    assert http.get(path).json()["extractor"] == ""
+    http.post(f"{path}/process", content=b"")
+
+    def processed() -> bool:
+        return bool(http.get(path).json()["status"] == "processed")
+
+    wait_until(processed, "processing")
+    assert http.get(path).json()["extractor"] == "local"
 
 
 def test_an_update_names_what_changes_and_null_resets_the_conflict_setting(

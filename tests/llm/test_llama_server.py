@@ -12,7 +12,9 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -52,36 +54,52 @@ def llama() -> Iterator[str]:
     FORMATS.forget()
 
 
+def _recallr(llama: str, database: Path, **env: str) -> ServerThread:
+    """A Recallr server asking `llama`, with `RECALLR_LLM_{name}` set for each of `env`."""
+    settings = {
+        "BASE_URL": llama,
+        "MODEL": MODEL_ALIAS,
+        "TIMEOUT_SECONDS": str(PATIENCE_SECONDS),
+        # Gemma 270M at temperature 0 can repeat itself until its context is full.
+        "MAX_TOKENS": str(MAX_TOKENS),
+        **env,
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in settings.items():
+            patch.setenv(f"RECALLR_LLM_{name}", value)
+        return ServerThread(
+            replace(
+                Settings(),
+                database_url=f"sqlite:///{database}",
+                listen="127.0.0.1:0",
+                metrics_listen="127.0.0.1:0",
+                job_lease_seconds=PATIENCE_SECONDS,
+            )
+        )
+
+
 @pytest.fixture(scope="module")
 def recallr(llama: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
-    database = tmp_path_factory.mktemp("llama") / "recallr.db"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("RECALLR_LLM_BASE_URL", llama)
-        patch.setenv("RECALLR_LLM_MODEL", MODEL_ALIAS)
-        patch.setenv("RECALLR_LLM_TIMEOUT_SECONDS", str(PATIENCE_SECONDS))
-        # Gemma 270M at temperature 0 can repeat itself until its context is full.
-        patch.setenv("RECALLR_LLM_MAX_TOKENS", str(MAX_TOKENS))
-        settings = replace(
-            Settings(),
-            database_url=f"sqlite:///{database}",
-            listen="127.0.0.1:0",
-            metrics_listen="127.0.0.1:0",
-            job_lease_seconds=PATIENCE_SECONDS,
-        )
-        server = ServerThread(settings)
+    server = _recallr(llama, tmp_path_factory.mktemp("llama") / "recallr.db")
     yield server
     server.stop()
 
 
-@pytest.fixture
-def client(recallr: ServerThread) -> Iterator[RecallrAI]:
-    tenant = new_tenant(recallr)
+@contextmanager
+def _client(server: ServerThread) -> Iterator[RecallrAI]:
+    tenant = new_tenant(server)
     with RecallrAI(
         api_key=tenant.api_key,
         project_id=tenant.project_id,
         target=tenant.target,
         timeout=PATIENCE_SECONDS,
     ) as opened:
+        yield opened
+
+
+@pytest.fixture
+def client(recallr: ServerThread) -> Iterator[RecallrAI]:
+    with _client(recallr) as opened:
         yield opened
 
 
@@ -139,9 +157,8 @@ def test_json_schema_is_refused_once_then_json_object_with_the_schema_is_used(
     assert counted["prompt", "ok"] == 0
 
 
-def test_a_session_ends_processed_with_memories_or_failed_naming_the_cause(
-    client: RecallrAI,
-) -> None:
+def processed(client: RecallrAI) -> tuple[User, Session]:
+    """A session of TURNS, once its processing has ended one way or the other."""
     user, session = conversation(client, *TURNS)
     session.process()
 
@@ -150,17 +167,53 @@ def test_a_session_ends_processed_with_memories_or_failed_naming_the_cause(
         return session.status in (SessionStatus.PROCESSED, SessionStatus.FAILED)
 
     wait_until(finished, "the session to be processed", timeout=3 * PATIENCE_SECONDS)
+    return user, session
+
+
+def test_a_session_ends_processed_with_memories_or_failed_naming_the_cause(
+    client: RecallrAI,
+) -> None:
+    user, session = processed(client)
     if session.status is SessionStatus.FAILED:
         assert isinstance(session.failure_reason, str)
         assert "LLMError" in session.failure_reason
+        assert session.extractor is None
         assert memories(user) == []
     else:
+        assert session.extractor == f"model:{MODEL_ALIAS}"
         found = memories(user)
         assert found, "a processed session with these turns has memories"
         message_ids = {m.message_id for m in session.get_messages().messages}
         for memory in found:
             assert memory.content.strip()
             assert set(memory.source_message_ids) <= message_ids
+
+
+@pytest.mark.parametrize("fallback", ["local", "fail"])
+def test_the_fallback_policy_decides_what_becomes_of_a_session_the_model_cannot_process(
+    llama: str, tmp_path: Path, fallback: str
+) -> None:
+    # No answer fits in two tokens, so every reply is cut short and unusable whatever the
+    # model concludes: the policy, not the model, decides how the session ends.
+    server = _recallr(llama, tmp_path / "recallr.db", MAX_TOKENS="2", FALLBACK=fallback)
+    try:
+        with _client(server) as client:
+            user, session = processed(client)
+            found = memories(user)
+    finally:
+        server.stop()
+    if fallback == "local":
+        assert session.status is SessionStatus.PROCESSED, session.failure_reason
+        assert session.extractor == "local"
+        assert found, "the local engine finds facts in these turns"
+    else:
+        assert session.status is SessionStatus.FAILED
+        assert session.extractor is None
+        assert found == []
+        reason = session.failure_reason
+        assert isinstance(reason, str)
+        assert "LLMError: extract_facts.v1: no usable reply in 3 attempts" in reason, reason
+        assert "not valid JSON" in reason, reason
 
 
 def test_balanced_recall_plans_with_the_model_or_says_why_not(

@@ -55,3 +55,45 @@ def test_message_revision_starts_at_zero_for_existing_users_and_downgrades(url: 
             assert "message_revision" not in columns
     finally:
         engine.dispose()
+
+
+def test_sessions_processed_before_the_extractor_was_recorded_name_none_and_downgrade(
+    url: str,
+) -> None:
+    migrate.upgrade(url, "0004")
+    engine = create_engine(sync_url(url))
+    stamp = datetime(2024, 1, 1, tzinfo=UTC).replace(tzinfo=None)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text("INSERT INTO projects VALUES ('p', 'p', false, :at)"), {"at": stamp}
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO users (pk, project_id, user_id, metadata, created_at,"
+                    " last_active_at) VALUES ('u', 'p', 'ada', '{}', :at, :at)"
+                ),
+                {"at": stamp},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO sessions (id, user_pk, status, metadata, created_at,"
+                    " auto_process_after_seconds, failure_reason)"
+                    " VALUES ('s', 'u', 'processed', '{}', :at, 0, '')"
+                ),
+                {"at": stamp},
+            )
+        migrate.upgrade(url)
+        migrate.check(url)
+        with engine.connect() as connection:
+            row = connection.execute(text("SELECT status, extractor FROM sessions")).one()
+            assert tuple(row) == ("processed", "")
+        with engine.connect() as connection:
+            command.downgrade(migrate.alembic_config(connection), "0004")
+            connection.commit()
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT status FROM sessions")).scalar() == "processed"
+            columns = connection.execute(text("SELECT * FROM sessions")).keys()
+            assert "extractor" not in columns
+    finally:
+        engine.dispose()

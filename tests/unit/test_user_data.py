@@ -71,7 +71,8 @@ def history() -> list[Record]:
     a resolved conflict and a summary."""
     user = User("", "ada", {}, None, NOW, NOW)
     sessions = [
-        Session(new_id(), "", SessionStatus.PROCESSED, {}, NOW, 0, "", NOW) for _ in range(2)
+        Session(new_id(), "", SessionStatus.PROCESSED, {}, NOW, 0, "", NOW, "local")
+        for _ in range(2)
     ]
     messages = [
         Message(new_id(), s.id, MessageRole.USER, f"turn {i}", NOW) for i, s in enumerate(sessions)

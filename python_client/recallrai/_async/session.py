@@ -70,6 +70,12 @@ class AsyncSession:
         """Why the last processing attempt failed, when the status is FAILED."""
         return self._state.failure_reason
 
+    @property
+    def extractor(self) -> str | Unavailable | None:
+        """What wrote the memories of a PROCESSED session: ``"local"`` for Recallr's own
+        extractor, ``"model:<name>"`` for a chat model; None before processing."""
+        return self._state.extractor
+
     async def add_message(self, role: MessageRole | str, content: str) -> Message:
         """Add a message to the session, which must be PENDING."""
         request = session_service_pb2.AddMessageRequest(

@@ -82,6 +82,7 @@ def session(record: records.Session) -> session_pb2.Session:
         create_time=timestamp(record.created_at),
         auto_process_after_seconds=record.auto_process_after_seconds,
         failure_reason=record.failure_reason,
+        extractor=record.extractor,
     )
 
 

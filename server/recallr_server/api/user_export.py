@@ -87,6 +87,7 @@ def _session(session: records.Session) -> pb.ExportedSession:
         auto_process_after_seconds=session.auto_process_after_seconds,
         failure_reason=session.failure_reason,
         last_message_time=convert.timestamp(session.last_message_at),
+        extractor=session.extractor,
     )
 
 
@@ -302,6 +303,7 @@ def _parse_session(f: _Fields, wire: pb.ExportedSession) -> records.Session:
         auto_process_after_seconds=wire.auto_process_after_seconds,
         failure_reason=f.text("failure_reason", wire.failure_reason),
         last_message_at=f.time("last_message_time", wire),
+        extractor=f.text("extractor", wire.extractor),
     )
 
 

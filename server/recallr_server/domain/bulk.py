@@ -135,6 +135,7 @@ class BulkWrites:
                 auto_process_after_seconds=new.auto_process_after_seconds,
                 failure_reason="",
                 last_message_at=stamp if messages else None,
+                extractor="",
             )
             await tx.sessions.add(user, session, request_id=request_id)
             added = _messages(session.id, messages, session.created_at)

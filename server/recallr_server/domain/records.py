@@ -62,6 +62,8 @@ class Session:
     auto_process_after_seconds: int
     failure_reason: str
     last_message_at: datetime | None
+    # What wrote the memories of a PROCESSED session ("local", "model:<name>"); else "".
+    extractor: str
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,7 @@ class Sessions:
                     auto_process_after_seconds=new.auto_process_after_seconds,
                     failure_reason="",
                     last_message_at=None,
+                    extractor="",
                 )
                 await tx.sessions.add(user, session, request_id=request_id)
                 await tx.users.update(replace(user, last_active_at=now()))

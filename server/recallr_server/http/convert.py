@@ -85,6 +85,7 @@ def session(record: records.Session) -> schemas.Session:
         user_id=record.user_id,
         auto_process_after_seconds=record.auto_process_after_seconds,
         failure_reason=record.failure_reason,
+        extractor=record.extractor,
     )
 
 

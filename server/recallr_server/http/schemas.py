@@ -123,6 +123,7 @@ class Session(BaseModel):
     user_id: str
     auto_process_after_seconds: int
     failure_reason: str
+    extractor: str
 
 
 class SessionPage(BaseModel):

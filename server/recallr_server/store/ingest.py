@@ -124,9 +124,11 @@ async def save_summary(
     summary.embedding = embedding
 
 
-def finish_processing(row: models.Session) -> None:
+def finish_processing(row: models.Session, extractor: str) -> None:
+    """The session is PROCESSED, its memories written by `extractor` ("local", "model:...")."""
     row.status = models.SessionStatus.PROCESSED
     row.failure_reason = ""
+    row.extractor = extractor
 
 
 async def fail_session(session: AsyncSession, session_id: str, reason: str) -> None:
@@ -134,6 +136,7 @@ async def fail_session(session: AsyncSession, session_id: str, reason: str) -> N
     if row is not None:
         row.status = models.SessionStatus.FAILED
         row.failure_reason = reason
+        row.extractor = ""
 
 
 # --- Memory versions -------------------------------------------------------------------------

@@ -140,6 +140,8 @@ class Session(Base):
     failure_reason: Mapped[str] = mapped_column(Text, default="")
     last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # What wrote the memories of a processed session: "local" or "model:<name>".
+    extractor: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class Message(Base):

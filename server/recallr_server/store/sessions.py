@@ -28,6 +28,7 @@ def session_record(row: models.Session, user_id: str) -> Session:
         auto_process_after_seconds=row.auto_process_after_seconds,
         failure_reason=row.failure_reason,
         last_message_at=row.last_message_at,
+        extractor=row.extractor,
     )
 
 

@@ -300,6 +300,7 @@ def _session_row(user: User, session: Session) -> dict[str, Any]:
         "auto_process_after_seconds": session.auto_process_after_seconds,
         "failure_reason": session.failure_reason,
         "last_message_at": session.last_message_at,
+        "extractor": session.extractor,
         "request_id": None,
     }
 

@@ -158,6 +158,12 @@ type Session struct {
 	// Output only. Why the last processing attempt failed, when status is
 	// FAILED.
 	FailureReason string `protobuf:"bytes,7,opt,name=failure_reason,json=failureReason,proto3" json:"failure_reason,omitempty"`
+	// Output only. What wrote the session's memories, once it is PROCESSED:
+	// "local" for Recallr's own extractor, or "model:" and the model's name
+	// when a chat model did. A session the model gave no usable answer for says
+	// "local" when the server falls back to its own extractor. Empty until the
+	// session is processed.
+	Extractor     string `protobuf:"bytes,8,opt,name=extractor,proto3" json:"extractor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -237,6 +243,13 @@ func (x *Session) GetAutoProcessAfterSeconds() int32 {
 func (x *Session) GetFailureReason() string {
 	if x != nil {
 		return x.FailureReason
+	}
+	return ""
+}
+
+func (x *Session) GetExtractor() string {
+	if x != nil {
+		return x.Extractor
 	}
 	return ""
 }
@@ -329,7 +342,7 @@ var File_recallr_v1_session_proto protoreflect.FileDescriptor
 const file_recallr_v1_session_proto_rawDesc = "" +
 	"\n" +
 	"\x18recallr/v1/session.proto\x12\n" +
-	"recallr.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xca\x02\n" +
+	"recallr.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe8\x02\n" +
 	"\aSession\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x17\n" +
@@ -339,7 +352,8 @@ const file_recallr_v1_session_proto_rawDesc = "" +
 	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\x1aauto_process_after_seconds\x18\x06 \x01(\x05R\x17autoProcessAfterSeconds\x12%\n" +
-	"\x0efailure_reason\x18\a \x01(\tR\rfailureReason\"\xcb\x01\n" +
+	"\x0efailure_reason\x18\a \x01(\tR\rfailureReason\x12\x1c\n" +
+	"\textractor\x18\b \x01(\tR\textractor\"\xcb\x01\n" +
 	"\aMessage\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x1d\n" +

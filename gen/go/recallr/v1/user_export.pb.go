@@ -472,8 +472,11 @@ type ExportedSession struct {
 	FailureReason string `protobuf:"bytes,6,opt,name=failure_reason,json=failureReason,proto3" json:"failure_reason,omitempty"`
 	// When a message was last added; what automatic processing waits from.
 	LastMessageTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=last_message_time,json=lastMessageTime,proto3" json:"last_message_time,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// What wrote the session's memories, when PROCESSED: "local" or "model:"
+	// and the model's name (see Session.extractor); empty when not known.
+	Extractor     string `protobuf:"bytes,8,opt,name=extractor,proto3" json:"extractor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ExportedSession) Reset() {
@@ -553,6 +556,13 @@ func (x *ExportedSession) GetLastMessageTime() *timestamppb.Timestamp {
 		return x.LastMessageTime
 	}
 	return nil
+}
+
+func (x *ExportedSession) GetExtractor() string {
+	if x != nil {
+		return x.Extractor
+	}
+	return ""
 }
 
 // ExportedMessage is one message; an export lists them in the order they
@@ -1143,7 +1153,7 @@ const file_recallr_v1_user_export_proto_rawDesc = "" +
 	"\vcreate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12D\n" +
 	"\x10last_active_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x0elastActiveTimeB\x19\n" +
-	"\x17_merge_conflict_enabled\"\x81\x03\n" +
+	"\x17_merge_conflict_enabled\"\x9f\x03\n" +
 	"\x0fExportedSession\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x121\n" +
@@ -1153,7 +1163,8 @@ const file_recallr_v1_user_export_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\x1aauto_process_after_seconds\x18\x05 \x01(\x05R\x17autoProcessAfterSeconds\x12%\n" +
 	"\x0efailure_reason\x18\x06 \x01(\tR\rfailureReason\x12F\n" +
-	"\x11last_message_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x0flastMessageTime\"\xd3\x01\n" +
+	"\x11last_message_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x0flastMessageTime\x12\x1c\n" +
+	"\textractor\x18\b \x01(\tR\textractor\"\xd3\x01\n" +
 	"\x0fExportedMessage\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x1d\n" +

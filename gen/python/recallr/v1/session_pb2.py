@@ -26,19 +26,19 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18recallr/v1/session.proto\x12\nrecallr.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf1\x01\n\x07Session\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12)\n\x06status\x18\x03 \x01(\x0e\x32\x19.recallr.v1.SessionStatus\x12)\n\x08metadata\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\"\n\x1a\x61uto_process_after_seconds\x18\x06 \x01(\x05\x12\x16\n\x0e\x66\x61ilure_reason\x18\x07 \x01(\t\"\x9a\x01\n\x07Message\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12%\n\x04role\x18\x03 \x01(\x0e\x32\x17.recallr.v1.MessageRole\x12\x0f\n\x07\x63ontent\x18\x04 \x01(\t\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\xa3\x01\n\rSessionStatus\x12\x1e\n\x1aSESSION_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16SESSION_STATUS_PENDING\x10\x01\x12\x1d\n\x19SESSION_STATUS_PROCESSING\x10\x02\x12\x1c\n\x18SESSION_STATUS_PROCESSED\x10\x03\x12\x19\n\x15SESSION_STATUS_FAILED\x10\x04*^\n\x0bMessageRole\x12\x1c\n\x18MESSAGE_ROLE_UNSPECIFIED\x10\x00\x12\x15\n\x11MESSAGE_ROLE_USER\x10\x01\x12\x1a\n\x16MESSAGE_ROLE_ASSISTANT\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18recallr/v1/session.proto\x12\nrecallr.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x84\x02\n\x07Session\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12)\n\x06status\x18\x03 \x01(\x0e\x32\x19.recallr.v1.SessionStatus\x12)\n\x08metadata\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\"\n\x1a\x61uto_process_after_seconds\x18\x06 \x01(\x05\x12\x16\n\x0e\x66\x61ilure_reason\x18\x07 \x01(\t\x12\x11\n\textractor\x18\x08 \x01(\t\"\x9a\x01\n\x07Message\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12%\n\x04role\x18\x03 \x01(\x0e\x32\x17.recallr.v1.MessageRole\x12\x0f\n\x07\x63ontent\x18\x04 \x01(\t\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\xa3\x01\n\rSessionStatus\x12\x1e\n\x1aSESSION_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16SESSION_STATUS_PENDING\x10\x01\x12\x1d\n\x19SESSION_STATUS_PROCESSING\x10\x02\x12\x1c\n\x18SESSION_STATUS_PROCESSED\x10\x03\x12\x19\n\x15SESSION_STATUS_FAILED\x10\x04*^\n\x0bMessageRole\x12\x1c\n\x18MESSAGE_ROLE_UNSPECIFIED\x10\x00\x12\x15\n\x11MESSAGE_ROLE_USER\x10\x01\x12\x1a\n\x16MESSAGE_ROLE_ASSISTANT\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'recallr.v1.session_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SESSIONSTATUS']._serialized_start=505
-  _globals['_SESSIONSTATUS']._serialized_end=668
-  _globals['_MESSAGEROLE']._serialized_start=670
-  _globals['_MESSAGEROLE']._serialized_end=764
+  _globals['_SESSIONSTATUS']._serialized_start=524
+  _globals['_SESSIONSTATUS']._serialized_end=687
+  _globals['_MESSAGEROLE']._serialized_start=689
+  _globals['_MESSAGEROLE']._serialized_end=783
   _globals['_SESSION']._serialized_start=104
-  _globals['_SESSION']._serialized_end=345
-  _globals['_MESSAGE']._serialized_start=348
-  _globals['_MESSAGE']._serialized_end=502
+  _globals['_SESSION']._serialized_end=364
+  _globals['_MESSAGE']._serialized_start=367
+  _globals['_MESSAGE']._serialized_end=521
 # @@protoc_insertion_point(module_scope)

@@ -88,6 +88,7 @@ class Session(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     AUTO_PROCESS_AFTER_SECONDS_FIELD_NUMBER: _builtins.int
     FAILURE_REASON_FIELD_NUMBER: _builtins.int
+    EXTRACTOR_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     """Output only. The server-made UUID of the session."""
     user_id: _builtins.str
@@ -101,6 +102,13 @@ class Session(_message.Message):
     failure_reason: _builtins.str
     """Output only. Why the last processing attempt failed, when status is
     FAILED.
+    """
+    extractor: _builtins.str
+    """Output only. What wrote the session's memories, once it is PROCESSED:
+    "local" for Recallr's own extractor, or "model:" and the model's name
+    when a chat model did. A session the model gave no usable answer for says
+    "local" when the server falls back to its own extractor. Empty until the
+    session is processed.
     """
     @_builtins.property
     def metadata(self) -> _struct_pb2.Struct:
@@ -123,10 +131,11 @@ class Session(_message.Message):
         create_time: _timestamp_pb2.Timestamp | None = ...,
         auto_process_after_seconds: _builtins.int = ...,
         failure_reason: _builtins.str = ...,
+        extractor: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "metadata", b"metadata"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["auto_process_after_seconds", b"auto_process_after_seconds", "create_time", b"create_time", "failure_reason", b"failure_reason", "metadata", b"metadata", "session_id", b"session_id", "status", b"status", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["auto_process_after_seconds", b"auto_process_after_seconds", "create_time", b"create_time", "extractor", b"extractor", "failure_reason", b"failure_reason", "metadata", b"metadata", "session_id", b"session_id", "status", b"status", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -232,6 +232,7 @@ class ExportedSession(_message.Message):
     AUTO_PROCESS_AFTER_SECONDS_FIELD_NUMBER: _builtins.int
     FAILURE_REASON_FIELD_NUMBER: _builtins.int
     LAST_MESSAGE_TIME_FIELD_NUMBER: _builtins.int
+    EXTRACTOR_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     """The session's UUID."""
     status: _session_pb2.SessionStatus.ValueType
@@ -242,6 +243,10 @@ class ExportedSession(_message.Message):
     """
     failure_reason: _builtins.str
     """Why the last processing attempt failed, when FAILED."""
+    extractor: _builtins.str
+    """What wrote the session's memories, when PROCESSED: "local" or "model:"
+    and the model's name (see Session.extractor); empty when not known.
+    """
     @_builtins.property
     def metadata(self) -> _struct_pb2.Struct:
         """The session's metadata."""
@@ -264,10 +269,11 @@ class ExportedSession(_message.Message):
         auto_process_after_seconds: _builtins.int = ...,
         failure_reason: _builtins.str = ...,
         last_message_time: _timestamp_pb2.Timestamp | None = ...,
+        extractor: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "last_message_time", b"last_message_time", "metadata", b"metadata"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["auto_process_after_seconds", b"auto_process_after_seconds", "create_time", b"create_time", "failure_reason", b"failure_reason", "last_message_time", b"last_message_time", "metadata", b"metadata", "session_id", b"session_id", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["auto_process_after_seconds", b"auto_process_after_seconds", "create_time", b"create_time", "extractor", b"extractor", "failure_reason", b"failure_reason", "last_message_time", b"last_message_time", "metadata", b"metadata", "session_id", b"session_id", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

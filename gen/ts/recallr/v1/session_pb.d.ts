@@ -69,6 +69,17 @@ export declare type Session = Message$1<"recallr.v1.Session"> & {
    * @generated from field: string failure_reason = 7;
    */
   failureReason: string;
+
+  /**
+   * Output only. What wrote the session's memories, once it is PROCESSED:
+   * "local" for Recallr's own extractor, or "model:" and the model's name
+   * when a chat model did. A session the model gave no usable answer for says
+   * "local" when the server falls back to its own extractor. Empty until the
+   * session is processed.
+   *
+   * @generated from field: string extractor = 8;
+   */
+  extractor: string;
 };
 
 /**

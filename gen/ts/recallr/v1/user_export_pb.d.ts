@@ -295,6 +295,14 @@ export declare type ExportedSession = Message<"recallr.v1.ExportedSession"> & {
    * @generated from field: google.protobuf.Timestamp last_message_time = 7;
    */
   lastMessageTime?: Timestamp | undefined;
+
+  /**
+   * What wrote the session's memories, when PROCESSED: "local" or "model:"
+   * and the model's name (see Session.extractor); empty when not known.
+   *
+   * @generated from field: string extractor = 8;
+   */
+  extractor: string;
 };
 
 /**

@@ -16,7 +16,7 @@ from typing import TypedDict
 from recallr_server.engine.conversation import ChatMessage
 from recallr_server.engine.ingest.consolidation import Candidate, Decision, Existing, Outcome
 from recallr_server.engine.ingest.extraction import Fact, canonical_attribute_key
-from recallr_server.engine.provider.llm import ChatModel, JsonObject, Prompt
+from recallr_server.engine.provider.llm import ChatModel, JsonObject, LLMError, Prompt
 from recallr_server.engine.provider.prompting import (
     TEXT,
     json_object,
@@ -90,7 +90,8 @@ def extract_facts_llm(
     a fact without a date of its own is dated to that day. `categories` (name to
     description) is the only vocabulary assigned. `user_name` names the user in the
     wording; `other_name` makes the assistant a person of that name whose own statements
-    are facts too. A fact citing none of the given messages is dropped.
+    are facts too. A fact citing none of the given messages is dropped; when every fact
+    the model gave is dropped, its answer is unusable and `LLMError` is raised.
     """
     require_aware(now)
     aliases = {f"m{index}": message.message_id for index, message in enumerate(messages, 1)}
@@ -107,11 +108,15 @@ def extract_facts_llm(
         },
         FACTS_SCHEMA,
     )
-    facts = []
-    for item in reply["facts"]:
-        fact = _fact(item, aliases, now, categories)
-        if fact is not None:
-            facts.append(fact)
+    read = [_fact(item, aliases, now, categories) for item in reply["facts"]]
+    facts = [fact for fact in read if fact is not None]
+    if read and not facts:
+        # A conversation may state nothing lasting, but a model whose every fact is
+        # unusable has not read this one: saying "no memories" would hide that.
+        raise LLMError(
+            f"{EXTRACT_FACTS.name}.v{EXTRACT_FACTS.version}: all {len(read)} "
+            "facts cited no message of the session or had an unreadable date"
+        )
     return facts
 
 

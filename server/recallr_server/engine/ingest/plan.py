@@ -8,6 +8,7 @@ ids until the plan is applied.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -36,12 +37,16 @@ from recallr_server.engine.ingest.llm_steps import (
     judge_llm,
     summarise_llm,
 )
-from recallr_server.engine.provider.llm import ChatModel
+from recallr_server.engine.provider.llm import ChatModel, LLMError, ModelFallback
 from recallr_server.engine.temporal import day_span
 from recallr_server.engine.vectors import Vector, decode_vector
 from recallr_server.store import models
 from recallr_server.store.ingest import SessionSnapshot
 
+log = logging.getLogger("recallr.llm")
+
+# What a session processed by the local engine records as its extractor.
+LOCAL_EXTRACTOR = "local"
 MAX_SUMMARY_FACTS = 12
 # How many of the most similar memories an LLM judges a new fact against.
 JUDGED_CANDIDATES = 5
@@ -76,6 +81,8 @@ class Plan:
     memories: list[PlannedMemory]
     summary: str
     summary_embedding: Vector
+    # What made the plan: LOCAL_EXTRACTOR or the chat model's `extractor`.
+    extractor: str
 
 
 def summarise(session_time: datetime, facts: Sequence[Fact]) -> str:
@@ -89,6 +96,14 @@ def summarise(session_time: datetime, facts: Sequence[Fact]) -> str:
 
 
 class Planner:
+    """Plans with the chat model when there is one, else with the local engine.
+
+    A plan is wholly the model's or wholly the local engine's, so the session can say which
+    wrote its memories. When the model gives no usable answer for some step, its `fallback`
+    decides: FAIL raises the `LLMError` (`CircuitOpen` when the model was not asked), LOCAL
+    plans the session again with the local engine.
+    """
+
     def __init__(self, embedder: Embedder, chat: ChatModel | None = None) -> None:
         self._embedder = embedder
         self._categoriser = Categoriser(embedder)
@@ -96,7 +111,24 @@ class Planner:
         self._chat = chat
 
     def plan(self, snapshot: SessionSnapshot) -> Plan:
-        facts, summary = self._facts_and_summary(snapshot)
+        if self._chat is None:
+            return self._plan(snapshot, None)
+        try:
+            return self._plan(snapshot, self._chat)
+        except LLMError as error:
+            if self._chat.fallback is not ModelFallback.LOCAL:
+                raise
+            log.warning(
+                "session %s: no usable answer from the chat model (%s: %s); "
+                "processing it with the local engine",
+                snapshot.session.id,
+                type(error).__name__,
+                error,
+            )
+            return self._plan(snapshot, None)
+
+    def _plan(self, snapshot: SessionSnapshot, chat: ChatModel | None) -> Plan:
+        facts, summary = self._facts_and_summary(snapshot, chat)
         vectors = self._embedder.embed([f.content for f in facts])
         known = _Known(
             [self._existing(m, snapshot.memory_categories.get(m.id, [])) for m in snapshot.memories]
@@ -116,7 +148,7 @@ class Planner:
                 ends=fact.ends,
                 topic=fact.topic,
             )
-            outcome = self._decide(candidate, known.existing, known.similarities(vector), enabled)
+            outcome = _decide(chat, candidate, known.existing, known.similarities(vector), enabled)
             fact = replace(
                 fact,
                 categories=self._categoriser.complete(fact.categories, vector, snapshot.categories),
@@ -131,14 +163,15 @@ class Planner:
                     outcome.target,
                     outcome.related_chains,
                     outcome.reason,
-                    self._questions(fact, outcome),
+                    _questions(chat, fact, outcome),
                     ended,
                 )
             )
             if outcome.decision in (Decision.NEW, Decision.ADDITION, Decision.TEMPORAL_UPDATE):
                 # Later facts of the same session consolidate against this one too.
                 known.add_planned(len(planned), fact, vector, outcome.target, ended)
-        return Plan(planned, summary, self._embedder.embed([summary])[0])
+        extractor = LOCAL_EXTRACTOR if chat is None else chat.extractor
+        return Plan(planned, summary, self._embedder.embed([summary])[0], extractor)
 
     def _versioned(
         self, fact: Fact, vector: Vector, outcome: Outcome, now: datetime
@@ -164,21 +197,23 @@ class Planner:
             )
         return merged, self._embedder.embed([content])[0]
 
-    def _facts_and_summary(self, snapshot: SessionSnapshot) -> tuple[list[Fact], str]:
+    def _facts_and_summary(
+        self, snapshot: SessionSnapshot, chat: ChatModel | None
+    ) -> tuple[list[Fact], str]:
         messages = [ChatMessage(m.id, m.role.value, m.content) for m in snapshot.messages]
         now = snapshot.session.created_at
         user_name = speaker_name(snapshot.user.metadata_, USER_NAME_KEY)
         assistant_name = speaker_name(snapshot.session.metadata_, ASSISTANT_NAME_KEY)
-        if self._chat is not None:
+        if chat is not None:
             facts = extract_facts_llm(
-                self._chat,
+                chat,
                 messages,
                 now=now,
                 categories=snapshot.categories,
                 user_name=user_name,
                 other_name=assistant_name,
             )
-            return facts, summarise_llm(self._chat, messages, now)
+            return facts, summarise_llm(chat, messages, now)
         facts = extract_facts(
             messages,
             now=now,
@@ -187,29 +222,6 @@ class Planner:
             categories=snapshot.categories,
         )
         return facts, summarise(now, facts)
-
-    def _decide(
-        self,
-        candidate: Candidate,
-        existing: list[Existing],
-        similarities: Vector,
-        conflicts: bool,
-    ) -> Outcome:
-        if self._chat is None:
-            return decide(candidate, existing, similarities, conflicts_enabled=conflicts)
-        nearest = similar_first(similarities, JUDGED_CANDIDATES)
-        return judge_llm(
-            self._chat, candidate, [existing[i] for i in nearest], conflicts_enabled=conflicts
-        )
-
-    def _questions(self, fact: Fact, outcome: Outcome) -> list[ClarifyingQuestion] | None:
-        """The model's wording of a conflict's question, when there is a model."""
-        if outcome.decision != Decision.CONFLICT or self._chat is None:
-            return None
-        assert outcome.target is not None
-        return clarifying_questions_llm(
-            self._chat, fact.content, [outcome.target.content], options=RESOLUTION_OPTIONS
-        )
 
     def _existing(self, memory: models.Memory, categories: list[str]) -> Existing:
         vector = decode_vector(memory.embedding) if memory.embedding else None
@@ -234,6 +246,31 @@ def _undated(fact: Fact, now: datetime) -> bool:
     """The fact is dated to the session's day: it names no time of its own."""
     day = now.astimezone(UTC).date()
     return (fact.event_start, fact.event_end) == day_span(day, day)
+
+
+def _decide(
+    chat: ChatModel | None,
+    candidate: Candidate,
+    existing: list[Existing],
+    similarities: Vector,
+    conflicts: bool,
+) -> Outcome:
+    if chat is None:
+        return decide(candidate, existing, similarities, conflicts_enabled=conflicts)
+    nearest = similar_first(similarities, JUDGED_CANDIDATES)
+    return judge_llm(chat, candidate, [existing[i] for i in nearest], conflicts_enabled=conflicts)
+
+
+def _questions(
+    chat: ChatModel | None, fact: Fact, outcome: Outcome
+) -> list[ClarifyingQuestion] | None:
+    """The model's wording of a conflict's question, when there is a model."""
+    if outcome.decision != Decision.CONFLICT or chat is None:
+        return None
+    assert outcome.target is not None
+    return clarifying_questions_llm(
+        chat, fact.content, [outcome.target.content], options=RESOLUTION_OPTIONS
+    )
 
 
 class _Known:

@@ -26,13 +26,16 @@ from recallr_server.engine.ingest.plan import (
     is_placeholder,
     placeholder,
 )
-from recallr_server.engine.provider.llm import ChatModel
+from recallr_server.engine.provider.llm import ChatModel, CircuitOpen
 from recallr_server.engine.vectors import encode_vector
 from recallr_server.store import ingest, jobs, models
 from recallr_server.store.database import Database, Tx
 from recallr_server.store.ingest import SessionSnapshot
 from recallr_server.store.lookups import category_names
 from recallr_server.store.revisions import bump_index_revision
+
+# The least a job waits for a model server that is being tried again right now.
+MIN_MODEL_WAIT = timedelta(seconds=1)
 
 
 class SessionProcessor:
@@ -45,7 +48,15 @@ class SessionProcessor:
             return
         async with self._db.read() as tx:
             snapshot = await ingest.read_snapshot(tx, claim.subject_id)
-        plan = await asyncio.to_thread(self._planner.plan, snapshot)
+        try:
+            plan = await asyncio.to_thread(self._planner.plan, snapshot)
+        except CircuitOpen as refused:
+            # The model was not asked, so the attempt is not spent: the session waits
+            # for the server rather than failing for an outage the breaker is riding out.
+            wait = max(timedelta(seconds=refused.retry_after_seconds), MIN_MODEL_WAIT)
+            async with self._db.write() as tx:
+                await jobs.defer(tx, claim, now() + wait)
+            return
         async with self._db.write() as tx:
             await jobs.finish(tx, claim)
             await _apply(tx, snapshot, plan)
@@ -97,7 +108,7 @@ async def _apply(tx: Tx, snapshot: SessionSnapshot, plan: Plan) -> None:
         stamp,
     )
     await bump_index_revision(tx, snapshot.user.pk)
-    ingest.finish_processing(row)
+    ingest.finish_processing(row, plan.extractor)
 
 
 async def _add_version(

@@ -15,11 +15,21 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 log = logging.getLogger("recallr.llm")
 
 DEFAULT_BREAKER_FAILURES = 5
 DEFAULT_BREAKER_COOLDOWN_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a request may not go ahead, and how long until one may be tried again (0 when
+    the trial request is under way)."""
+
+    reason: str
+    retry_after_seconds: float
 
 
 class CircuitBreaker:
@@ -52,7 +62,7 @@ class CircuitBreaker:
         self._opened_at: float | None = None
         self._trial_running = False
 
-    def admit(self) -> str | None:
+    def admit(self) -> Refusal | None:
         """None when a request may go ahead; otherwise why it may not."""
         with self._lock:
             if self._opened_at is None:
@@ -62,9 +72,10 @@ class CircuitBreaker:
                 self._trial_running = True
                 return None
             wait = f"tried again in {left:.0f}s" if left > 0 else "being tried again now"
-            return (
+            return Refusal(
                 f"the model server failed the last {self._failures} requests and is "
-                f"{wait}; last failure: {self._last_failure}"
+                f"{wait}; last failure: {self._last_failure}",
+                max(left, 0.0),
             )
 
     def succeeded(self) -> None:

@@ -67,7 +67,15 @@ class LLMError(Exception):
 
 
 class CircuitOpen(LLMError):
-    """The chat model was not asked: its server failed the last requests (see llm_breaker)."""
+    """The chat model was not asked: its server failed the last requests (see breaker).
+
+    `retry_after_seconds`: how long until the server is tried again (0: a trial request
+    is under way now).
+    """
+
+    def __init__(self, message: str, retry_after_seconds: float) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
 
 
 class FormatRefused(LLMError):
@@ -527,7 +535,7 @@ class OpenAICompatibleChat(_EndpointClient):
         """
         refusal = self._breaker.admit()
         if refusal is not None:
-            raise CircuitOpen(refusal)
+            raise CircuitOpen(refusal.reason, refusal.retry_after_seconds)
         try:
             reply = self._endpoint.post(
                 "/chat/completions", body, refused=refuses_format if refusable else None
@@ -665,7 +673,7 @@ def validation_error(value: Any, schema: JsonObject, path: str = "$") -> str | N
             return f"{path}: expected {' or '.join(allowed)}, got {_describe(value)}"
     if "enum" in schema and value not in schema["enum"]:
         return f"{path}: {json.dumps(value)} is not one of {json.dumps(schema['enum'])}"
-    if "pattern" in schema and isinstance(value, str) and not re.search(schema["pattern"], value):
+    if "pattern" in schema and isinstance(value, str) and not _matches(schema["pattern"], value):
         return f"{path}: {json.dumps(value)} does not match {schema['pattern']}"
     if isinstance(value, dict):
         properties: JsonObject = schema.get("properties", {})
@@ -687,6 +695,14 @@ def validation_error(value: Any, schema: JsonObject, path: str = "$") -> str | N
             if problem is not None:
                 return problem
     return None
+
+
+def _matches(pattern: str, value: str) -> bool:
+    """Whether the string, or its JSON spelling, matches: decoders differ in which they
+    constrain (OpenAI's the string, llama.cpp's grammars the spelling), and what either
+    let through is accepted."""
+    spelling = json.dumps(value, ensure_ascii=False)[1:-1]
+    return re.search(pattern, value) is not None or re.search(pattern, spelling) is not None
 
 
 def _is_type(value: Any, name: str) -> bool:

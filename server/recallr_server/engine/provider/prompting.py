@@ -9,8 +9,13 @@ from datetime import UTC, datetime
 from recallr_server.engine.conversation import ChatMessage
 from recallr_server.engine.provider.llm import JsonObject
 
-# Constrained decoders honour `pattern`, and the validator checks it for the others.
-TEXT: JsonObject = {"type": "string", "pattern": r"\S"}
+# Text with something besides whitespace in it. Constrained decoders honour `pattern`, and
+# the validator checks it for the others. llama.cpp's schema-to-grammar converters match a
+# pattern against the whole JSON spelling of the string and copy its classes into the
+# grammar, where `\s` or `\S` make llama-cpp-python 0.3's server abort: hence the anchors,
+# the explicit classes, and the escapes kept whole (`_CHAR` is one character as JSON spells it).
+_CHAR = r'([^"\\\x00-\x1f]|\\.)'
+TEXT: JsonObject = {"type": "string", "pattern": rf'^{_CHAR}*[^"\\\x00-\x20]{_CHAR}*$'}
 
 
 def json_object(**properties: JsonObject) -> JsonObject:
