@@ -49,8 +49,10 @@ class Worker:
         self._poll_interval = poll_interval
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
 
     def start(self) -> None:
+        self._stopping = False
         self._tasks = [
             asyncio.create_task(self._loop(), name=f"recallr-worker-{i}")
             for i in range(self._concurrency)
@@ -62,6 +64,10 @@ class Worker:
 
     async def stop(self) -> None:
         """Stops at once and hands back claimed jobs so another worker can take them."""
+        # Cancelling ends a runner wherever it waits. The flag ends one whose cancellation
+        # was lost: Python 3.11's wait_for returns normally when its wait finishes in the
+        # same turn of the loop as it is cancelled.
+        self._stopping = True
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -79,7 +85,7 @@ class Worker:
         return count
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 ran = await self._run_one()
             except Exception:
@@ -109,8 +115,9 @@ class Worker:
         except jobs.LeaseLost:
             outcome = "lease_lost"
         except asyncio.CancelledError:
-            if not work.cancelled():
+            if _stop_requested() or not work.cancelled():
                 raise
+            # The heartbeat found the lease lost and cancelled the job, not the runner.
             outcome = "lease_lost"
         except Exception as error:
             outcome = "failed"
@@ -118,8 +125,9 @@ class Worker:
             await self._record_failure(claim, handler, f"{type(error).__name__}: {error}")
         finally:
             heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+            await asyncio.wait([heartbeat])
+            if not heartbeat.cancelled() and (failure := heartbeat.exception()) is not None:
+                raise failure
         elapsed = time.perf_counter() - started
         metrics.job_finished(claim.kind.value, elapsed, outcome)
         log.info(
@@ -145,3 +153,9 @@ class Worker:
                 log.warning("lost the lease of job %s; abandoning it", claim.job_id)
                 work.cancel()
                 return
+
+
+def _stop_requested() -> bool:
+    """Whether the running task itself (a runner) is being cancelled."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
