@@ -121,12 +121,13 @@ def _fact(
     content = item["content"].strip()
     sources = list(dict.fromkeys(aliases[i] for i in item["source_message_ids"] if i in aliases))
     if not sources:
-        log.info("dropped a fact citing no message of the session: %r", content)
+        # Never the fact itself: it is message content, which no log may carry.
+        log.info("dropped a fact citing no message of the session")
         return None
     try:
         start, end = _event_span(item["event_start"], item["event_end"], now)
     except ValueError:
-        log.info("dropped a fact with an unreadable date: %r", item)
+        log.info("dropped a fact with an unreadable date")
         return None
     attribute, value = item["attribute"], item["value"]
     single_valued = bool(attribute) and bool(value)
