@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from recallr_server import __version__, app, logs, metrics, transport
 from recallr_server.config import Settings
+from recallr_server.domain.validation import canonical_project_id
 from recallr_server.store import migrate, projects
 from recallr_server.store.database import Database, Tx
 
@@ -113,9 +114,8 @@ async def _admin(settings: Settings, args: argparse.Namespace) -> None:
                 key = await projects.add_api_key(session, project.id, description="first key")
                 print(f"project_id: {project.id}\napi_key (shown once): {key}")
             elif args.admin_command == "create-key":
-                if not any(
-                    p.project_id == args.project_id for p in await projects.list_projects(session)
-                ):
+                wanted = canonical_project_id(args.project_id)
+                if not any(p.project_id == wanted for p in await projects.list_projects(session)):
                     raise SystemExit(f"no project {args.project_id!r}")
                 key = await projects.add_api_key(
                     session, args.project_id, description=args.description

@@ -7,6 +7,7 @@ import time
 
 from recallr_server.domain.errors import DomainError, Reason
 from recallr_server.domain.ports import ApiKeys
+from recallr_server.domain.validation import canonical_project_id
 
 MAX_CACHED_KEYS = 10_000
 
@@ -30,6 +31,8 @@ class Authenticator:
         self._cache: dict[str, tuple[str | None, float]] = {}
 
     async def authenticate(self, api_key: str, project_id: str) -> str:
+        """The project's id as stored, when `api_key` opens the project `project_id` names."""
+        project_id = canonical_project_id(project_id)
         if await self._project_for(api_key) != project_id:
             # The same answer for unknown keys and foreign projects, so a key
             # cannot be used to probe which projects exist.

@@ -61,12 +61,26 @@ def check_request_id(v: Violations, value: str) -> None:
     check_text(v, "request_id", value, max_length=MAX_REQUEST_ID_LENGTH, required=False)
 
 
-def is_uuid(value: str) -> bool:
-    """Ids that are not UUIDs name nothing; callers treat them as not found."""
+def canonical_uuid(value: str) -> str | None:
+    """The one rule by which a given id names a stored row, for every kind of id.
+
+    Ids are issued and stored as lower-case hyphenated UUIDs, and that form in any letter
+    case names the same row. Anything else, other spellings of a UUID included (braces, a
+    URN, no hyphens), is None: it names nothing, and callers answer "not found".
+    """
+    if len(value) != 36:
+        return None
     try:
-        return str(uuid.UUID(value)) == value.lower() and len(value) == 36
+        canonical = str(uuid.UUID(value))
     except ValueError:
-        return False
+        return None
+    return canonical if canonical == value.lower() else None
+
+
+def canonical_project_id(value: str) -> str:
+    """A project id may be any text (an operator chooses it); one that is a UUID follows
+    the rule of every other id."""
+    return canonical_uuid(value) or value
 
 
 def _check_json_value(v: Violations, field: str, value: Any, depth: int) -> None:
