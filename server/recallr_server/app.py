@@ -23,6 +23,7 @@ from recallr_server.api.context import ContextServicer
 from recallr_server.api.handlers import HandlerFactory, ServiceMethods
 from recallr_server.api.memories import MemoryServicer
 from recallr_server.api.merge_conflicts import MergeConflictServicer
+from recallr_server.api.paging import PageTokens
 from recallr_server.api.sessions import SessionServicer
 from recallr_server.api.users import UserServicer
 from recallr_server.config import Settings
@@ -53,6 +54,7 @@ from recallr_server.health import DatabaseHealth
 from recallr_server.store import models
 from recallr_server.store.database import Database
 from recallr_server.store.projects import StoreApiKeys
+from recallr_server.store.secrets import PAGE_TOKEN_SECRET, shared_secret
 from recallr_server.store.unit_of_work import StoreUnitOfWork
 
 log = logging.getLogger("recallr.server")
@@ -128,10 +130,15 @@ def units_of_work(db: Database) -> UnitOfWork:
 
 
 def session_servicer(
-    db: Database, signal: MessageSignal, poll_interval: float, work_queued: WorkQueued
+    db: Database,
+    settings: Settings,
+    signal: MessageSignal,
+    work_queued: WorkQueued,
+    pages: PageTokens,
 ) -> SessionServicer:
     units = units_of_work(db)
-    return SessionServicer(Sessions(units, work_queued), Messages(units, signal, poll_interval))
+    messages = Messages(units, signal, settings.tail_poll_interval_seconds)
+    return SessionServicer(Sessions(units, work_queued), messages, pages)
 
 
 def servicers(
@@ -140,15 +147,16 @@ def servicers(
     signal: MessageSignal,
     work_queued: WorkQueued,
     recaller: Recaller,
+    pages: PageTokens,
 ) -> list[ServiceMethods]:
     """Every service of the contract, each registered by its typed protocol."""
     units = units_of_work(db)
-    poll_interval = settings.tail_poll_interval_seconds
+    conflicts = MergeConflicts(units, work_queued)
     return [
-        services.user_service(UserServicer(Users(units))),
-        services.session_service(session_servicer(db, signal, poll_interval, work_queued)),
-        services.memory_service(MemoryServicer(Memories(units))),
-        services.merge_conflict_service(MergeConflictServicer(MergeConflicts(units, work_queued))),
+        services.user_service(UserServicer(Users(units), pages)),
+        services.session_service(session_servicer(db, settings, signal, work_queued, pages)),
+        services.memory_service(MemoryServicer(Memories(units), pages)),
+        services.merge_conflict_service(MergeConflictServicer(conflicts, pages)),
         services.context_service(ContextServicer(ContextRecall(recaller))),
         services.category_service(CategoryServicer(Categories(units))),
     ]
@@ -199,12 +207,13 @@ async def start(settings: Settings) -> RecallrServer:
         db, engine_models.embedder, IndexCache(dimensions), engine_models.chat
     )
     factory = HandlerFactory(Authenticator(StoreApiKeys(db), settings.auth_cache_seconds))
+    pages = PageTokens(await shared_secret(db, PAGE_TOKEN_SECRET))
     options = transport.server_options(settings) + transport.connection_options(settings)
     server = grpc.aio.server(options=options)
     server.add_generic_rpc_handlers(
         [
             factory.service_handler(service)
-            for service in servicers(db, settings, signal, worker.wake, recaller)
+            for service in servicers(db, settings, signal, worker.wake, recaller, pages)
         ]
     )
     health = _enable_health_and_reflection(server)

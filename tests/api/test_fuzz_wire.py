@@ -27,14 +27,16 @@ from google.protobuf import (
 )
 from google.protobuf.descriptor import Descriptor, FieldDescriptor, MethodDescriptor
 from google.protobuf.message import Message
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Select, Table, select
 
 from recallr.v1 import user_pb2, user_service_pb2
 from recallr.v1.error_reason_pb2 import ErrorReason
+from recallr_server.api.paging import PageTokens, query_fingerprint
 from recallr_server.store import models
 from recallr_server.store.database import Database
+from recallr_server.store.secrets import PAGE_TOKEN_SECRET, shared_secret
 from tests.api import contract
 from tests.api.wire import decode
 from tests.conftest import ServerThread, Tenant, new_tenant
@@ -751,35 +753,68 @@ def test_metadata_filters_match_like_a_dictionary_lookup(
 # Page tokens: whatever a client makes of one, it is honoured or INVALID_PAGE_TOKEN.
 
 
+def _encode_bytes(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
 def _encode_token(payload: Any) -> str:
-    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+    return _encode_bytes(json.dumps(payload).encode())
 
 
-def tampered_tokens(genuine: str) -> st.SearchStrategy[str]:
-    """Tokens a client could make from a genuine one (the format is opaque, not secret)."""
-    fields: dict[str, Any] = json.loads(
-        base64.urlsafe_b64decode(genuine + "=" * (-len(genuine) % 4))
-    )
-    offsets = st.one_of(
-        # Where a 32- or 64-bit OFFSET overflows, alone or with an int32 skip added.
-        st.sampled_from([-1, 2**31 - 1, 2**31, 2**63 - 1, 2**63, 2**64, 10**30]),
-        st.integers(-(2**70), 2**70),
-    )
+def _token_bytes(token: str) -> bytes:
+    return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+
+
+# Where a 32- or 64-bit OFFSET overflows, alone or with an int32 skip added.
+OFFSET_EDGES = (2**31 - 1, 2**31, 2**32, 2**63 - 1, 2**63, 2**64 - 1)
+
+
+def _with_offset(genuine: str, offset: int) -> str:
+    """The genuine token's bytes with another offset, its signature left as it was."""
+    raw = bytearray(_token_bytes(genuine))
+    raw[1:9] = offset.to_bytes(8, "big")
+    return _encode_bytes(bytes(raw))
+
+
+def _flipped(genuine: str, bit: int) -> str:
+    raw = bytearray(_token_bytes(genuine))
+    raw[bit // 8 % len(raw)] ^= 1 << bit % 8
+    return _encode_bytes(bytes(raw))
+
+
+def forged_tokens(genuine: str) -> st.SearchStrategy[str]:
+    """Tokens a client could make without the server's secret: none is ever honoured."""
+    offsets = st.one_of(st.sampled_from(OFFSET_EDGES), st.integers(0, 2**64 - 1))
     odd_values = st.one_of(
         st.floats(), st.booleans(), st.none(), st.text(max_size=5), st.lists(st.integers())
     )
-    with_offset = st.one_of(offsets, odd_values).map(lambda o: _encode_token({**fields, "o": o}))
     return st.one_of(
-        with_offset,
-        with_offset,
+        offsets.map(lambda offset: _with_offset(genuine, offset)),
+        st.integers(0, 8 * 64).map(lambda bit: _flipped(genuine, bit)),
+        # The unsigned JSON of version 1, and whatever JSON a client might try.
         st.builds(
-            lambda key, value: _encode_token({**fields, key: value}),
-            st.sampled_from(sorted(fields)),
-            odd_values,
+            lambda key, value: _encode_token({"v": 1, "o": 1, key: value}), JSON_KEYS, odd_values
         ),
         json_values().map(_encode_token),
+        # Nested deeper than any parser recurses.
+        st.builds(
+            lambda opener, depth: _encode_bytes(opener * depth),
+            st.sampled_from([b"[", b'{"o":', b"[{"]),
+            st.integers(1, 100_000),
+        ),
         st.integers(0, len(genuine) - 1).map(lambda cut: genuine[:cut]),
-        hostile_text().map(lambda text: genuine + text),
+        hostile_text().filter(bool).map(lambda text: genuine + text),
+    )
+
+
+def tampered_tokens(genuine: str, signed: PageTokens) -> st.SearchStrategy[str]:
+    """Forged tokens, hostile text, and tokens signed with the secret at hostile offsets
+    (as a client would make them if the secret leaked)."""
+    fingerprint = query_fingerprint(user_service_pb2.ListUsersRequest())
+    offsets = st.one_of(st.sampled_from(OFFSET_EDGES), st.integers(0, 2**64 - 1))
+    return st.one_of(
+        forged_tokens(genuine),
+        offsets.map(lambda offset: signed.seal(offset, fingerprint)),
         hostile_text(),
     )
 
@@ -790,6 +825,11 @@ def _first_page_token(server: ServerThread, channel: grpc.Channel, tenant: Tenan
     request = user_service_pb2.ListUsersRequest(page_size=1).SerializeToString()
     (response,) = invoke(channel, LIST_USERS, request, tenant.metadata).responses
     return user_service_pb2.ListUsersResponse.FromString(response).next_page_token
+
+
+def _signer(server: ServerThread) -> PageTokens:
+    """Page tokens signed as the server signs them: with its own secret."""
+    return PageTokens(server.run(shared_secret(server.db, PAGE_TOKEN_SECRET)))
 
 
 def _list_users_page(channel: grpc.Channel, tenant: Tenant, token: str, skip: int) -> Outcome:
@@ -810,11 +850,31 @@ def test_tampered_page_tokens_are_honoured_or_invalid_page_token(
 ) -> None:
     tenant = new_tenant(server)
     genuine = _first_page_token(server, channel, tenant)
-    token = data.draw(tampered_tokens(genuine), label="page_token")
+    token = data.draw(tampered_tokens(genuine, _signer(server)), label="page_token")
     skip = data.draw(st.sampled_from([0, 1, 2**31 - 1]), label="skip")
     outcome = _list_users_page(channel, tenant, token, skip)
     if outcome.code != grpc.StatusCode.OK:
         _assert_invalid_page_token(outcome)
+
+
+@FUZZ_SETTINGS
+@given(data=st.data())
+def test_a_token_forged_without_the_secret_is_invalid_page_token(
+    server: ServerThread, channel: grpc.Channel, data: st.DataObject
+) -> None:
+    tenant = new_tenant(server)
+    genuine = _first_page_token(server, channel, tenant)
+    token = data.draw(forged_tokens(genuine), label="page_token")
+    # Bits past the end of a token's bytes in its last character carry nothing.
+    assume(_token_bytes_or_none(token) != _token_bytes(genuine))
+    _assert_invalid_page_token(_list_users_page(channel, tenant, token, 0))
+
+
+def _token_bytes_or_none(token: str) -> bytes | None:
+    try:
+        return _token_bytes(token)
+    except ValueError:
+        return None
 
 
 @pytest.mark.parametrize(("offset", "skip"), [(2**31, 0), (2**63 - 1, 2**31 - 1), (2**63, 0)])
@@ -822,7 +882,7 @@ def test_a_forged_offset_past_the_int32_range_is_invalid_page_token(
     server: ServerThread, channel: grpc.Channel, offset: int, skip: int
 ) -> None:
     tenant = new_tenant(server)
-    genuine = _first_page_token(server, channel, tenant)
-    fields = json.loads(base64.urlsafe_b64decode(genuine + "=" * (-len(genuine) % 4)))
-    forged = _encode_token({**fields, "o": offset})
+    _first_page_token(server, channel, tenant)
+    # Signed with the server's own secret: the offset's bound holds even then.
+    forged = _signer(server).seal(offset, query_fingerprint(user_service_pb2.ListUsersRequest()))
     _assert_invalid_page_token(_list_users_page(channel, tenant, forged, skip))

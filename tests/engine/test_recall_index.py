@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Hashable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -17,7 +18,9 @@ from sqlalchemy import event, update
 from recallr.v1 import session_pb2
 from recallr.v1 import session_service_pb2 as pb
 from recallr_server.api.handlers import Call
+from recallr_server.api.paging import PageTokens
 from recallr_server.app import session_servicer as SessionServicer
+from recallr_server.config import Settings
 from recallr_server.domain.tail import MessageSignal
 from recallr_server.engine.recall.index import IndexCache, MessageDoc, UserIndex
 from recallr_server.store import models, projects
@@ -35,7 +38,10 @@ class Chat:
         self.db = db
         self.user = user
         self._call = Call(project_id, "test", cast(Any, None))
-        self._servicer = SessionServicer(db, MessageSignal(), 0.05, lambda: None)
+        settings = replace(Settings(), tail_poll_interval_seconds=0.05)
+        self._servicer = SessionServicer(
+            db, settings, MessageSignal(), lambda: None, PageTokens(b"test secret")
+        )
 
     async def session(self, created: datetime | None = None) -> str:
         session_id = await seed.add_session(self.db, self.user, status=models.SessionStatus.PENDING)

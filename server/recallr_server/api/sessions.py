@@ -9,7 +9,7 @@ from recallr.v1 import session_pb2
 from recallr.v1 import session_service_pb2 as pb
 from recallr_server.api import convert
 from recallr_server.api.handlers import Call
-from recallr_server.api.paging import page_of
+from recallr_server.api.paging import PageTokens
 from recallr_server.api.structs import metadata_filter_from_struct, metadata_from_struct
 from recallr_server.domain.messages import MAX_RECENT_MESSAGES, Messages
 from recallr_server.domain.records import SessionStatus
@@ -56,9 +56,10 @@ def _check_count(v: Violations, n: int, low: int) -> None:
 
 
 class SessionServicer:
-    def __init__(self, sessions: Sessions, messages: Messages) -> None:
+    def __init__(self, sessions: Sessions, messages: Messages, pages: PageTokens) -> None:
         self._sessions = sessions
         self._messages = messages
+        self._pages = pages
 
     async def CreateSession(
         self, request: pb.CreateSessionRequest, call: Call
@@ -83,7 +84,7 @@ class SessionServicer:
         wanted = metadata_filter_from_struct(v, "metadata_filter", request.metadata_filter)
         statuses = _statuses(v, request.status_filter)
         v.raise_if_any()
-        page = page_of(request, default_size=10)
+        page = self._pages.page_of(request, default_size=10)
         sessions = await self._sessions.page(
             call.project_id, request.user_id, wanted, statuses, page.window
         )
@@ -147,7 +148,7 @@ class SessionServicer:
     async def ListMessages(
         self, request: pb.ListMessagesRequest, call: Call
     ) -> pb.ListMessagesResponse:
-        page = page_of(request, default_size=50)
+        page = self._pages.page_of(request, default_size=50)
         messages = await self._messages.page(
             call.project_id, request.user_id, request.session_id, page.window
         )
