@@ -76,6 +76,8 @@ class RecallrServer:
     database_health: DatabaseHealth
     metrics_server: metrics.MetricsServer | None
     worker: Worker
+    # Revoking through it takes a key out of this replica's cache at once.
+    authenticator: Authenticator
 
     async def stop(self) -> None:
         await self.health.enter_graceful_shutdown()
@@ -206,7 +208,10 @@ async def start(settings: Settings) -> RecallrServer:
     recaller = ContextRecaller(
         db, engine_models.embedder, IndexCache(dimensions), engine_models.chat
     )
-    factory = HandlerFactory(Authenticator(StoreApiKeys(db), settings.auth_cache_seconds))
+    authenticator = Authenticator(
+        StoreApiKeys(db), settings.auth_cache_seconds, settings.auth_failures_per_minute
+    )
+    factory = HandlerFactory(authenticator)
     pages = PageTokens(await shared_secret(db, PAGE_TOKEN_SECRET))
     options = transport.server_options(settings) + transport.connection_options(settings)
     server = grpc.aio.server(options=options)
@@ -240,6 +245,7 @@ async def start(settings: Settings) -> RecallrServer:
         database_health,
         metrics_server,
         worker,
+        authenticator,
     )
 
 

@@ -2,11 +2,13 @@
 
 Page tokens are signed with a secret made once and kept in the database, so a token one
 replica issued is honoured by every other, and refused by a deployment on another
-database.
+database. A revoked key stops working at once on the replica that revoked it, and on the
+others once their cache of verified keys (RECALLR_AUTH_CACHE_SECONDS) lets it go.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -16,7 +18,7 @@ import pytest
 
 from recallr.v1 import user_service_pb2 as users_pb
 from tests.api.seed import create_user
-from tests.api.wire import fails, stubs
+from tests.api.wire import decode, fails, stubs
 from tests.conftest import ServerThread, Tenant, new_tenant
 
 
@@ -68,3 +70,31 @@ def test_a_page_token_of_another_deployment_is_refused(
     finally:
         elsewhere.stop()
     assert (error.code, error.reason) == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_PAGE_TOKEN")
+
+
+def _opens(target: str, tenant: Tenant) -> bool:
+    """Whether the tenant's key still opens its project through `target`."""
+    with grpc.insecure_channel(target) as channel:
+        try:
+            stubs(channel).users.ListUsers(users_pb.ListUsersRequest(), metadata=tenant.metadata)
+        except grpc.RpcError as error:
+            refused = decode(error)
+        else:
+            return True
+    assert refused.reason == "INVALID_API_KEY"
+    return False
+
+
+def test_a_revoked_key_stops_at_once_here_and_within_the_cache_time_elsewhere(
+    tenant: Tenant, replica: ServerThread
+) -> None:
+    # Both replicas have verified, and cached, the key.
+    assert _opens(tenant.target, tenant) and _opens(replica.target, tenant)
+    authenticator = tenant.server.running.authenticator
+    assert tenant.run(authenticator.revoke(tenant.project_id, tenant.api_key[:12])) == 1
+    revoked_at = time.monotonic()
+    assert not _opens(tenant.target, tenant)
+    cache_seconds = replica.settings.auth_cache_seconds
+    while _opens(replica.target, tenant):
+        assert time.monotonic() - revoked_at < cache_seconds + 1, "still open past the cache time"
+        time.sleep(0.1)

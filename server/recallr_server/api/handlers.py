@@ -104,7 +104,7 @@ class HandlerFactory:
 
         async def prepare(request_bytes: bytes, context: Any, request_id: str) -> tuple[Any, Call]:
             project_id = await project_of_call(
-                self._authenticator, context.invocation_metadata() or ()
+                self._authenticator, context.invocation_metadata() or (), context.peer()
             )
             try:
                 request = request_class.FromString(request_bytes)

@@ -209,3 +209,8 @@ class ApiKeys(Protocol):
     async def project_for(self, api_key: str) -> str | None:
         """The project an active key opens; None for an unknown or revoked key."""
         ...
+
+    async def revoke(self, project_id: str, prefix: str) -> list[str]:
+        """Revokes the project's active keys whose shown prefix starts with `prefix`;
+        returns their digests."""
+        ...

@@ -117,6 +117,10 @@ class StoreApiKeys:
         async with self._db.read() as session:
             return await project_for_key(session, api_key)
 
+    async def revoke(self, project_id: str, prefix: str) -> list[str]:
+        async with self._db.write() as session:
+            return await revoke_keys_with_prefix(session, project_id, prefix)
+
 
 async def list_projects(session: AsyncSession) -> list[ProjectSummary]:
     projects = (await session.scalars(select(Project).order_by(Project.created_at))).all()
@@ -134,7 +138,9 @@ async def list_projects(session: AsyncSession) -> list[ProjectSummary]:
     ]
 
 
-async def revoke_keys_with_prefix(session: AsyncSession, project_id: str, prefix: str) -> int:
+async def revoke_keys_with_prefix(session: AsyncSession, project_id: str, prefix: str) -> list[str]:
+    """Revokes the project's active keys whose shown prefix starts with `prefix`; returns
+    their digests."""
     project_id = canonical_project_id(project_id)
     keys = (
         await session.scalars(
@@ -147,4 +153,4 @@ async def revoke_keys_with_prefix(session: AsyncSession, project_id: str, prefix
     ).all()
     for key in keys:
         key.revoked_at = now()
-    return len(keys)
+    return [key.key_hash for key in keys]
