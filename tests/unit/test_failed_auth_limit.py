@@ -22,9 +22,11 @@ def _spent(limit: FailedAuthLimit, caller: str) -> float | None:
     try:
         limit.check(caller)
     except DomainError as error:
-        assert error.reason == Reason.RATE_LIMITED
-        return error.retry_after_seconds
-    return None
+        refused = error
+    else:
+        return None
+    assert refused.reason == Reason.RATE_LIMITED
+    return refused.retry_after_seconds
 
 
 def test_a_caller_fails_its_allowance_then_once_per_interval() -> None:
