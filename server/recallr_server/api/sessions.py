@@ -19,6 +19,7 @@ from recallr_server.domain.validation import (
     Violations,
     check_request_id,
     check_text,
+    check_time,
 )
 
 
@@ -35,6 +36,8 @@ def _new_session(v: Violations, given: session_pb2.Session) -> NewSession:
             created_at = given.create_time.ToDatetime(tzinfo=UTC)
         except (ValueError, OverflowError):
             v.add("session.create_time", "is not a valid timestamp")
+        else:
+            check_time(v, "session.create_time", created_at)
     return NewSession(metadata, given.auto_process_after_seconds, created_at)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from recallr_server.domain.errors import ValidationFailed
@@ -16,6 +17,11 @@ MAX_METADATA_DEPTH = 32
 MAX_PAGE_SIZE = 200
 MAX_FILTER_VALUES = 200
 MAX_REQUEST_ID_LENGTH = 128
+# The times a caller may give (a session's create_time), half-open. Every date derived from
+# them (a phrase's span, a day in any time zone) then lies well inside the years 1 to 9999
+# that datetimes hold.
+EARLIEST_TIME = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(2200, 1, 1, tzinfo=UTC)
 
 JsonScalar = str | int | float | bool | None
 
@@ -50,6 +56,15 @@ def check_text(
         v.add(field, f"must be at most {max_length} characters")
     elif problem := _bad_text(value):
         v.add(field, problem)
+
+
+def check_time(v: Violations, field: str, value: datetime) -> None:
+    if not EARLIEST_TIME <= value < LATEST_TIME:
+        v.add(
+            field,
+            f"must be from {EARLIEST_TIME:%Y-%m-%dT%H:%M:%SZ} up to, not including, "
+            f"{LATEST_TIME:%Y-%m-%dT%H:%M:%SZ}",
+        )
 
 
 def check_user_id(v: Violations, field: str, value: str) -> None:

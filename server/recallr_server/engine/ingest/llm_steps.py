@@ -24,7 +24,7 @@ from recallr_server.engine.provider.prompting import (
     transcript,
     utc_moment,
 )
-from recallr_server.engine.temporal import day_span
+from recallr_server.engine.temporal import day_of, day_span
 
 log = logging.getLogger("recallr.llm")
 
@@ -146,10 +146,9 @@ def _fact(
 def _event_span(start: str | None, end: str | None, now: datetime) -> tuple[datetime, datetime]:
     """Half-open UTC day span from the model's inclusive days; the session's day if none."""
     if start is None and end is None:
-        first = last = now.astimezone(UTC).date()
-    else:
-        first = date.fromisoformat(start or end or "")
-        last = max(date.fromisoformat(end or start or ""), first)
+        return day_of(now)
+    first = date.fromisoformat(start or end or "")
+    last = max(date.fromisoformat(end or start or ""), first)
     return day_span(first, last)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from recallr_server.engine.conversation import ChatMessage
@@ -18,7 +18,7 @@ from recallr_server.engine.ingest.extraction.kinds import Kind
 from recallr_server.engine.ingest.extraction.parties import USER_KEY, NameIndex, Party
 from recallr_server.engine.ingest.extraction.pipeline import nlp
 from recallr_server.engine.ingest.extraction.wording import sentence_case
-from recallr_server.engine.temporal import day_span, make_absolute, resolve_time_expressions
+from recallr_server.engine.temporal import day_of, make_absolute, resolve_time_expressions
 
 if TYPE_CHECKING:
     from spacy.tokens import Span
@@ -163,8 +163,7 @@ def _finish(draft: Draft, now: datetime, categories: Mapping[str, str]) -> Fact:
     if mentions:
         start, end = mentions[0].start, mentions[0].end
     else:
-        day = now.astimezone(UTC).date()
-        start, end = day_span(day, day)
+        start, end = day_of(now)
     names = set(draft.categories)
     if mentions and start > now:
         names.add("plans")
