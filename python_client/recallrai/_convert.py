@@ -39,6 +39,7 @@ from recallrai.models import (
     MemoryVersionInfo,
     MergeConflictAnswer,
     MergeConflictConflictingMemory,
+    MergeConflictNewMemory,
     MergeConflictQuestion,
     MergeConflictStatus,
     Message,
@@ -394,6 +395,7 @@ class MergeConflictState:
     clarifying_questions: list[MergeConflictQuestion]
     answers: list[MergeConflictAnswer]
     new_memory_ids: list[str]
+    new_memories: list[MergeConflictNewMemory]
     created_at: datetime
     resolved_at: datetime | None
     failure_reason: str | None
@@ -407,14 +409,13 @@ def merge_conflict_state(conflict: merge_conflict_pb2.MergeConflict) -> MergeCon
         status=MERGE_CONFLICT_STATUS.model(conflict.status),
         proposed_memory_content=conflict.new_memory_content or None,
         conflicting_memories=[
-            # The wire does not carry the conflicting memories' dates yet.
             MergeConflictConflictingMemory(
                 memory_id=m.memory_id,
                 content=m.content,
                 reason=m.reason,
-                event_date_start=None,
-                event_date_end=None,
-                created_at=None,
+                event_date_start=_optional_datetime(m, "event_start_time"),
+                event_date_end=_optional_datetime(m, "event_end_time"),
+                created_at=_optional_datetime(m, "create_time"),
             )
             for m in conflict.conflicting_memories
         ],
@@ -427,6 +428,16 @@ def merge_conflict_state(conflict: merge_conflict_pb2.MergeConflict) -> MergeCon
             for a in conflict.answers
         ],
         new_memory_ids=list(conflict.new_memory_ids),
+        new_memories=[
+            MergeConflictNewMemory(
+                memory_id=m.memory_id,
+                content=m.content,
+                event_date_start=_optional_datetime(m, "event_start_time"),
+                event_date_end=_optional_datetime(m, "event_end_time"),
+                created_at=_datetime(m.create_time),
+            )
+            for m in conflict.new_memories
+        ],
         created_at=_datetime(conflict.create_time),
         resolved_at=_optional_datetime(conflict, "resolve_time"),
         failure_reason=conflict.failure_reason or None,
@@ -521,6 +532,7 @@ def context(value: context_pb2.Context, include_metadata_ids: bool) -> ContextRe
         is_final=True,
         context=value.text,
         metadata=ContextMetadata(
+            agent_reasoning=metadata.agent_reasoning or None,
             memory_ids=list(metadata.memory_ids) if include_metadata_ids else None,
             session_ids=list(metadata.session_ids) if include_metadata_ids else None,
             message_ids=list(metadata.message_ids) if include_metadata_ids else None,

@@ -51,6 +51,8 @@ from recallr_server.engine.provider.llm import (
 from recallr_server.engine.recall.index import IndexCache
 from recallr_server.engine.recall.recaller import ContextRecaller
 from recallr_server.health import DatabaseHealth
+from recallr_server.http import server as http_server
+from recallr_server.http.deps import UseCases
 from recallr_server.store import models
 from recallr_server.store.database import Database
 from recallr_server.store.projects import StoreApiKeys
@@ -78,13 +80,18 @@ class RecallrServer:
     worker: Worker
     # Revoking through it takes a key out of this replica's cache at once.
     authenticator: Authenticator
+    http: http_server.HttpServer | None = None
 
     async def stop(self) -> None:
         await self.health.enter_graceful_shutdown()
         await self.database_health.stop()
         await asyncio.sleep(self.drain_seconds)
         self.signal.close()
-        await self.server.stop(self.grace_seconds)
+        # Both APIs drain together, within the same grace period.
+        await asyncio.gather(
+            self.server.stop(self.grace_seconds),
+            *([self.http.stop()] if self.http is not None else []),
+        )
         await self.worker.stop()
         await self.db.dispose()
         if self.metrics_server is not None:
@@ -164,6 +171,35 @@ def servicers(
     ]
 
 
+def http_use_cases(
+    db: Database,
+    settings: Settings,
+    authenticator: Authenticator,
+    signal: MessageSignal,
+    work_queued: WorkQueued,
+    recaller: Recaller,
+) -> UseCases:
+    """The use cases the HTTP API calls: the same as the servicers', over the same store."""
+    units = units_of_work(db)
+    return UseCases(
+        authenticator,
+        Users(units),
+        Sessions(units, work_queued),
+        Messages(units, signal, settings.tail_poll_interval_seconds),
+        Memories(units),
+        MergeConflicts(units, work_queued),
+        ContextRecall(recaller),
+    )
+
+
+async def _start_http(settings: Settings, cases: UseCases) -> http_server.HttpServer | None:
+    if not settings.http_listen:
+        return None
+    started = await http_server.start(settings, cases, settings.http_listen)
+    log.info("http api on port %d", started.port)
+    return started
+
+
 def _enable_health_and_reflection(server: grpc.aio.Server) -> HealthServicer:
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
@@ -225,6 +261,10 @@ async def start(settings: Settings) -> RecallrServer:
     port = transport.bind(server, settings)
     metrics_server = _observe(settings, port)
     await server.start()
+    http = await _start_http(
+        settings,
+        http_use_cases(db, settings, authenticator, signal, worker.wake, recaller),
+    )
     database_health = DatabaseHealth(
         health, [s.full_name for s in SERVICES], db, settings.health_probe_seconds
     )
@@ -246,6 +286,7 @@ async def start(settings: Settings) -> RecallrServer:
         metrics_server,
         worker,
         authenticator,
+        http,
     )
 
 

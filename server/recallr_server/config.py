@@ -71,6 +71,8 @@ class Settings:
     connection_idle_timeout_seconds: float = 300.0
     # host:port for Prometheus metrics; None serves none.
     metrics_listen: str | None = None
+    # host:port for the RecallrAI HTTP API beside gRPC; None serves none.
+    http_listen: str | None = None
     otel_enabled: bool = False
     log_level: str = "INFO"
     # Job runners inside `serve`; 0 leaves processing to `recallr-server worker`.
@@ -116,6 +118,7 @@ class Settings:
                 env.get("RECALLR_CONNECTION_IDLE_TIMEOUT_SECONDS", "300")
             ),
             metrics_listen=env.get("RECALLR_METRICS_LISTEN") or None,
+            http_listen=env.get("RECALLR_HTTP_LISTEN") or None,
             otel_enabled=_flag(env.get("RECALLR_OTEL_ENABLED")),
             log_level=env.get("RECALLR_LOG_LEVEL", "INFO").upper(),
             workers=int(env.get("RECALLR_WORKERS", "1")),

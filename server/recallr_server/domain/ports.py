@@ -114,6 +114,10 @@ class MemoryRepository(Protocol):
         """One of the user's memory versions, or MEMORY_NOT_FOUND."""
         ...
 
+    async def versions(self, user: User, memory_ids: Collection[str]) -> list[MemoryVersion]:
+        """Those of the user's memory versions that exist among `memory_ids`."""
+        ...
+
     async def page(self, user: User, query: MemoryQuery, window: Window) -> Page[MemoryVersion]:
         """Current versions only, newest first."""
         ...
