@@ -138,6 +138,12 @@ def units_of_work(db: Database) -> UnitOfWork:
     return StoreUnitOfWork(db)
 
 
+def messages_of(units: UnitOfWork, settings: Settings, signal: MessageSignal) -> Messages:
+    return Messages(
+        units, signal, settings.tail_poll_interval_seconds, settings.max_messages_per_session
+    )
+
+
 def session_servicer(
     db: Database,
     settings: Settings,
@@ -146,8 +152,9 @@ def session_servicer(
     pages: PageTokens,
 ) -> SessionServicer:
     units = units_of_work(db)
-    messages = Messages(units, signal, settings.tail_poll_interval_seconds)
-    return SessionServicer(Sessions(units, work_queued), messages, pages)
+    return SessionServicer(
+        Sessions(units, work_queued), messages_of(units, settings, signal), pages
+    )
 
 
 def servicers(
@@ -185,7 +192,7 @@ def http_use_cases(
         authenticator,
         Users(units),
         Sessions(units, work_queued),
-        Messages(units, signal, settings.tail_poll_interval_seconds),
+        messages_of(units, settings, signal),
         Memories(units),
         MergeConflicts(units, work_queued),
         ContextRecall(recaller),

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from recallr_server.domain.auth import DEFAULT_AUTH_FAILURES_PER_MINUTE
+from recallr_server.domain.messages import DEFAULT_MAX_MESSAGES_PER_SESSION
 
 DEFAULT_DATABASE_FILE = "recallr.db"
 DEFAULT_LISTEN = "127.0.0.1:50051"
@@ -40,6 +41,8 @@ class Settings:
     shutdown_grace_seconds: float = 10.0
     # How often a live message tail looks for messages other replicas added.
     tail_poll_interval_seconds: float = 0.25
+    # Messages one session may hold; AddMessage past it fails with SESSION_FULL.
+    max_messages_per_session: int = DEFAULT_MAX_MESSAGES_PER_SESSION
     # How long a verified API key stays cached; revocation takes effect within it.
     auth_cache_seconds: float = 5.0
     # Failed authentications one caller (an IPv4 address, an IPv6 /64) may make in a row,
@@ -91,6 +94,9 @@ class Settings:
             api_key=env.get("RECALLR_API_KEY") or None,
             shutdown_grace_seconds=float(env.get("RECALLR_SHUTDOWN_GRACE_SECONDS", "10")),
             tail_poll_interval_seconds=float(env.get("RECALLR_TAIL_POLL_SECONDS", "0.25")),
+            max_messages_per_session=int(
+                env.get("RECALLR_MAX_MESSAGES_PER_SESSION", str(DEFAULT_MAX_MESSAGES_PER_SESSION))
+            ),
             auth_cache_seconds=float(env.get("RECALLR_AUTH_CACHE_SECONDS", "5")),
             auth_failures_per_minute=int(
                 env.get("RECALLR_AUTH_FAILURES_PER_MINUTE", str(DEFAULT_AUTH_FAILURES_PER_MINUTE))

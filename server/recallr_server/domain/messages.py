@@ -13,18 +13,37 @@ from recallr_server.domain.clock import now
 from recallr_server.domain.errors import DomainError, Reason
 from recallr_server.domain.paging import Page, Window
 from recallr_server.domain.ports import UnitOfWork
-from recallr_server.domain.records import Message, MessageRole, SessionStatus, User
+from recallr_server.domain.records import Message, MessageRole, Session, SessionStatus, User
 from recallr_server.domain.sessions import invalid_state
 from recallr_server.domain.tail import MessageSignal
 
 MAX_RECENT_MESSAGES = 1_000
+# Processing reads a whole session at once, so its size bounds the work and memory of one
+# job; a conversation longer than this continues in a new session.
+DEFAULT_MAX_MESSAGES_PER_SESSION = 10_000
+
+
+def session_full(session: Session, limit: int) -> DomainError:
+    return DomainError(
+        Reason.SESSION_FULL,
+        f"session {session.id} holds the most messages a session may ({limit}); "
+        "continue in a new session",
+        metadata={"session_id": session.id, "max_messages": str(limit)},
+    )
 
 
 class Messages:
-    def __init__(self, units: UnitOfWork, signal: MessageSignal, poll_interval: float) -> None:
+    def __init__(
+        self,
+        units: UnitOfWork,
+        signal: MessageSignal,
+        poll_interval: float,
+        max_per_session: int = DEFAULT_MAX_MESSAGES_PER_SESSION,
+    ) -> None:
         self._units = units
         self._signal = signal
         self._poll_interval = poll_interval
+        self._max_per_session = max_per_session
 
     async def add(
         self,
@@ -43,6 +62,8 @@ class Messages:
                 return existing
             if session.status != SessionStatus.PENDING:
                 raise invalid_state(session, "add a message to")
+            if session.message_count >= self._max_per_session:
+                raise session_full(session, self._max_per_session)
             stamp = now()
             message = Message(
                 id=str(uuid.uuid4()),
@@ -52,7 +73,9 @@ class Messages:
                 created_at=stamp,
             )
             await tx.messages.add(user, message, request_id=request_id)
-            await tx.sessions.update(replace(session, last_message_at=stamp))
+            await tx.sessions.update(
+                replace(session, last_message_at=stamp, message_count=session.message_count + 1)
+            )
             await tx.users.update(replace(user, last_active_at=stamp))
             if session.auto_process_after_seconds:
                 # Each message pushes automatic processing back: it waits for inactivity.

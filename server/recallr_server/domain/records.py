@@ -62,6 +62,7 @@ class Session:
     auto_process_after_seconds: int
     failure_reason: str
     last_message_at: datetime | None
+    message_count: int = 0
 
 
 @dataclass(frozen=True)

@@ -140,6 +140,7 @@ class Session(Base):
     failure_reason: Mapped[str] = mapped_column(Text, default="")
     last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    message_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Message(Base):

@@ -28,6 +28,7 @@ def session_record(row: models.Session, user_id: str) -> Session:
         auto_process_after_seconds=row.auto_process_after_seconds,
         failure_reason=row.failure_reason,
         last_message_at=row.last_message_at,
+        message_count=row.message_count,
     )
 
 
@@ -69,6 +70,7 @@ class SessionStore:
         row.metadata_ = session.metadata
         row.failure_reason = session.failure_reason
         row.last_message_at = session.last_message_at
+        row.message_count = session.message_count
 
     async def delete(self, user: User, session: Session) -> None:
         await self._session.execute(delete(models.Session).where(models.Session.id == session.id))

@@ -54,7 +54,9 @@ type SessionServiceClient interface {
 	// retried: a repeat fails with INVALID_SESSION_STATE.
 	ProcessSession(ctx context.Context, in *ProcessSessionRequest, opts ...grpc.CallOption) (*ProcessSessionResponse, error)
 	// Adds a message to a PENDING session. Idempotent when request_id is set:
-	// a repeat returns the message the first call added.
+	// a repeat returns the message the first call added. A session holds at
+	// most the server's configured number of messages (10,000 by default);
+	// past it, FAILED_PRECONDITION with reason SESSION_FULL.
 	AddMessage(ctx context.Context, in *AddMessageRequest, opts ...grpc.CallOption) (*AddMessageResponse, error)
 	// Lists a session's messages, oldest first.
 	ListMessages(ctx context.Context, in *ListMessagesRequest, opts ...grpc.CallOption) (*ListMessagesResponse, error)
@@ -206,7 +208,9 @@ type SessionServiceServer interface {
 	// retried: a repeat fails with INVALID_SESSION_STATE.
 	ProcessSession(context.Context, *ProcessSessionRequest) (*ProcessSessionResponse, error)
 	// Adds a message to a PENDING session. Idempotent when request_id is set:
-	// a repeat returns the message the first call added.
+	// a repeat returns the message the first call added. A session holds at
+	// most the server's configured number of messages (10,000 by default);
+	// past it, FAILED_PRECONDITION with reason SESSION_FULL.
 	AddMessage(context.Context, *AddMessageRequest) (*AddMessageResponse, error)
 	// Lists a session's messages, oldest first.
 	ListMessages(context.Context, *ListMessagesRequest) (*ListMessagesResponse, error)

@@ -63,6 +63,11 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     message to a session that is processing or processed).
     Code: FAILED_PRECONDITION. Metadata: "session_id", "status".
     """
+    ERROR_REASON_SESSION_FULL: _ErrorReason.ValueType  # 22
+    """The session holds as many messages as the server allows in one session;
+    continue the conversation in a new session.
+    Code: FAILED_PRECONDITION. Metadata: "session_id", "max_messages".
+    """
     ERROR_REASON_MEMORY_NOT_FOUND: _ErrorReason.ValueType  # 30
     """No memory with this id exists for the user.
     Code: NOT_FOUND. Metadata: "memory_id".
@@ -167,6 +172,11 @@ ERROR_REASON_INVALID_SESSION_STATE: ErrorReason.ValueType  # 21
 """The session's status does not allow the call (for example adding a
 message to a session that is processing or processed).
 Code: FAILED_PRECONDITION. Metadata: "session_id", "status".
+"""
+ERROR_REASON_SESSION_FULL: ErrorReason.ValueType  # 22
+"""The session holds as many messages as the server allows in one session;
+continue the conversation in a new session.
+Code: FAILED_PRECONDITION. Metadata: "session_id", "max_messages".
 """
 ERROR_REASON_MEMORY_NOT_FOUND: ErrorReason.ValueType  # 30
 """No memory with this id exists for the user.

@@ -139,7 +139,9 @@ class SessionServiceServicer:
 
     def AddMessage(self, request, context):
         """Adds a message to a PENDING session. Idempotent when request_id is set:
-        a repeat returns the message the first call added.
+        a repeat returns the message the first call added. A session holds at
+        most the server's configured number of messages (10,000 by default);
+        past it, FAILED_PRECONDITION with reason SESSION_FULL.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

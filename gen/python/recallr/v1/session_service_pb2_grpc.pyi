@@ -55,7 +55,9 @@ class SessionServiceStub:
     """
     AddMessage: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.AddMessageRequest, _session_service_pb2.AddMessageResponse]
     """Adds a message to a PENDING session. Idempotent when request_id is set:
-    a repeat returns the message the first call added.
+    a repeat returns the message the first call added. A session holds at
+    most the server's configured number of messages (10,000 by default);
+    past it, FAILED_PRECONDITION with reason SESSION_FULL.
     """
     ListMessages: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.ListMessagesRequest, _session_service_pb2.ListMessagesResponse]
     """Lists a session's messages, oldest first."""
@@ -94,7 +96,9 @@ class SessionServiceAsyncStub(SessionServiceStub):
     """
     AddMessage: _aio.UnaryUnaryMultiCallable[_session_service_pb2.AddMessageRequest, _session_service_pb2.AddMessageResponse]  # type: ignore[assignment]
     """Adds a message to a PENDING session. Idempotent when request_id is set:
-    a repeat returns the message the first call added.
+    a repeat returns the message the first call added. A session holds at
+    most the server's configured number of messages (10,000 by default);
+    past it, FAILED_PRECONDITION with reason SESSION_FULL.
     """
     ListMessages: _aio.UnaryUnaryMultiCallable[_session_service_pb2.ListMessagesRequest, _session_service_pb2.ListMessagesResponse]  # type: ignore[assignment]
     """Lists a session's messages, oldest first."""
@@ -172,7 +176,9 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_session_service_pb2.AddMessageResponse, _abc.Awaitable[_session_service_pb2.AddMessageResponse]]:
         """Adds a message to a PENDING session. Idempotent when request_id is set:
-        a repeat returns the message the first call added.
+        a repeat returns the message the first call added. A session holds at
+        most the server's configured number of messages (10,000 by default);
+        past it, FAILED_PRECONDITION with reason SESSION_FULL.
         """
 
     @_abc_1.abstractmethod

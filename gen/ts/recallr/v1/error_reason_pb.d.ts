@@ -104,6 +104,15 @@ export enum ErrorReason {
   INVALID_SESSION_STATE = 21,
 
   /**
+   * The session holds as many messages as the server allows in one session;
+   * continue the conversation in a new session.
+   * Code: FAILED_PRECONDITION. Metadata: "session_id", "max_messages".
+   *
+   * @generated from enum value: ERROR_REASON_SESSION_FULL = 22;
+   */
+  SESSION_FULL = 22,
+
+  /**
    * No memory with this id exists for the user.
    * Code: NOT_FOUND. Metadata: "memory_id".
    *

@@ -665,7 +665,9 @@ export declare const SessionService: GenService<{
   },
   /**
    * Adds a message to a PENDING session. Idempotent when request_id is set:
-   * a repeat returns the message the first call added.
+   * a repeat returns the message the first call added. A session holds at
+   * most the server's configured number of messages (10,000 by default);
+   * past it, FAILED_PRECONDITION with reason SESSION_FULL.
    *
    * @generated from rpc recallr.v1.SessionService.AddMessage
    */
