@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from recallr_server.domain.paging import Page, Window
 from recallr_server.domain.records import Session, SessionStatus, User
 from recallr_server.domain.validation import JsonScalar
-from recallr_server.store import models
+from recallr_server.store import jobs, models
 from recallr_server.store.database import Tx
 from recallr_server.store.filters import metadata_matches
 from recallr_server.store.lookups import find_session
@@ -73,6 +73,8 @@ class SessionStore:
         row.message_count = session.message_count
 
     async def delete(self, user: User, session: Session) -> None:
+        # Its processing job goes with it, queued or running (jobs.py).
+        await jobs.drop(self._session, models.JobKind.PROCESS_SESSION, session.id)
         await self._session.execute(delete(models.Session).where(models.Session.id == session.id))
         await bump_index_revision(self._session, user.pk)
 

@@ -112,6 +112,9 @@ class Worker:
         try:
             await work
             outcome = "done"
+        except jobs.JobGone:
+            # Its subject was deleted while it ran: nothing to write and nothing to retry.
+            outcome = "cancelled"
         except jobs.LeaseLost:
             outcome = "lease_lost"
         except asyncio.CancelledError:
@@ -149,6 +152,10 @@ class Worker:
             try:
                 async with self._db.write() as session:
                     await jobs.heartbeat(session, claim, self._lease)
+            except jobs.JobGone:
+                log.info("job %s was dropped with its subject; abandoning it", claim.job_id)
+                work.cancel()
+                return
             except jobs.LeaseLost:
                 log.warning("lost the lease of job %s; abandoning it", claim.job_id)
                 work.cancel()
