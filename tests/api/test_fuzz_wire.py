@@ -12,8 +12,10 @@ import base64
 import enum
 import json
 import struct
+import zoneinfo
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import grpc
@@ -29,11 +31,12 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor, MethodDescri
 from google.protobuf.message import Message
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Select, Table, select
+from sqlalchemy import Select, Table, select, update
 
 from recallr.v1 import user_pb2, user_service_pb2
 from recallr.v1.error_reason_pb2 import ErrorReason
 from recallr_server.api.paging import PageTokens, query_fingerprint
+from recallr_server.domain.messages import DEFAULT_MAX_MESSAGES_PER_SESSION
 from recallr_server.store import models
 from recallr_server.store.database import Database
 from recallr_server.store.secrets import PAGE_TOKEN_SECRET, shared_secret
@@ -53,6 +56,7 @@ FOREIGN_ONLY_USER_ID = "only-in-the-other-project"
 # Written into every row of the other project; the caller's answers must never hold it.
 FOREIGN_MARKER = "other-project-secret"
 QUESTION = "Where does the user live?"
+ZONES = sorted(zoneinfo.available_timezones())
 OPTIONS = ("Paris", "Berlin")
 
 DOCUMENTED_CODES = {
@@ -96,6 +100,42 @@ class World:
     conflict_ids: tuple[str, ...]
 
 
+# Rows at the ends of the calendar, as stored before session times were bounded.
+CALENDAR_ENDS = (
+    datetime(1, 1, 1, tzinfo=UTC),
+    datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+)
+
+
+async def _edge_sessions(db: Database, user: seed.SeededUser, text: str) -> list[str]:
+    """Processed sessions dated at each end of the calendar, with a message and a memory
+    each, and a pending session that holds as many messages as a session may."""
+    made = []
+    for when in CALENDAR_ENDS:
+        session_id = await seed.add_session(db, user, metadata={"topic": text})
+        message = await seed.add_message(db, user, session_id, f"{text} yesterday and tomorrow")
+        await seed.add_chain(
+            db,
+            user,
+            [seed.Version(f"{text} at {when.year}", [], [message], session_id, when, when)],
+        )
+        async with db.write() as tx:
+            for table, key in (
+                (models.Session, models.Session.id),
+                (models.Message, models.Message.session_id),
+            ):
+                await tx.execute(update(table).where(key == session_id).values(created_at=when))
+        made.append(session_id)
+    full = await seed.add_session(db, user, status=models.SessionStatus.PENDING)
+    async with db.write() as tx:
+        await tx.execute(
+            update(models.Session)
+            .where(models.Session.id == full)
+            .values(message_count=DEFAULT_MAX_MESSAGES_PER_SESSION)
+        )
+    return [*made, full]
+
+
 async def _populate(db: Database, tenant: Tenant, text: str) -> World:
     """One of everything, with `text` in every row."""
     user = await seed.add_user(db, tenant.project_id, USER_ID, metadata={"plan": text, "tier": 1})
@@ -126,9 +166,10 @@ async def _populate(db: Database, tenant: Tenant, text: str) -> World:
     resolved_conflict = await seed.add_merge_conflict(
         db, user, status=models.MergeConflictStatus.RESOLVED, new_memory_content=text
     )
+    edges = await _edge_sessions(db, user, text)
     return World(
         tenant,
-        session_ids=(pending, processed),
+        session_ids=(pending, processed, *edges),
         message_ids=(message,),
         memory_ids=(*chain.version_ids, linked.current),
         conflict_ids=(open_conflict, resolved_conflict),
@@ -181,6 +222,10 @@ def channel(server: ServerThread) -> Iterator[grpc.Channel]:
 # Snapshots of everything a project owns.
 
 
+# Rows of the deployment, which no project owns and no call changes.
+DEPLOYMENT_TABLES = {models.SharedSecret.__tablename__}
+
+
 def _rows_of(table: Table, project_id: str) -> Select[Any]:
     users = select(models.User.pk).where(models.User.project_id == project_id)
     if table.name == models.Project.__tablename__:
@@ -203,6 +248,7 @@ async def snapshot(db: Database, project_id: str) -> dict[str, list[tuple[Any, .
                 key=repr,
             )
             for table in models.Base.metadata.sorted_tables
+            if table.name not in DEPLOYMENT_TABLES
         }
 
 
@@ -227,6 +273,17 @@ NASTY_STRINGS = (
 # Overlong NUL, a lone surrogate, a truncated sequence and bytes that never occur in UTF-8.
 INVALID_UTF8 = (b"\xc0\x80", b"\xed\xa0\x80", b"abc\xe2\x82", b"\xff\xfe")
 INT_EDGES = (0, 1, -1, 10, 20, 200, 201, 1000, 1001, 2**31 - 1, -(2**31))
+# The ends of Timestamp's range (years 1 and 9999) and of the range sessions accept.
+EDGE_TIMESTAMPS = (
+    timestamp_pb2.Timestamp(seconds=-62_135_596_800),
+    timestamp_pb2.Timestamp(seconds=-62_135_596_801),
+    timestamp_pb2.Timestamp(seconds=-2_208_988_801, nanos=999_999_999),
+    timestamp_pb2.Timestamp(seconds=-2_208_988_800),
+    timestamp_pb2.Timestamp(seconds=7_258_118_399, nanos=999_999_999),
+    timestamp_pb2.Timestamp(seconds=7_258_118_400),
+    timestamp_pb2.Timestamp(seconds=253_402_300_799, nanos=999_999_999),
+    timestamp_pb2.Timestamp(seconds=253_402_300_800),
+)
 
 
 def _repeat(piece: str, length: int) -> str:
@@ -350,6 +407,8 @@ class Requests:
         self._field_names = sorted(set(field_names))
 
     def text(self, field: FieldDescriptor) -> st.SearchStrategy[str]:
+        if field.name == "page_token":
+            return st.one_of(hostile_text(), unsigned_tokens())
         pool = self._pools.get(field.name)
         if pool is None:
             return hostile_text()
@@ -421,10 +480,15 @@ class Requests:
         if descriptor.full_name == "google.protobuf.Struct":
             return json_objects().map(to_struct)
         if descriptor.full_name == "google.protobuf.Timestamp":
-            return st.builds(
-                timestamp_pb2.Timestamp,
-                seconds=st.one_of(st.integers(0, 4_102_444_800), st.integers(-(2**63), 2**63 - 1)),
-                nanos=st.one_of(st.just(0), st.integers(-(2**31), 2**31 - 1)),
+            return st.one_of(
+                st.builds(
+                    timestamp_pb2.Timestamp,
+                    seconds=st.one_of(
+                        st.integers(0, 4_102_444_800), st.integers(-(2**63), 2**63 - 1)
+                    ),
+                    nanos=st.one_of(st.just(0), st.integers(-(2**31), 2**31 - 1)),
+                ),
+                st.sampled_from(EDGE_TIMESTAMPS),
             )
         if descriptor.full_name == "google.protobuf.FieldMask":
             paths = st.one_of(st.sampled_from(self._field_names), hostile_text())
@@ -630,7 +694,8 @@ def pools(own: World, foreign: World) -> dict[str, list[str]]:
         "name": ["places", "work", "no_such_category", "Not-A-Name"],
         "question": [QUESTION, "An unknown question?"],
         "answer": [*OPTIONS, "Not an option"],
-        "timezone": ["UTC", "Europe/Berlin", "America", "Mars/Olympus_Mons"],
+        # Every zone: those furthest from UTC push the calendar's ends out of range.
+        "timezone": [*ZONES, "America", "Mars/Olympus_Mons"],
     }
 
 
@@ -782,6 +847,25 @@ def _flipped(genuine: str, bit: int) -> str:
     return _encode_bytes(bytes(raw))
 
 
+def nested_tokens() -> st.SearchStrategy[str]:
+    """Nested deeper than any parser recurses."""
+    return st.builds(
+        lambda opener, depth: _encode_bytes(opener * depth),
+        st.sampled_from([b"[", b'{"o":', b"[{"]),
+        st.integers(1, 100_000),
+    )
+
+
+def unsigned_tokens() -> st.SearchStrategy[str]:
+    """Tokens any client can make, with no genuine token to start from."""
+    return st.one_of(
+        nested_tokens(),
+        json_values().map(_encode_token),
+        st.builds(lambda offset: _encode_token({"v": 1, "o": offset}), st.integers(0, 2**64)),
+        st.binary(max_size=80).map(_encode_bytes),
+    )
+
+
 def forged_tokens(genuine: str) -> st.SearchStrategy[str]:
     """Tokens a client could make without the server's secret: none is ever honoured."""
     offsets = st.one_of(st.sampled_from(OFFSET_EDGES), st.integers(0, 2**64 - 1))
@@ -795,13 +879,7 @@ def forged_tokens(genuine: str) -> st.SearchStrategy[str]:
         st.builds(
             lambda key, value: _encode_token({"v": 1, "o": 1, key: value}), JSON_KEYS, odd_values
         ),
-        json_values().map(_encode_token),
-        # Nested deeper than any parser recurses.
-        st.builds(
-            lambda opener, depth: _encode_bytes(opener * depth),
-            st.sampled_from([b"[", b'{"o":', b"[{"]),
-            st.integers(1, 100_000),
-        ),
+        unsigned_tokens(),
         st.integers(0, len(genuine) - 1).map(lambda cut: genuine[:cut]),
         hostile_text().filter(bool).map(lambda text: genuine + text),
     )
