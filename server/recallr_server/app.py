@@ -242,7 +242,7 @@ def _observe(settings: Settings, port: int) -> metrics.MetricsServer | None:
 async def start(settings: Settings) -> RecallrServer:
     """Starts serving on `settings.listen` over an already migrated database."""
     db = Database(settings.database_url)
-    signal = MessageSignal()
+    signal = MessageSignal(settings.max_tails)
     # Loaded before serving, so the first processed session pays no start-up cost.
     engine_models = await asyncio.to_thread(load_models)
     # A remote embedder of unconfigured size asks the provider: not on the event loop.

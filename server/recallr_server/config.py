@@ -10,6 +10,7 @@ from typing import TypeVar
 
 from recallr_server.domain.auth import DEFAULT_AUTH_FAILURES_PER_MINUTE
 from recallr_server.domain.messages import DEFAULT_MAX_MESSAGES_PER_SESSION
+from recallr_server.domain.tail import DEFAULT_MAX_TAILS
 
 DEFAULT_DATABASE_FILE = "recallr.db"
 DEFAULT_LISTEN = "127.0.0.1:50051"
@@ -43,6 +44,8 @@ class Settings:
     tail_poll_interval_seconds: float = 0.25
     # Messages one session may hold; AddMessage past it fails with SESSION_FULL.
     max_messages_per_session: int = DEFAULT_MAX_MESSAGES_PER_SESSION
+    # Live message tails this replica follows at once; past it, RATE_LIMITED.
+    max_tails: int = DEFAULT_MAX_TAILS
     # How long a verified API key stays cached; revocation takes effect within it.
     auth_cache_seconds: float = 5.0
     # Failed authentications one caller (an IPv4 address, an IPv6 /64) may make in a row,
@@ -97,6 +100,7 @@ class Settings:
             max_messages_per_session=int(
                 env.get("RECALLR_MAX_MESSAGES_PER_SESSION", str(DEFAULT_MAX_MESSAGES_PER_SESSION))
             ),
+            max_tails=int(env.get("RECALLR_MAX_TAILS", str(DEFAULT_MAX_TAILS))),
             auth_cache_seconds=float(env.get("RECALLR_AUTH_CACHE_SECONDS", "5")),
             auth_failures_per_minute=int(
                 env.get("RECALLR_AUTH_FAILURES_PER_MINUTE", str(DEFAULT_AUTH_FAILURES_PER_MINUTE))

@@ -107,18 +107,20 @@ class Messages:
         """The last `n` messages, then (when following) each batch of new ones as it commits."""
         async with self._units.read() as tx:
             user = await tx.users.find(project_id, user_id)
-            initial = await tx.messages.last(user, n)
-            # Everything up to now counts as seen, even beyond the last n.
-            high = initial.last_seq if initial.messages else await tx.messages.last_seq(user)
-        yield initial.messages
-        if not follow:
-            return
-        wake = self._signal.subscribe(user.pk)
+        # A tail is refused before it sends anything when the replica follows too many.
+        wake = self._signal.subscribe(user.pk) if follow else None
         try:
-            async for batch in self._follow(user, high or 0, wake):
-                yield batch
+            async with self._units.read() as tx:
+                initial = await tx.messages.last(user, n)
+                # Everything up to now counts as seen, even beyond the last n.
+                high = initial.last_seq if initial.messages else await tx.messages.last_seq(user)
+            yield initial.messages
+            if wake is not None:
+                async for batch in self._follow(user, high or 0, wake):
+                    yield batch
         finally:
-            self._signal.unsubscribe(user.pk, wake)
+            if wake is not None:
+                self._signal.unsubscribe(user.pk, wake)
 
     async def _follow(
         self, user: User, high: int, wake: asyncio.Event

@@ -65,6 +65,9 @@ type SessionServiceClient interface {
 	// Streams a user's last n messages across all sessions, oldest first, and
 	// with `follow` keeps the stream open and sends every new message of the
 	// user as it is added, until the client cancels or the deadline passes.
+	// A replica follows a configured number of tails at once (1,000 by
+	// default); past it, a following tail fails with RESOURCE_EXHAUSTED, reason
+	// RATE_LIMITED, before it sends anything.
 	TailMessages(ctx context.Context, in *TailMessagesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[TailMessagesResponse], error)
 }
 
@@ -219,6 +222,9 @@ type SessionServiceServer interface {
 	// Streams a user's last n messages across all sessions, oldest first, and
 	// with `follow` keeps the stream open and sends every new message of the
 	// user as it is added, until the client cancels or the deadline passes.
+	// A replica follows a configured number of tails at once (1,000 by
+	// default); past it, a following tail fails with RESOURCE_EXHAUSTED, reason
+	// RATE_LIMITED, before it sends anything.
 	TailMessages(*TailMessagesRequest, grpc.ServerStreamingServer[TailMessagesResponse]) error
 	mustEmbedUnimplementedSessionServiceServer()
 }

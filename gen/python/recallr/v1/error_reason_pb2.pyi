@@ -105,7 +105,8 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     Code: INVALID_ARGUMENT. Metadata: "question", "answer".
     """
     ERROR_REASON_RATE_LIMITED: _ErrorReason.ValueType  # 60
-    """The project's request quota is spent for now.
+    """A limit is reached for now: the caller's failed authentications, or the
+    live tails the replica follows at once. Retry after the delay.
     Code: RESOURCE_EXHAUSTED. Metadata: "retry_after_seconds".
     A `google.rpc.RetryInfo` detail carries the delay.
     """
@@ -215,7 +216,8 @@ ERROR_REASON_MERGE_CONFLICT_INVALID_ANSWER: ErrorReason.ValueType  # 54
 Code: INVALID_ARGUMENT. Metadata: "question", "answer".
 """
 ERROR_REASON_RATE_LIMITED: ErrorReason.ValueType  # 60
-"""The project's request quota is spent for now.
+"""A limit is reached for now: the caller's failed authentications, or the
+live tails the replica follows at once. Retry after the delay.
 Code: RESOURCE_EXHAUSTED. Metadata: "retry_after_seconds".
 A `google.rpc.RetryInfo` detail carries the delay.
 """

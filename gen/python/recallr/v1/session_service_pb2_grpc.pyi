@@ -67,6 +67,9 @@ class SessionServiceStub:
     """Streams a user's last n messages across all sessions, oldest first, and
     with `follow` keeps the stream open and sends every new message of the
     user as it is added, until the client cancels or the deadline passes.
+    A replica follows a configured number of tails at once (1,000 by
+    default); past it, a following tail fails with RESOURCE_EXHAUSTED, reason
+    RATE_LIMITED, before it sends anything.
     """
 
 @_typing.type_check_only
@@ -108,6 +111,9 @@ class SessionServiceAsyncStub(SessionServiceStub):
     """Streams a user's last n messages across all sessions, oldest first, and
     with `follow` keeps the stream open and sends every new message of the
     user as it is added, until the client cancels or the deadline passes.
+    A replica follows a configured number of tails at once (1,000 by
+    default); past it, a following tail fails with RESOURCE_EXHAUSTED, reason
+    RATE_LIMITED, before it sends anything.
     """
 
 class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -206,6 +212,9 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         """Streams a user's last n messages across all sessions, oldest first, and
         with `follow` keeps the stream open and sends every new message of the
         user as it is added, until the client cancels or the deadline passes.
+        A replica follows a configured number of tails at once (1,000 by
+        default); past it, a following tail fails with RESOURCE_EXHAUSTED, reason
+        RATE_LIMITED, before it sends anything.
         """
 
 def add_SessionServiceServicer_to_server(servicer: SessionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

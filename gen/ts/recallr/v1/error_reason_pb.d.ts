@@ -185,7 +185,8 @@ export enum ErrorReason {
   MERGE_CONFLICT_INVALID_ANSWER = 54,
 
   /**
-   * The project's request quota is spent for now.
+   * A limit is reached for now: the caller's failed authentications, or the
+   * live tails the replica follows at once. Retry after the delay.
    * Code: RESOURCE_EXHAUSTED. Metadata: "retry_after_seconds".
    * A `google.rpc.RetryInfo` detail carries the delay.
    *

@@ -700,6 +700,9 @@ export declare const SessionService: GenService<{
    * Streams a user's last n messages across all sessions, oldest first, and
    * with `follow` keeps the stream open and sends every new message of the
    * user as it is added, until the client cancels or the deadline passes.
+   * A replica follows a configured number of tails at once (1,000 by
+   * default); past it, a following tail fails with RESOURCE_EXHAUSTED, reason
+   * RATE_LIMITED, before it sends anything.
    *
    * @generated from rpc recallr.v1.SessionService.TailMessages
    */
