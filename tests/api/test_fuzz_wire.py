@@ -862,7 +862,7 @@ def unsigned_tokens() -> st.SearchStrategy[str]:
         nested_tokens(),
         json_values().map(_encode_token),
         st.builds(lambda offset: _encode_token({"v": 1, "o": offset}), st.integers(0, 2**64)),
-        st.binary(max_size=80).map(_encode_bytes),
+        st.binary(min_size=1, max_size=80).map(_encode_bytes),
     )
 
 
