@@ -24,6 +24,7 @@ from recallr.v1 import (
     merge_conflict_pb2,
     merge_conflict_service_pb2,
     session_pb2,
+    user_export_pb2,
     user_pb2,
     user_service_pb2,
 )
@@ -44,10 +45,12 @@ from recallrai.models import (
     MergeConflictStatus,
     Message,
     MessageRole,
+    NewMessage,
     QueryDateRangeFilter,
     RecallStrategy,
     SessionStatus,
     Unavailable,
+    UserDataCounts,
     UserMemoryItem,
 )
 
@@ -209,6 +212,23 @@ def timestamp(moment: datetime, field: str) -> timestamp_pb2.Timestamp:
     result = timestamp_pb2.Timestamp()
     result.FromDatetime(moment)
     return result
+
+
+def new_messages(messages: Sequence[NewMessage], field: str) -> list[session_pb2.Message]:
+    """Messages to add in bulk, each checked before any call."""
+    wire = []
+    for index, message in enumerate(messages):
+        if not isinstance(message, NewMessage):
+            raise invalid(
+                f"{field}[{index}] must be a NewMessage, not {type(message).__name__}",
+                f"{field}[{index}]",
+                "NewMessage",
+            )
+        item = session_pb2.Message(role=message_role(message.role), content=message.content)
+        if message.timestamp is not None:
+            item.create_time.CopyFrom(timestamp(message.timestamp, f"{field}[{index}].timestamp"))
+        wire.append(item)
+    return wire
 
 
 def recall_options(
@@ -560,3 +580,14 @@ def context_event(
 
 def category(value: category_pb2.Category) -> Category:
     return Category(name=value.name, description=value.description)
+
+
+def data_counts(value: user_export_pb2.UserDataCounts) -> UserDataCounts:
+    return UserDataCounts(
+        sessions=value.sessions,
+        messages=value.messages,
+        memories=value.memories,
+        memory_links=value.memory_links,
+        merge_conflicts=value.merge_conflicts,
+        session_summaries=value.session_summaries,
+    )

@@ -27,15 +27,18 @@ from recallr_server.api.paging import PageTokens
 from recallr_server.api.sessions import SessionServicer
 from recallr_server.api.users import UserServicer
 from recallr_server.config import Settings
+from recallr_server.domain.appends import MessageAppender
 from recallr_server.domain.auth import Authenticator
+from recallr_server.domain.bulk import BulkWrites
 from recallr_server.domain.categories import Categories
 from recallr_server.domain.context import ContextRecall, Recaller
 from recallr_server.domain.memories import Memories
 from recallr_server.domain.merge_conflicts import MergeConflicts
 from recallr_server.domain.messages import Messages
 from recallr_server.domain.ports import UnitOfWork, WorkQueued
-from recallr_server.domain.sessions import Sessions
+from recallr_server.domain.sessions import DEFAULT_MAX_MESSAGES_PER_SESSION, Sessions
 from recallr_server.domain.tail import MessageSignal
+from recallr_server.domain.transfer import UserTransfer
 from recallr_server.domain.users import Users
 from recallr_server.engine.embeddings import Embedder, MiniLMEmbedder
 from recallr_server.engine.ingest.processing import SessionProcessor
@@ -54,7 +57,9 @@ from recallr_server.health import DatabaseHealth
 from recallr_server.http import server as http_server
 from recallr_server.http.deps import UseCases
 from recallr_server.store import models
+from recallr_server.store.appends import StoreMessageLog
 from recallr_server.store.database import Database
+from recallr_server.store.message_feed import MessageFeed
 from recallr_server.store.projects import StoreApiKeys
 from recallr_server.store.secrets import PAGE_TOKEN_SECRET, shared_secret
 from recallr_server.store.unit_of_work import StoreUnitOfWork
@@ -80,6 +85,8 @@ class RecallrServer:
     worker: Worker
     # Revoking through it takes a key out of this replica's cache at once.
     authenticator: Authenticator
+    appender: MessageAppender
+    feed: MessageFeed
     http: http_server.HttpServer | None = None
 
     async def stop(self) -> None:
@@ -92,6 +99,8 @@ class RecallrServer:
             self.server.stop(self.grace_seconds),
             *([self.http.stop()] if self.http is not None else []),
         )
+        await self.feed.stop()
+        await self.appender.close()
         await self.worker.stop()
         await self.db.dispose()
         if self.metrics_server is not None:
@@ -138,22 +147,29 @@ def units_of_work(db: Database) -> UnitOfWork:
     return StoreUnitOfWork(db)
 
 
-def messages_of(units: UnitOfWork, settings: Settings, signal: MessageSignal) -> Messages:
-    return Messages(
-        units, signal, settings.tail_poll_interval_seconds, settings.max_messages_per_session
-    )
+def message_appender(
+    db: Database,
+    signal: MessageSignal,
+    max_per_session: int = DEFAULT_MAX_MESSAGES_PER_SESSION,
+) -> MessageAppender:
+    """The one writer of AddMessage's batches on `db` in this process."""
+    return MessageAppender(StoreMessageLog(db), signal, max_per_session)
 
 
 def session_servicer(
     db: Database,
     settings: Settings,
     signal: MessageSignal,
+    appender: MessageAppender,
     work_queued: WorkQueued,
     pages: PageTokens,
 ) -> SessionServicer:
     units = units_of_work(db)
     return SessionServicer(
-        Sessions(units, work_queued), messages_of(units, settings, signal), pages
+        Sessions(units, work_queued),
+        Messages(units, signal, appender),
+        BulkWrites(units, work_queued, signal, settings.max_messages_per_session),
+        pages,
     )
 
 
@@ -161,18 +177,22 @@ def servicers(
     db: Database,
     settings: Settings,
     signal: MessageSignal,
+    appender: MessageAppender,
     work_queued: WorkQueued,
     recaller: Recaller,
     pages: PageTokens,
 ) -> list[ServiceMethods]:
     """Every service of the contract, each registered by its typed protocol."""
     units = units_of_work(db)
-    conflicts = MergeConflicts(units, work_queued)
     return [
-        services.user_service(UserServicer(Users(units), pages)),
-        services.session_service(session_servicer(db, settings, signal, work_queued, pages)),
+        services.user_service(UserServicer(Users(units), UserTransfer(units, work_queued), pages)),
+        services.session_service(
+            session_servicer(db, settings, signal, appender, work_queued, pages)
+        ),
         services.memory_service(MemoryServicer(Memories(units), pages)),
-        services.merge_conflict_service(MergeConflictServicer(conflicts, pages)),
+        services.merge_conflict_service(
+            MergeConflictServicer(MergeConflicts(units, work_queued), pages)
+        ),
         services.context_service(ContextServicer(ContextRecall(recaller))),
         services.category_service(CategoryServicer(Categories(units))),
     ]
@@ -180,9 +200,9 @@ def servicers(
 
 def http_use_cases(
     db: Database,
-    settings: Settings,
     authenticator: Authenticator,
     signal: MessageSignal,
+    appender: MessageAppender,
     work_queued: WorkQueued,
     recaller: Recaller,
 ) -> UseCases:
@@ -192,7 +212,7 @@ def http_use_cases(
         authenticator,
         Users(units),
         Sessions(units, work_queued),
-        messages_of(units, settings, signal),
+        Messages(units, signal, appender),
         Memories(units),
         MergeConflicts(units, work_queued),
         ContextRecall(recaller),
@@ -239,10 +259,19 @@ def _observe(settings: Settings, port: int) -> metrics.MetricsServer | None:
     return metrics_server
 
 
+def authenticator_of(db: Database, settings: Settings) -> Authenticator:
+    return Authenticator(
+        StoreApiKeys(db), settings.auth_cache_seconds, settings.auth_failures_per_minute
+    )
+
+
 async def start(settings: Settings) -> RecallrServer:
     """Starts serving on `settings.listen` over an already migrated database."""
     db = Database(settings.database_url)
-    signal = MessageSignal(settings.max_tails)
+    signal = MessageSignal(settings.max_tails_per_project)
+    # One writer of AddMessage's batches, and one feed of other processes' messages.
+    appender = message_appender(db, signal, settings.max_messages_per_session)
+    feed = MessageFeed(db, signal, settings.tail_poll_interval_seconds)
     # Loaded before serving, so the first processed session pays no start-up cost.
     engine_models = await asyncio.to_thread(load_models)
     # A remote embedder of unconfigured size asks the provider: not on the event loop.
@@ -251,9 +280,7 @@ async def start(settings: Settings) -> RecallrServer:
     recaller = ContextRecaller(
         db, engine_models.embedder, IndexCache(dimensions), engine_models.chat
     )
-    authenticator = Authenticator(
-        StoreApiKeys(db), settings.auth_cache_seconds, settings.auth_failures_per_minute
-    )
+    authenticator = authenticator_of(db, settings)
     factory = HandlerFactory(authenticator)
     pages = PageTokens(await shared_secret(db, PAGE_TOKEN_SECRET))
     options = transport.server_options(settings) + transport.connection_options(settings)
@@ -261,7 +288,7 @@ async def start(settings: Settings) -> RecallrServer:
     server.add_generic_rpc_handlers(
         [
             factory.service_handler(service)
-            for service in servicers(db, settings, signal, worker.wake, recaller, pages)
+            for service in servicers(db, settings, signal, appender, worker.wake, recaller, pages)
         ]
     )
     health = _enable_health_and_reflection(server)
@@ -270,7 +297,7 @@ async def start(settings: Settings) -> RecallrServer:
     await server.start()
     http = await _start_http(
         settings,
-        http_use_cases(db, settings, authenticator, signal, worker.wake, recaller),
+        http_use_cases(db, authenticator, signal, appender, worker.wake, recaller),
     )
     database_health = DatabaseHealth(
         health, [s.full_name for s in SERVICES], db, settings.health_probe_seconds
@@ -280,6 +307,7 @@ async def start(settings: Settings) -> RecallrServer:
         worker.start()
     await database_health.check()
     database_health.start()
+    feed.start()
     log.info("serving on port %d", port)
     return RecallrServer(
         server,
@@ -293,6 +321,8 @@ async def start(settings: Settings) -> RecallrServer:
         metrics_server,
         worker,
         authenticator,
+        appender,
+        feed,
         http,
     )
 

@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from recallr_server.domain.auth import DEFAULT_AUTH_FAILURES_PER_MINUTE
-from recallr_server.domain.messages import DEFAULT_MAX_MESSAGES_PER_SESSION
-from recallr_server.domain.tail import DEFAULT_MAX_TAILS
+from recallr_server.domain.sessions import DEFAULT_MAX_MESSAGES_PER_SESSION
 
 DEFAULT_DATABASE_FILE = "recallr.db"
 DEFAULT_LISTEN = "127.0.0.1:50051"
@@ -40,12 +39,13 @@ class Settings:
     api_key: str | None = field(default=None, repr=False)
     # How long in-flight calls may finish after SIGTERM.
     shutdown_grace_seconds: float = 10.0
-    # How often a live message tail looks for messages other replicas added.
-    tail_poll_interval_seconds: float = 0.25
-    # Messages one session may hold; AddMessage past it fails with SESSION_FULL.
+    # How often a process looks for messages that other processes added, while it has live
+    # tails open (SQLite; on PostgreSQL they are announced, and this poll is a backstop).
+    tail_poll_interval_seconds: float = 0.05
+    # Live (following) tails one project may hold open in one serving process.
+    max_tails_per_project: int = 1_000
+    # Messages one session may hold; adding past it fails with SESSION_FULL.
     max_messages_per_session: int = DEFAULT_MAX_MESSAGES_PER_SESSION
-    # Live message tails this replica follows at once; past it, RATE_LIMITED.
-    max_tails: int = DEFAULT_MAX_TAILS
     # How long a verified API key stays cached; revocation takes effect within it.
     auth_cache_seconds: float = 5.0
     # Failed authentications one caller (an IPv4 address, an IPv6 /64) may make in a row,
@@ -86,6 +86,13 @@ class Settings:
     # How long a claimed job stays claimed without a heartbeat: a dead worker's
     # jobs are taken over after this.
     job_lease_seconds: float = 60.0
+    # Serving processes `serve` runs on one port (SO_REUSEPORT); 0 means one per core.
+    processes: int = 0
+    # Which of them this is, in a process `serve` started; None in `serve` itself.
+    process_index: int | None = None
+    # The niceness of the job worker's own process when `serve` runs several, so that
+    # serving keeps the cores it needs while processing takes whatever is left.
+    worker_nice: int = 5
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -96,11 +103,11 @@ class Settings:
             project_id=env.get("RECALLR_PROJECT_ID") or None,
             api_key=env.get("RECALLR_API_KEY") or None,
             shutdown_grace_seconds=float(env.get("RECALLR_SHUTDOWN_GRACE_SECONDS", "10")),
-            tail_poll_interval_seconds=float(env.get("RECALLR_TAIL_POLL_SECONDS", "0.25")),
+            tail_poll_interval_seconds=float(env.get("RECALLR_TAIL_POLL_SECONDS", "0.05")),
+            max_tails_per_project=int(env.get("RECALLR_MAX_TAILS_PER_PROJECT", "1000")),
             max_messages_per_session=int(
                 env.get("RECALLR_MAX_MESSAGES_PER_SESSION", str(DEFAULT_MAX_MESSAGES_PER_SESSION))
             ),
-            max_tails=int(env.get("RECALLR_MAX_TAILS", str(DEFAULT_MAX_TAILS))),
             auth_cache_seconds=float(env.get("RECALLR_AUTH_CACHE_SECONDS", "5")),
             auth_failures_per_minute=int(
                 env.get("RECALLR_AUTH_FAILURES_PER_MINUTE", str(DEFAULT_AUTH_FAILURES_PER_MINUTE))
@@ -133,4 +140,7 @@ class Settings:
             log_level=env.get("RECALLR_LOG_LEVEL", "INFO").upper(),
             workers=int(env.get("RECALLR_WORKERS", "1")),
             job_lease_seconds=float(env.get("RECALLR_JOB_LEASE_SECONDS", "60")),
+            processes=int(env.get("RECALLR_PROCESSES", "0")),
+            process_index=_optional(int, env.get("RECALLR_PROCESS_INDEX")),
+            worker_nice=int(env.get("RECALLR_WORKER_NICE", "5")),
         )

@@ -263,6 +263,7 @@ def test_a_session_holds_the_configured_number_of_messages_and_says_when_full(
         # Another session of the user has room of its own.
         other = create_session(api, tenant, "ada").session_id
         assert add_message(api, tenant, "ada", other, "hello").session_id == other
+        _bulk_adds_keep_to_the_cap(api, tenant, other)
     with (
         RecallrAI(
             api_key=tenant.api_key, project_id=tenant.project_id, target=small_sessions.target
@@ -271,3 +272,18 @@ def test_a_session_holds_the_configured_number_of_messages_and_says_when_full(
     ):
         client.get_user("ada").get_session(session_id).add_message(role="user", content="more")
     assert raised.value.metadata["max_messages"] == str(MAX_MESSAGES)
+
+
+def _bulk_adds_keep_to_the_cap(api: Stubs, tenant: Tenant, session_id: str) -> None:
+    """A batch that would take a session past the cap, or an import of more messages than a
+    session holds, is refused whole."""
+    turns = [session_pb2.Message(role=USER, content=f"bulk {i}") for i in range(MAX_MESSAGES)]
+    batch = pb.AddMessagesRequest(user_id="ada", session_id=session_id, messages=turns)
+    error = fails(api.sessions.AddMessages, batch, tenant.metadata)
+    assert (error.code, error.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "SESSION_FULL")
+    fits = pb.AddMessagesRequest(user_id="ada", session_id=session_id, messages=turns[1:])
+    assert len(api.sessions.AddMessages(fits, metadata=tenant.metadata).messages) == 2
+    imported = pb.ImportSessionRequest(user_id="ada", messages=[*turns, turns[0]])
+    error = fails(api.sessions.ImportSession, imported, tenant.metadata)
+    assert (error.code, error.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "SESSION_FULL")
+    assert len(list_messages(api, tenant, session_id)) == MAX_MESSAGES

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import grpc
@@ -20,8 +18,8 @@ from tests.api.seed import (
     message_row,
     user_pk,
 )
-from tests.api.wire import Stubs, decode, fails, stubs
-from tests.conftest import ServerThread, Tenant
+from tests.api.wire import Stubs, fails, stubs
+from tests.conftest import Tenant
 
 # Long enough for a loaded machine, short enough that a lost message fails fast.
 ARRIVAL_SECONDS = 3.0
@@ -148,50 +146,3 @@ def test_a_tail_of_an_unknown_user_is_user_not_found(tenant: Tenant, api: Stubs)
         "USER_NOT_FOUND",
         {"user_id": "ghost"},
     )
-
-
-@pytest.fixture
-def one_tail(tenant: Tenant) -> Iterator[ServerThread]:
-    """A replica of the tenant's database that follows one live tail at a time."""
-    running = ServerThread(replace(tenant.server.settings, listen="127.0.0.1:0", max_tails=1))
-    yield running
-    running.stop()
-
-
-def test_a_replica_follows_its_configured_number_of_tails_and_asks_others_to_wait(
-    tenant: Tenant, api: Stubs, one_tail: ServerThread
-) -> None:
-    with grpc.insecure_channel(one_tail.target) as channel:
-        limited = stubs(channel)
-        first = tail(limited, tenant, 0, follow=True, timeout=30)
-        assert list(next(first).messages) == []
-        with pytest.raises(grpc.RpcError) as raised:
-            next(tail(limited, tenant, 0, follow=True, timeout=30))
-        error = decode(raised.value)
-        assert (error.code, error.reason, error.metadata) == (
-            grpc.StatusCode.RESOURCE_EXHAUSTED,
-            "RATE_LIMITED",
-            {"retry_after_seconds": "5"},
-        )
-        # A tail that does not follow costs no slot.
-        assert [list(r.messages) for r in tail(limited, tenant, 0, follow=False)] == [[]]
-        first.cancel()
-        deadline = time.monotonic() + ARRIVAL_SECONDS
-        # The cancelled tail's slot comes back once the server has seen it go.
-        while (again := _followed(limited, tenant)) is None:
-            assert time.monotonic() < deadline, "the slot never came back"
-            time.sleep(0.05)
-        again.cancel()
-
-
-def _followed(api: Stubs, tenant: Tenant) -> Any:
-    """A following tail that has sent its first batch, or None when refused for want of room."""
-    stream = tail(api, tenant, 0, follow=True, timeout=30)
-    try:
-        next(stream)
-    except grpc.RpcError as error:
-        refused = decode(error)
-    else:
-        return stream
-    assert (refused.code, refused.reason) == (grpc.StatusCode.RESOURCE_EXHAUSTED, "RATE_LIMITED")
-    return None

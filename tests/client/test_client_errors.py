@@ -23,7 +23,7 @@ import grpc
 import pytest
 
 from recallr.v1 import error_reason_pb2, user_service_pb2
-from recallr_server.domain.messages import DEFAULT_MAX_MESSAGES_PER_SESSION
+from recallr_server.domain.sessions import DEFAULT_MAX_MESSAGES_PER_SESSION
 from recallr_server.store import models
 from recallr_server.store.database import Database
 from recallrai.exceptions import (

@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Hashable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -19,6 +18,7 @@ from recallr.v1 import session_pb2
 from recallr.v1 import session_service_pb2 as pb
 from recallr_server.api.handlers import Call
 from recallr_server.api.paging import PageTokens
+from recallr_server.app import message_appender
 from recallr_server.app import session_servicer as SessionServicer
 from recallr_server.config import Settings
 from recallr_server.domain.tail import MessageSignal
@@ -38,9 +38,14 @@ class Chat:
         self.db = db
         self.user = user
         self._call = Call(project_id, "test", cast(Any, None))
-        settings = replace(Settings(), tail_poll_interval_seconds=0.05)
+        signal = MessageSignal()
         self._servicer = SessionServicer(
-            db, settings, MessageSignal(), lambda: None, PageTokens(b"test secret")
+            db,
+            Settings(),
+            signal,
+            message_appender(db, signal),
+            lambda: None,
+            PageTokens(b"test secret"),
         )
 
     async def session(self, created: datetime | None = None) -> str:

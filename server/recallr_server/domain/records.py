@@ -208,3 +208,21 @@ class ConflictOrder:
 class Category:
     name: str
     description: str
+
+
+@dataclass(frozen=True)
+class OwnedSession:
+    """A session with its user, and the project the user belongs to."""
+
+    project_id: str
+    user: User
+    session: Session
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A message AddMessage appends: its owner, and the request id that made it, if any."""
+
+    user_pk: str
+    message: Message
+    request_id: str

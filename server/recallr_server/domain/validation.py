@@ -92,6 +92,11 @@ def canonical_uuid(value: str) -> str | None:
     return canonical if canonical == value.lower() else None
 
 
+def is_uuid(value: str) -> bool:
+    """Whether `value` names a row by the one rule of `canonical_uuid`."""
+    return canonical_uuid(value) is not None
+
+
 def canonical_project_id(value: str) -> str:
     """A project id may be any text (an operator chooses it); one that is a UUID follows
     the rule of every other id."""

@@ -18,6 +18,7 @@ from recallr_server.config import Settings
 from recallr_server.http import application
 from recallr_server.http.deps import UseCases
 from recallr_server.http.limits import BodyLimit
+from recallr_server.sockets import shared_socket
 
 
 class _Server(uvicorn.Server):
@@ -62,7 +63,9 @@ class HttpServer:
 
 async def start(settings: Settings, cases: UseCases, listen: str) -> HttpServer:
     server = _Server(_config(settings, cases, listen))
-    task = asyncio.create_task(server.serve(), name="http-api")
+    # Bound with SO_REUSEPORT: with `serve` on every core, each serving process binds it.
+    sock = shared_socket(listen)
+    task = asyncio.create_task(server.serve(sockets=[sock]), name="http-api")
     while not server.started:
         if task.done():
             task.result()  # raises why it could not start (say, the port is taken)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from recallr_server.domain.paging import Page, Window
 from recallr_server.domain.records import Session, SessionStatus, User
@@ -30,6 +31,20 @@ def session_record(row: models.Session, user_id: str) -> Session:
         last_message_at=row.last_message_at,
         message_count=row.message_count,
     )
+
+
+async def count_messages(session: Tx, session_ids: Iterable[str]) -> None:
+    """Adds messages just inserted, one id per message, to their sessions' counts.
+
+    Every path that inserts messages calls it in the same transaction, so a session's
+    count is its number of messages, whichever call added them.
+    """
+    for session_id, added in Counter(session_ids).items():
+        await session.execute(
+            update(models.Session)
+            .where(models.Session.id == session_id)
+            .values(message_count=models.Session.message_count + added)
+        )
 
 
 class SessionStore:
@@ -70,7 +85,6 @@ class SessionStore:
         row.metadata_ = session.metadata
         row.failure_reason = session.failure_reason
         row.last_message_at = session.last_message_at
-        row.message_count = session.message_count
 
     async def delete(self, user: User, session: Session) -> None:
         # Its processing job goes with it, queued or running (jobs.py).
