@@ -95,7 +95,8 @@ const (
 	// Code: INVALID_ARGUMENT. Metadata: "question", "answer".
 	ErrorReason_ERROR_REASON_MERGE_CONFLICT_INVALID_ANSWER ErrorReason = 54
 	// A limit is reached for now: the caller's failed authentications, or the
-	// live tails the replica follows at once. Retry after the delay.
+	// live tails a project holds open in one serving process. Retry after the
+	// delay.
 	// Code: RESOURCE_EXHAUSTED. Metadata: "retry_after_seconds".
 	// A `google.rpc.RetryInfo` detail carries the delay.
 	ErrorReason_ERROR_REASON_RATE_LIMITED ErrorReason = 60

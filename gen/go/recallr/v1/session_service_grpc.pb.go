@@ -67,9 +67,9 @@ type SessionServiceClient interface {
 	// Streams a user's last n messages across all sessions, oldest first, and
 	// with `follow` keeps the stream open and sends every new message of the
 	// user as it is added, until the client cancels or the deadline passes.
-	// A replica follows a configured number of tails at once (1,000 by
-	// default); past it, a following tail fails with RESOURCE_EXHAUSTED, reason
-	// RATE_LIMITED, before it sends anything.
+	// One project may hold a configured number of following tails open in one
+	// serving process (1,000 by default); past it, a following tail fails with
+	// RESOURCE_EXHAUSTED, reason RATE_LIMITED.
 	TailMessages(ctx context.Context, in *TailMessagesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[TailMessagesResponse], error)
 	// Adds a whole conversation in one call: a session (with its historical
 	// create_time) and its messages (each with its own timestamp), in one
@@ -259,9 +259,9 @@ type SessionServiceServer interface {
 	// Streams a user's last n messages across all sessions, oldest first, and
 	// with `follow` keeps the stream open and sends every new message of the
 	// user as it is added, until the client cancels or the deadline passes.
-	// A replica follows a configured number of tails at once (1,000 by
-	// default); past it, a following tail fails with RESOURCE_EXHAUSTED, reason
-	// RATE_LIMITED, before it sends anything.
+	// One project may hold a configured number of following tails open in one
+	// serving process (1,000 by default); past it, a following tail fails with
+	// RESOURCE_EXHAUSTED, reason RATE_LIMITED.
 	TailMessages(*TailMessagesRequest, grpc.ServerStreamingServer[TailMessagesResponse]) error
 	// Adds a whole conversation in one call: a session (with its historical
 	// create_time) and its messages (each with its own timestamp), in one

@@ -106,7 +106,8 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """
     ERROR_REASON_RATE_LIMITED: _ErrorReason.ValueType  # 60
     """A limit is reached for now: the caller's failed authentications, or the
-    live tails the replica follows at once. Retry after the delay.
+    live tails a project holds open in one serving process. Retry after the
+    delay.
     Code: RESOURCE_EXHAUSTED. Metadata: "retry_after_seconds".
     A `google.rpc.RetryInfo` detail carries the delay.
     """
@@ -217,7 +218,8 @@ Code: INVALID_ARGUMENT. Metadata: "question", "answer".
 """
 ERROR_REASON_RATE_LIMITED: ErrorReason.ValueType  # 60
 """A limit is reached for now: the caller's failed authentications, or the
-live tails the replica follows at once. Retry after the delay.
+live tails a project holds open in one serving process. Retry after the
+delay.
 Code: RESOURCE_EXHAUSTED. Metadata: "retry_after_seconds".
 A `google.rpc.RetryInfo` detail carries the delay.
 """

@@ -67,9 +67,9 @@ class SessionServiceStub:
     """Streams a user's last n messages across all sessions, oldest first, and
     with `follow` keeps the stream open and sends every new message of the
     user as it is added, until the client cancels or the deadline passes.
-    A replica follows a configured number of tails at once (1,000 by
-    default); past it, a following tail fails with RESOURCE_EXHAUSTED, reason
-    RATE_LIMITED, before it sends anything.
+    One project may hold a configured number of following tails open in one
+    serving process (1,000 by default); past it, a following tail fails with
+    RESOURCE_EXHAUSTED, reason RATE_LIMITED.
     """
     ImportSession: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.ImportSessionRequest, _session_service_pb2.ImportSessionResponse]
     """Adds a whole conversation in one call: a session (with its historical
@@ -128,9 +128,9 @@ class SessionServiceAsyncStub(SessionServiceStub):
     """Streams a user's last n messages across all sessions, oldest first, and
     with `follow` keeps the stream open and sends every new message of the
     user as it is added, until the client cancels or the deadline passes.
-    A replica follows a configured number of tails at once (1,000 by
-    default); past it, a following tail fails with RESOURCE_EXHAUSTED, reason
-    RATE_LIMITED, before it sends anything.
+    One project may hold a configured number of following tails open in one
+    serving process (1,000 by default); past it, a following tail fails with
+    RESOURCE_EXHAUSTED, reason RATE_LIMITED.
     """
     ImportSession: _aio.UnaryUnaryMultiCallable[_session_service_pb2.ImportSessionRequest, _session_service_pb2.ImportSessionResponse]  # type: ignore[assignment]
     """Adds a whole conversation in one call: a session (with its historical
@@ -246,9 +246,9 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         """Streams a user's last n messages across all sessions, oldest first, and
         with `follow` keeps the stream open and sends every new message of the
         user as it is added, until the client cancels or the deadline passes.
-        A replica follows a configured number of tails at once (1,000 by
-        default); past it, a following tail fails with RESOURCE_EXHAUSTED, reason
-        RATE_LIMITED, before it sends anything.
+        One project may hold a configured number of following tails open in one
+        serving process (1,000 by default); past it, a following tail fails with
+        RESOURCE_EXHAUSTED, reason RATE_LIMITED.
         """
 
     @_abc_1.abstractmethod

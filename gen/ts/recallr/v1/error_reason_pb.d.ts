@@ -186,7 +186,8 @@ export enum ErrorReason {
 
   /**
    * A limit is reached for now: the caller's failed authentications, or the
-   * live tails the replica follows at once. Retry after the delay.
+   * live tails a project holds open in one serving process. Retry after the
+   * delay.
    * Code: RESOURCE_EXHAUSTED. Metadata: "retry_after_seconds".
    * A `google.rpc.RetryInfo` detail carries the delay.
    *

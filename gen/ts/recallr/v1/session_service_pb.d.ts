@@ -848,9 +848,9 @@ export declare const SessionService: GenService<{
    * Streams a user's last n messages across all sessions, oldest first, and
    * with `follow` keeps the stream open and sends every new message of the
    * user as it is added, until the client cancels or the deadline passes.
-   * A replica follows a configured number of tails at once (1,000 by
-   * default); past it, a following tail fails with RESOURCE_EXHAUSTED, reason
-   * RATE_LIMITED, before it sends anything.
+   * One project may hold a configured number of following tails open in one
+   * serving process (1,000 by default); past it, a following tail fails with
+   * RESOURCE_EXHAUSTED, reason RATE_LIMITED.
    *
    * @generated from rpc recallr.v1.SessionService.TailMessages
    */
