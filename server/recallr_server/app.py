@@ -23,6 +23,7 @@ from recallr_server.api.context import ContextServicer
 from recallr_server.api.handlers import HandlerFactory, ServiceMethods
 from recallr_server.api.memories import MemoryServicer
 from recallr_server.api.merge_conflicts import MergeConflictServicer
+from recallr_server.api.paging import PageTokens
 from recallr_server.api.sessions import SessionServicer
 from recallr_server.api.users import UserServicer
 from recallr_server.config import Settings
@@ -35,7 +36,7 @@ from recallr_server.domain.memories import Memories
 from recallr_server.domain.merge_conflicts import MergeConflicts
 from recallr_server.domain.messages import Messages
 from recallr_server.domain.ports import UnitOfWork, WorkQueued
-from recallr_server.domain.sessions import Sessions
+from recallr_server.domain.sessions import DEFAULT_MAX_MESSAGES_PER_SESSION, Sessions
 from recallr_server.domain.tail import MessageSignal
 from recallr_server.domain.transfer import UserTransfer
 from recallr_server.domain.users import Users
@@ -60,6 +61,7 @@ from recallr_server.store.appends import StoreMessageLog
 from recallr_server.store.database import Database
 from recallr_server.store.message_feed import MessageFeed
 from recallr_server.store.projects import StoreApiKeys
+from recallr_server.store.secrets import PAGE_TOKEN_SECRET, shared_secret
 from recallr_server.store.unit_of_work import StoreUnitOfWork
 
 log = logging.getLogger("recallr.server")
@@ -81,6 +83,8 @@ class RecallrServer:
     database_health: DatabaseHealth
     metrics_server: metrics.MetricsServer | None
     worker: Worker
+    # Revoking through it takes a key out of this replica's cache at once.
+    authenticator: Authenticator
     appender: MessageAppender
     feed: MessageFeed
     http: http_server.HttpServer | None = None
@@ -143,36 +147,52 @@ def units_of_work(db: Database) -> UnitOfWork:
     return StoreUnitOfWork(db)
 
 
-def message_appender(db: Database, signal: MessageSignal) -> MessageAppender:
+def message_appender(
+    db: Database,
+    signal: MessageSignal,
+    max_per_session: int = DEFAULT_MAX_MESSAGES_PER_SESSION,
+) -> MessageAppender:
     """The one writer of AddMessage's batches on `db` in this process."""
-    return MessageAppender(StoreMessageLog(db), signal)
+    return MessageAppender(StoreMessageLog(db), signal, max_per_session)
 
 
 def session_servicer(
-    db: Database, signal: MessageSignal, appender: MessageAppender, work_queued: WorkQueued
+    db: Database,
+    settings: Settings,
+    signal: MessageSignal,
+    appender: MessageAppender,
+    work_queued: WorkQueued,
+    pages: PageTokens,
 ) -> SessionServicer:
     units = units_of_work(db)
     return SessionServicer(
         Sessions(units, work_queued),
         Messages(units, signal, appender),
-        BulkWrites(units, work_queued, signal),
+        BulkWrites(units, work_queued, signal, settings.max_messages_per_session),
+        pages,
     )
 
 
 def servicers(
     db: Database,
+    settings: Settings,
     signal: MessageSignal,
     appender: MessageAppender,
     work_queued: WorkQueued,
     recaller: Recaller,
+    pages: PageTokens,
 ) -> list[ServiceMethods]:
     """Every service of the contract, each registered by its typed protocol."""
     units = units_of_work(db)
     return [
-        services.user_service(UserServicer(Users(units), UserTransfer(units, work_queued))),
-        services.session_service(session_servicer(db, signal, appender, work_queued)),
-        services.memory_service(MemoryServicer(Memories(units))),
-        services.merge_conflict_service(MergeConflictServicer(MergeConflicts(units, work_queued))),
+        services.user_service(UserServicer(Users(units), UserTransfer(units, work_queued), pages)),
+        services.session_service(
+            session_servicer(db, settings, signal, appender, work_queued, pages)
+        ),
+        services.memory_service(MemoryServicer(Memories(units), pages)),
+        services.merge_conflict_service(
+            MergeConflictServicer(MergeConflicts(units, work_queued), pages)
+        ),
         services.context_service(ContextServicer(ContextRecall(recaller))),
         services.category_service(CategoryServicer(Categories(units))),
     ]
@@ -239,12 +259,18 @@ def _observe(settings: Settings, port: int) -> metrics.MetricsServer | None:
     return metrics_server
 
 
+def authenticator_of(db: Database, settings: Settings) -> Authenticator:
+    return Authenticator(
+        StoreApiKeys(db), settings.auth_cache_seconds, settings.auth_failures_per_minute
+    )
+
+
 async def start(settings: Settings) -> RecallrServer:
     """Starts serving on `settings.listen` over an already migrated database."""
     db = Database(settings.database_url)
     signal = MessageSignal(settings.max_tails_per_project)
     # One writer of AddMessage's batches, and one feed of other processes' messages.
-    appender = message_appender(db, signal)
+    appender = message_appender(db, signal, settings.max_messages_per_session)
     feed = MessageFeed(db, signal, settings.tail_poll_interval_seconds)
     # Loaded before serving, so the first processed session pays no start-up cost.
     engine_models = await asyncio.to_thread(load_models)
@@ -254,14 +280,15 @@ async def start(settings: Settings) -> RecallrServer:
     recaller = ContextRecaller(
         db, engine_models.embedder, IndexCache(dimensions), engine_models.chat
     )
-    authenticator = Authenticator(StoreApiKeys(db), settings.auth_cache_seconds)
+    authenticator = authenticator_of(db, settings)
     factory = HandlerFactory(authenticator)
+    pages = PageTokens(await shared_secret(db, PAGE_TOKEN_SECRET))
     options = transport.server_options(settings) + transport.connection_options(settings)
     server = grpc.aio.server(options=options)
     server.add_generic_rpc_handlers(
         [
             factory.service_handler(service)
-            for service in servicers(db, signal, appender, worker.wake, recaller)
+            for service in servicers(db, settings, signal, appender, worker.wake, recaller, pages)
         ]
     )
     health = _enable_health_and_reflection(server)
@@ -293,6 +320,7 @@ async def start(settings: Settings) -> RecallrServer:
         database_health,
         metrics_server,
         worker,
+        authenticator,
         appender,
         feed,
         http,

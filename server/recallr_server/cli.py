@@ -11,8 +11,11 @@ from dataclasses import replace
 
 from recallr_server import __version__, app, logs, metrics, supervisor, transport
 from recallr_server.config import Settings
+from recallr_server.domain.auth import Authenticator
+from recallr_server.domain.validation import canonical_project_id
 from recallr_server.store import migrate, projects
-from recallr_server.store.database import Database, Tx
+from recallr_server.store.database import Database
+from recallr_server.store.projects import StoreApiKeys
 
 log = logging.getLogger("recallr.worker")
 
@@ -113,6 +116,9 @@ async def _admin(settings: Settings, args: argparse.Namespace) -> None:
     await asyncio.to_thread(migrate.upgrade, settings.database_url)
     db = Database(settings.database_url)
     try:
+        if args.admin_command == "revoke-key":
+            await _revoke(db, args.project_id, args.prefix)
+            return
         async with db.write() as session:
             if args.admin_command == "create-project":
                 project = await projects.create_project(
@@ -121,9 +127,8 @@ async def _admin(settings: Settings, args: argparse.Namespace) -> None:
                 key = await projects.add_api_key(session, project.id, description="first key")
                 print(f"project_id: {project.id}\napi_key (shown once): {key}")
             elif args.admin_command == "create-key":
-                if not any(
-                    p.project_id == args.project_id for p in await projects.list_projects(session)
-                ):
+                wanted = canonical_project_id(args.project_id)
+                if not any(p.project_id == wanted for p in await projects.list_projects(session)):
                     raise SystemExit(f"no project {args.project_id!r}")
                 key = await projects.add_api_key(
                     session, args.project_id, description=args.description
@@ -134,17 +139,16 @@ async def _admin(settings: Settings, args: argparse.Namespace) -> None:
                     print(f"{p.project_id}\t{p.name}\t{p.active_keys} active key(s)")
                     for prefix in p.key_prefixes:
                         print(f"\tkey {prefix or '(shorter than a prefix: not shown)'}")
-            elif args.admin_command == "revoke-key":
-                await _revoke(session, args.project_id, args.prefix)
     finally:
         await db.dispose()
 
 
-async def _revoke(session: Tx, project_id: str, prefix: str) -> None:
+async def _revoke(db: Database, project_id: str, prefix: str) -> None:
     # An empty prefix would match, and revoke, every key of the project.
     if not prefix:
         raise SystemExit("give the key's prefix as list-projects shows it")
-    count = await projects.revoke_keys_with_prefix(session, project_id, prefix)
+    # Through the domain, as a server revoking in process would: the keys leave its cache.
+    count = await Authenticator(StoreApiKeys(db), cache_seconds=0).revoke(project_id, prefix)
     if count == 0:
         raise SystemExit(f"no active key of project {project_id!r} starts with {prefix!r}")
     print(f"revoked {count} key(s)")

@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from recallr_server.domain.auth import DEFAULT_AUTH_FAILURES_PER_MINUTE
+from recallr_server.domain.sessions import DEFAULT_MAX_MESSAGES_PER_SESSION
+
 DEFAULT_DATABASE_FILE = "recallr.db"
 DEFAULT_LISTEN = "127.0.0.1:50051"
 
@@ -41,8 +44,13 @@ class Settings:
     tail_poll_interval_seconds: float = 0.05
     # Live (following) tails one project may hold open in one serving process.
     max_tails_per_project: int = 1_000
+    # Messages one session may hold; adding past it fails with SESSION_FULL.
+    max_messages_per_session: int = DEFAULT_MAX_MESSAGES_PER_SESSION
     # How long a verified API key stays cached; revocation takes effect within it.
     auth_cache_seconds: float = 5.0
+    # Failed authentications one caller (an IPv4 address, an IPv6 /64) may make in a row,
+    # and per minute after that; 0 turns the limit off.
+    auth_failures_per_minute: int = DEFAULT_AUTH_FAILURES_PER_MINUTE
     # Seconds between NOT_SERVING and the stop on SIGTERM, still accepting calls, so that
     # health checkers and load balancers route elsewhere before connections close.
     shutdown_drain_seconds: float = 0.0
@@ -97,7 +105,13 @@ class Settings:
             shutdown_grace_seconds=float(env.get("RECALLR_SHUTDOWN_GRACE_SECONDS", "10")),
             tail_poll_interval_seconds=float(env.get("RECALLR_TAIL_POLL_SECONDS", "0.05")),
             max_tails_per_project=int(env.get("RECALLR_MAX_TAILS_PER_PROJECT", "1000")),
+            max_messages_per_session=int(
+                env.get("RECALLR_MAX_MESSAGES_PER_SESSION", str(DEFAULT_MAX_MESSAGES_PER_SESSION))
+            ),
             auth_cache_seconds=float(env.get("RECALLR_AUTH_CACHE_SECONDS", "5")),
+            auth_failures_per_minute=int(
+                env.get("RECALLR_AUTH_FAILURES_PER_MINUTE", str(DEFAULT_AUTH_FAILURES_PER_MINUTE))
+            ),
             shutdown_drain_seconds=float(env.get("RECALLR_SHUTDOWN_DRAIN_SECONDS", "0")),
             health_probe_seconds=float(env.get("RECALLR_HEALTH_PROBE_SECONDS", "5")),
             tls_cert_file=env.get("RECALLR_TLS_CERT_FILE") or None,

@@ -9,6 +9,9 @@ from sqlalchemy import Select, Table, select
 from recallr_server.store import models
 from recallr_server.store.database import Database
 
+# Rows of the deployment, which no project owns and no call changes.
+DEPLOYMENT_TABLES = {models.SharedSecret.__tablename__}
+
 
 def _rows_of(table: Table, project_id: str) -> Select[Any]:
     users = select(models.User.pk).where(models.User.project_id == project_id)
@@ -32,4 +35,5 @@ async def snapshot(db: Database, project_id: str) -> dict[str, list[tuple[Any, .
                 key=repr,
             )
             for table in models.Base.metadata.sorted_tables
+            if table.name not in DEPLOYMENT_TABLES
         }

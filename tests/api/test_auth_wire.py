@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from dataclasses import replace
 
 import grpc
 import pytest
 from google.protobuf.descriptor import MethodDescriptor
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 from recallr.v1 import session_service_pb2 as sessions_pb
 from recallr.v1 import user_service_pb2 as users_pb
@@ -14,7 +18,7 @@ from recallr_server.store import projects
 from tests.api.contract import methods, raw_call
 from tests.api.seed import add_message, create_session, create_user
 from tests.api.wire import WireError, decode, fails, stubs
-from tests.conftest import Tenant, new_tenant
+from tests.conftest import ServerThread, Tenant, new_tenant
 
 Metadata = tuple[tuple[str, str], ...]
 
@@ -157,3 +161,84 @@ def test_every_method_requires_authentication(
         "AUTHENTICATION_REQUIRED",
         {"missing": "authorization"},
     )
+
+
+@pytest.mark.parametrize("key", ["authorization", "x-recallr-project-id"])
+@pytest.mark.parametrize("same", [True, False], ids=["same-value", "different-values"])
+def test_credentials_given_twice_are_refused_rather_than_one_picked(
+    tenant: Tenant, channel: grpc.Channel, key: str, same: bool
+) -> None:
+    create_user(stubs(channel), tenant, "ada")
+    other = new_tenant(tenant.server)
+    given = dict(tenant.metadata)
+    # The copy a last-one-wins reader would take is the one that opens the project.
+    first = given[key] if same else dict(other.metadata)[key]
+    others = [(k, v) for k, v in tenant.metadata if k != key]
+    metadata = (*others, (key, first), (key, given[key]))
+    error = get_user_fails(channel, metadata)
+    assert (error.code, error.reason, error.metadata) == (
+        grpc.StatusCode.UNAUTHENTICATED,
+        "AUTHENTICATION_REQUIRED",
+        {"duplicated": key},
+    )
+
+
+FAILURES_PER_MINUTE = 3
+
+
+@pytest.fixture
+def strict_server(tenant: Tenant) -> Iterator[ServerThread]:
+    """A replica that allows few failed authentications, on both IPv4 and IPv6 loopback."""
+    settings = replace(
+        tenant.server.settings, listen="[::]:0", auth_failures_per_minute=FAILURES_PER_MINUTE
+    )
+    running = ServerThread(settings)
+    yield running
+    running.stop()
+
+
+def _retry_delay(error: grpc.RpcError) -> float:
+    status = rpc_status.from_call(error)
+    assert status is not None
+    for detail in status.details:
+        if detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            info = error_details_pb2.RetryInfo()
+            detail.Unpack(info)
+            return float(info.retry_delay.ToTimedelta().total_seconds())
+    raise AssertionError("no RetryInfo")
+
+
+def test_failed_authentications_are_limited_per_caller(
+    tenant: Tenant, strict_server: ServerThread
+) -> None:
+    port = strict_server.running.port
+    wrong = (authorization("rai_guess"), project(tenant.project_id))
+    with (
+        grpc.insecure_channel(f"127.0.0.1:{port}") as guesser,
+        grpc.insecure_channel(f"[::1]:{port}") as neighbour,
+    ):
+        create_user(stubs(guesser), tenant, "ada")  # the tenant's key works from here
+        for _ in range(FAILURES_PER_MINUTE):
+            assert get_user_fails(guesser, wrong).reason == "INVALID_API_KEY"
+        with pytest.raises(grpc.RpcError) as raised:
+            stubs(guesser).users.GetUser(users_pb.GetUserRequest(user_id="ada"), metadata=wrong)
+        limited = decode(raised.value)
+        assert (limited.code, limited.reason) == (
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            "RATE_LIMITED",
+        )
+        delay = _retry_delay(raised.value)
+        # One more failure is allowed every 60/FAILURES_PER_MINUTE seconds.
+        assert 0 < delay <= 60 / FAILURES_PER_MINUTE
+        assert limited.metadata == {"retry_after_seconds": f"{delay:g}"}
+        # A key that works here still does; one not seen yet waits like a guess.
+        assert (
+            stubs(guesser)
+            .users.GetUser(users_pb.GetUserRequest(user_id="ada"), metadata=tenant.metadata)
+            .user
+        )
+        newcomer = new_tenant(tenant.server)
+        assert get_user_fails(guesser, newcomer.metadata).reason == "RATE_LIMITED"
+        # Another caller has an allowance of its own.
+        assert get_user_fails(neighbour, wrong).reason == "INVALID_API_KEY"
+        assert get_user_fails(neighbour, newcomer.metadata).reason == "USER_NOT_FOUND"

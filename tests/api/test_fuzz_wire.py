@@ -12,8 +12,10 @@ import base64
 import enum
 import json
 import struct
+import zoneinfo
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import grpc
@@ -27,13 +29,17 @@ from google.protobuf import (
 )
 from google.protobuf.descriptor import Descriptor, FieldDescriptor, MethodDescriptor
 from google.protobuf.message import Message
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import update
 
 from recallr.v1 import user_pb2, user_service_pb2
 from recallr.v1.error_reason_pb2 import ErrorReason
+from recallr_server.api.paging import PageTokens, query_fingerprint
+from recallr_server.domain.sessions import DEFAULT_MAX_MESSAGES_PER_SESSION
 from recallr_server.store import models
 from recallr_server.store.database import Database
+from recallr_server.store.secrets import PAGE_TOKEN_SECRET, shared_secret
 from tests.api import contract
 from tests.api.snapshots import snapshot
 from tests.api.wire import decode
@@ -51,6 +57,7 @@ FOREIGN_ONLY_USER_ID = "only-in-the-other-project"
 # Written into every row of the other project; the caller's answers must never hold it.
 FOREIGN_MARKER = "other-project-secret"
 QUESTION = "Where does the user live?"
+ZONES = sorted(zoneinfo.available_timezones())
 OPTIONS = ("Paris", "Berlin")
 
 DOCUMENTED_CODES = {
@@ -94,6 +101,42 @@ class World:
     conflict_ids: tuple[str, ...]
 
 
+# Rows at the ends of the calendar, as stored before session times were bounded.
+CALENDAR_ENDS = (
+    datetime(1, 1, 1, tzinfo=UTC),
+    datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+)
+
+
+async def _edge_sessions(db: Database, user: seed.SeededUser, text: str) -> list[str]:
+    """Processed sessions dated at each end of the calendar, with a message and a memory
+    each, and a pending session that holds as many messages as a session may."""
+    made = []
+    for when in CALENDAR_ENDS:
+        session_id = await seed.add_session(db, user, metadata={"topic": text})
+        message = await seed.add_message(db, user, session_id, f"{text} yesterday and tomorrow")
+        await seed.add_chain(
+            db,
+            user,
+            [seed.Version(f"{text} at {when.year}", [], [message], session_id, when, when)],
+        )
+        async with db.write() as tx:
+            for table, key in (
+                (models.Session, models.Session.id),
+                (models.Message, models.Message.session_id),
+            ):
+                await tx.execute(update(table).where(key == session_id).values(created_at=when))
+        made.append(session_id)
+    full = await seed.add_session(db, user, status=models.SessionStatus.PENDING)
+    async with db.write() as tx:
+        await tx.execute(
+            update(models.Session)
+            .where(models.Session.id == full)
+            .values(message_count=DEFAULT_MAX_MESSAGES_PER_SESSION)
+        )
+    return [*made, full]
+
+
 async def _populate(db: Database, tenant: Tenant, text: str) -> World:
     """One of everything, with `text` in every row."""
     user = await seed.add_user(db, tenant.project_id, USER_ID, metadata={"plan": text, "tier": 1})
@@ -124,9 +167,10 @@ async def _populate(db: Database, tenant: Tenant, text: str) -> World:
     resolved_conflict = await seed.add_merge_conflict(
         db, user, status=models.MergeConflictStatus.RESOLVED, new_memory_content=text
     )
+    edges = await _edge_sessions(db, user, text)
     return World(
         tenant,
-        session_ids=(pending, processed),
+        session_ids=(pending, processed, *edges),
         message_ids=(message,),
         memory_ids=(*chain.version_ids, linked.current),
         conflict_ids=(open_conflict, resolved_conflict),
@@ -197,6 +241,17 @@ NASTY_STRINGS = (
 # Overlong NUL, a lone surrogate, a truncated sequence and bytes that never occur in UTF-8.
 INVALID_UTF8 = (b"\xc0\x80", b"\xed\xa0\x80", b"abc\xe2\x82", b"\xff\xfe")
 INT_EDGES = (0, 1, -1, 10, 20, 200, 201, 1000, 1001, 2**31 - 1, -(2**31))
+# The ends of Timestamp's range (years 1 and 9999) and of the range sessions accept.
+EDGE_TIMESTAMPS = (
+    timestamp_pb2.Timestamp(seconds=-62_135_596_800),
+    timestamp_pb2.Timestamp(seconds=-62_135_596_801),
+    timestamp_pb2.Timestamp(seconds=-2_208_988_801, nanos=999_999_999),
+    timestamp_pb2.Timestamp(seconds=-2_208_988_800),
+    timestamp_pb2.Timestamp(seconds=7_258_118_399, nanos=999_999_999),
+    timestamp_pb2.Timestamp(seconds=7_258_118_400),
+    timestamp_pb2.Timestamp(seconds=253_402_300_799, nanos=999_999_999),
+    timestamp_pb2.Timestamp(seconds=253_402_300_800),
+)
 
 
 def _repeat(piece: str, length: int) -> str:
@@ -320,6 +375,8 @@ class Requests:
         self._field_names = sorted(set(field_names))
 
     def text(self, field: FieldDescriptor) -> st.SearchStrategy[str]:
+        if field.name == "page_token":
+            return st.one_of(hostile_text(), unsigned_tokens())
         pool = self._pools.get(field.name)
         if pool is None:
             return hostile_text()
@@ -391,10 +448,15 @@ class Requests:
         if descriptor.full_name == "google.protobuf.Struct":
             return json_objects().map(to_struct)
         if descriptor.full_name == "google.protobuf.Timestamp":
-            return st.builds(
-                timestamp_pb2.Timestamp,
-                seconds=st.one_of(st.integers(0, 4_102_444_800), st.integers(-(2**63), 2**63 - 1)),
-                nanos=st.one_of(st.just(0), st.integers(-(2**31), 2**31 - 1)),
+            return st.one_of(
+                st.builds(
+                    timestamp_pb2.Timestamp,
+                    seconds=st.one_of(
+                        st.integers(0, 4_102_444_800), st.integers(-(2**63), 2**63 - 1)
+                    ),
+                    nanos=st.one_of(st.just(0), st.integers(-(2**31), 2**31 - 1)),
+                ),
+                st.sampled_from(EDGE_TIMESTAMPS),
             )
         if descriptor.full_name == "google.protobuf.FieldMask":
             paths = st.one_of(st.sampled_from(self._field_names), hostile_text())
@@ -611,7 +673,8 @@ def pools(own: World, foreign: World) -> dict[str, list[str]]:
         "name": ["places", "work", "no_such_category", "Not-A-Name"],
         "question": [QUESTION, "An unknown question?"],
         "answer": [*OPTIONS, "Not an option"],
-        "timezone": ["UTC", "Europe/Berlin", "America", "Mars/Olympus_Mons"],
+        # Every zone: those furthest from UTC push the calendar's ends out of range.
+        "timezone": [*ZONES, "America", "Mars/Olympus_Mons"],
     }
 
 
@@ -734,35 +797,81 @@ def test_metadata_filters_match_like_a_dictionary_lookup(
 # Page tokens: whatever a client makes of one, it is honoured or INVALID_PAGE_TOKEN.
 
 
+def _encode_bytes(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
 def _encode_token(payload: Any) -> str:
-    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+    return _encode_bytes(json.dumps(payload).encode())
 
 
-def tampered_tokens(genuine: str) -> st.SearchStrategy[str]:
-    """Tokens a client could make from a genuine one (the format is opaque, not secret)."""
-    fields: dict[str, Any] = json.loads(
-        base64.urlsafe_b64decode(genuine + "=" * (-len(genuine) % 4))
+def _token_bytes(token: str) -> bytes:
+    return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+
+
+# Where a 32- or 64-bit OFFSET overflows, alone or with an int32 skip added.
+OFFSET_EDGES = (2**31 - 1, 2**31, 2**32, 2**63 - 1, 2**63, 2**64 - 1)
+
+
+def _with_offset(genuine: str, offset: int) -> str:
+    """The genuine token's bytes with another offset, its signature left as it was."""
+    raw = bytearray(_token_bytes(genuine))
+    raw[1:9] = offset.to_bytes(8, "big")
+    return _encode_bytes(bytes(raw))
+
+
+def _flipped(genuine: str, bit: int) -> str:
+    raw = bytearray(_token_bytes(genuine))
+    raw[bit // 8 % len(raw)] ^= 1 << bit % 8
+    return _encode_bytes(bytes(raw))
+
+
+def nested_tokens() -> st.SearchStrategy[str]:
+    """Nested deeper than any parser recurses."""
+    return st.builds(
+        lambda opener, depth: _encode_bytes(opener * depth),
+        st.sampled_from([b"[", b'{"o":', b"[{"]),
+        st.integers(1, 100_000),
     )
-    offsets = st.one_of(
-        # Where a 32- or 64-bit OFFSET overflows, alone or with an int32 skip added.
-        st.sampled_from([-1, 2**31 - 1, 2**31, 2**63 - 1, 2**63, 2**64, 10**30]),
-        st.integers(-(2**70), 2**70),
+
+
+def unsigned_tokens() -> st.SearchStrategy[str]:
+    """Tokens any client can make, with no genuine token to start from."""
+    return st.one_of(
+        nested_tokens(),
+        json_values().map(_encode_token),
+        st.builds(lambda offset: _encode_token({"v": 1, "o": offset}), st.integers(0, 2**64)),
+        st.binary(min_size=1, max_size=80).map(_encode_bytes),
     )
+
+
+def forged_tokens(genuine: str) -> st.SearchStrategy[str]:
+    """Tokens a client could make without the server's secret: none is ever honoured."""
+    offsets = st.one_of(st.sampled_from(OFFSET_EDGES), st.integers(0, 2**64 - 1))
     odd_values = st.one_of(
         st.floats(), st.booleans(), st.none(), st.text(max_size=5), st.lists(st.integers())
     )
-    with_offset = st.one_of(offsets, odd_values).map(lambda o: _encode_token({**fields, "o": o}))
     return st.one_of(
-        with_offset,
-        with_offset,
+        offsets.map(lambda offset: _with_offset(genuine, offset)),
+        st.integers(0, 8 * 64).map(lambda bit: _flipped(genuine, bit)),
+        # The unsigned JSON of version 1, and whatever JSON a client might try.
         st.builds(
-            lambda key, value: _encode_token({**fields, key: value}),
-            st.sampled_from(sorted(fields)),
-            odd_values,
+            lambda key, value: _encode_token({"v": 1, "o": 1, key: value}), JSON_KEYS, odd_values
         ),
-        json_values().map(_encode_token),
+        unsigned_tokens(),
         st.integers(0, len(genuine) - 1).map(lambda cut: genuine[:cut]),
-        hostile_text().map(lambda text: genuine + text),
+        hostile_text().filter(bool).map(lambda text: genuine + text),
+    )
+
+
+def tampered_tokens(genuine: str, signed: PageTokens) -> st.SearchStrategy[str]:
+    """Forged tokens, hostile text, and tokens signed with the secret at hostile offsets
+    (as a client would make them if the secret leaked)."""
+    fingerprint = query_fingerprint(user_service_pb2.ListUsersRequest())
+    offsets = st.one_of(st.sampled_from(OFFSET_EDGES), st.integers(0, 2**64 - 1))
+    return st.one_of(
+        forged_tokens(genuine),
+        offsets.map(lambda offset: signed.seal(offset, fingerprint)),
         hostile_text(),
     )
 
@@ -773,6 +882,11 @@ def _first_page_token(server: ServerThread, channel: grpc.Channel, tenant: Tenan
     request = user_service_pb2.ListUsersRequest(page_size=1).SerializeToString()
     (response,) = invoke(channel, LIST_USERS, request, tenant.metadata).responses
     return user_service_pb2.ListUsersResponse.FromString(response).next_page_token
+
+
+def _signer(server: ServerThread) -> PageTokens:
+    """Page tokens signed as the server signs them: with its own secret."""
+    return PageTokens(server.run(shared_secret(server.db, PAGE_TOKEN_SECRET)))
 
 
 def _list_users_page(channel: grpc.Channel, tenant: Tenant, token: str, skip: int) -> Outcome:
@@ -793,11 +907,31 @@ def test_tampered_page_tokens_are_honoured_or_invalid_page_token(
 ) -> None:
     tenant = new_tenant(server)
     genuine = _first_page_token(server, channel, tenant)
-    token = data.draw(tampered_tokens(genuine), label="page_token")
+    token = data.draw(tampered_tokens(genuine, _signer(server)), label="page_token")
     skip = data.draw(st.sampled_from([0, 1, 2**31 - 1]), label="skip")
     outcome = _list_users_page(channel, tenant, token, skip)
     if outcome.code != grpc.StatusCode.OK:
         _assert_invalid_page_token(outcome)
+
+
+@FUZZ_SETTINGS
+@given(data=st.data())
+def test_a_token_forged_without_the_secret_is_invalid_page_token(
+    server: ServerThread, channel: grpc.Channel, data: st.DataObject
+) -> None:
+    tenant = new_tenant(server)
+    genuine = _first_page_token(server, channel, tenant)
+    token = data.draw(forged_tokens(genuine), label="page_token")
+    # Bits past the end of a token's bytes in its last character carry nothing.
+    assume(_token_bytes_or_none(token) != _token_bytes(genuine))
+    _assert_invalid_page_token(_list_users_page(channel, tenant, token, 0))
+
+
+def _token_bytes_or_none(token: str) -> bytes | None:
+    try:
+        return _token_bytes(token)
+    except ValueError:
+        return None
 
 
 @pytest.mark.parametrize(("offset", "skip"), [(2**31, 0), (2**63 - 1, 2**31 - 1), (2**63, 0)])
@@ -805,7 +939,7 @@ def test_a_forged_offset_past_the_int32_range_is_invalid_page_token(
     server: ServerThread, channel: grpc.Channel, offset: int, skip: int
 ) -> None:
     tenant = new_tenant(server)
-    genuine = _first_page_token(server, channel, tenant)
-    fields = json.loads(base64.urlsafe_b64decode(genuine + "=" * (-len(genuine) % 4)))
-    forged = _encode_token({**fields, "o": offset})
+    _first_page_token(server, channel, tenant)
+    # Signed with the server's own secret: the offset's bound holds even then.
+    forged = _signer(server).seal(offset, query_fingerprint(user_service_pb2.ListUsersRequest()))
     _assert_invalid_page_token(_list_users_page(channel, tenant, forged, skip))

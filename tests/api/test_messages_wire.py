@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import grpc
@@ -11,9 +13,11 @@ import pytest
 from recallr.v1 import session_pb2
 from recallr.v1 import session_service_pb2 as pb
 from recallr_server.store import models
+from recallrai import RecallrAI
+from recallrai.exceptions import SessionFullError
 from tests.api.seed import add_message, count_rows, create_session, create_user, set_session_status
 from tests.api.wire import Stubs, fails, stubs
-from tests.conftest import Tenant
+from tests.conftest import ServerThread, Tenant
 
 USER = session_pb2.MESSAGE_ROLE_USER
 ASSISTANT = session_pb2.MESSAGE_ROLE_ASSISTANT
@@ -216,3 +220,70 @@ def test_recent_message_counts_out_of_range_are_refused(
         {"field": "n"},
         ["n"],
     )
+
+
+MAX_MESSAGES = 3
+
+
+@pytest.fixture
+def small_sessions(tenant: Tenant) -> Iterator[ServerThread]:
+    """A replica of the tenant's database whose sessions hold few messages."""
+    running = ServerThread(
+        replace(tenant.server.settings, listen="127.0.0.1:0", max_messages_per_session=MAX_MESSAGES)
+    )
+    yield running
+    running.stop()
+
+
+def test_a_session_holds_the_configured_number_of_messages_and_says_when_full(
+    tenant: Tenant, small_sessions: ServerThread
+) -> None:
+    with grpc.insecure_channel(small_sessions.target) as channel:
+        api = stubs(channel)
+        session_id = open_session(api, tenant)
+        added = [
+            add_message(api, tenant, "ada", session_id, f"turn {i}", request_id=f"r{i}")
+            for i in range(MAX_MESSAGES)
+        ]
+        request = pb.AddMessageRequest(
+            user_id="ada",
+            session_id=session_id,
+            message=session_pb2.Message(role=USER, content="more"),
+        )
+        error = fails(api.sessions.AddMessage, request, tenant.metadata)
+        assert (error.code, error.reason, error.metadata) == (
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "SESSION_FULL",
+            {"session_id": session_id, "max_messages": str(MAX_MESSAGES)},
+        )
+        # A retry of an accepted message is still answered with it.
+        again = add_message(api, tenant, "ada", session_id, "turn 2", request_id="r2")
+        assert again == added[-1]
+        assert list_messages(api, tenant, session_id) == added
+        # Another session of the user has room of its own.
+        other = create_session(api, tenant, "ada").session_id
+        assert add_message(api, tenant, "ada", other, "hello").session_id == other
+        _bulk_adds_keep_to_the_cap(api, tenant, other)
+    with (
+        RecallrAI(
+            api_key=tenant.api_key, project_id=tenant.project_id, target=small_sessions.target
+        ) as client,
+        pytest.raises(SessionFullError) as raised,
+    ):
+        client.get_user("ada").get_session(session_id).add_message(role="user", content="more")
+    assert raised.value.metadata["max_messages"] == str(MAX_MESSAGES)
+
+
+def _bulk_adds_keep_to_the_cap(api: Stubs, tenant: Tenant, session_id: str) -> None:
+    """A batch that would take a session past the cap, or an import of more messages than a
+    session holds, is refused whole."""
+    turns = [session_pb2.Message(role=USER, content=f"bulk {i}") for i in range(MAX_MESSAGES)]
+    batch = pb.AddMessagesRequest(user_id="ada", session_id=session_id, messages=turns)
+    error = fails(api.sessions.AddMessages, batch, tenant.metadata)
+    assert (error.code, error.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "SESSION_FULL")
+    fits = pb.AddMessagesRequest(user_id="ada", session_id=session_id, messages=turns[1:])
+    assert len(api.sessions.AddMessages(fits, metadata=tenant.metadata).messages) == 2
+    imported = pb.ImportSessionRequest(user_id="ada", messages=[*turns, turns[0]])
+    error = fails(api.sessions.ImportSession, imported, tenant.metadata)
+    assert (error.code, error.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "SESSION_FULL")
+    assert len(list_messages(api, tenant, session_id)) == MAX_MESSAGES

@@ -213,6 +213,10 @@ def _forged(payload: object) -> str:
         _forged({"v": 99, "o": 1}),
         _forged([1, 2, 3]),
         base64.urlsafe_b64encode(b"\xff\xfe\x00").decode(),
+        # Nesting deeper than any parser recurses.
+        base64.urlsafe_b64encode(b"[" * 100_000).decode().rstrip("="),
+        base64.urlsafe_b64encode(b'{"o":' * 50_000).decode().rstrip("="),
+        "A" * 4_000_000,
     ],
     ids=[
         "garbage",
@@ -222,6 +226,9 @@ def _forged(payload: object) -> str:
         "old-version",
         "not-object",
         "binary",
+        "nested-arrays",
+        "nested-objects",
+        "four-megabytes",
     ],
 )
 def test_a_corrupt_token_is_refused(tenant: Tenant, api: Stubs, seeder: Seeder, token: str) -> None:

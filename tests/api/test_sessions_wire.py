@@ -70,6 +70,48 @@ def test_a_historical_create_time_is_kept(tenant: Tenant, channel: grpc.Channel)
     assert get_session(api, tenant, "ada", created.session_id).create_time == historical
 
 
+@pytest.mark.parametrize(
+    "when",
+    [
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(1899, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(2200, 1, 1, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC),
+    ],
+    ids=str,
+)
+def test_a_create_time_outside_the_documented_range_is_refused(
+    tenant: Tenant, channel: grpc.Channel, when: datetime
+) -> None:
+    api = stubs(channel)
+    create_user(api, tenant, "ada")
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(when)
+    request = pb.CreateSessionRequest(user_id="ada", session=session_pb2.Session(create_time=stamp))
+    error = fails(api.sessions.CreateSession, request, tenant.metadata)
+    assert (error.code, error.reason, error.field_violations) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "VALIDATION_FAILED",
+        ["session.create_time"],
+    )
+    assert list_sessions(api, tenant, user_id="ada").total_size == 0
+
+
+def test_create_times_at_the_ends_of_the_documented_range_are_kept(
+    tenant: Tenant, channel: grpc.Channel
+) -> None:
+    api = stubs(channel)
+    create_user(api, tenant, "ada")
+    for when in (
+        datetime(1900, 1, 1, tzinfo=UTC),
+        datetime(2199, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+    ):
+        stamp = timestamp_pb2.Timestamp()
+        stamp.FromDatetime(when)
+        created = create_session(api, tenant, "ada", session_pb2.Session(create_time=stamp))
+        assert created.create_time.ToDatetime(tzinfo=UTC) == when
+
+
 def test_the_same_request_id_creates_one_session(tenant: Tenant, channel: grpc.Channel) -> None:
     api = stubs(channel)
     create_user(api, tenant, "ada")

@@ -23,6 +23,7 @@ import grpc
 import pytest
 
 from recallr.v1 import error_reason_pb2, user_service_pb2
+from recallr_server.domain.sessions import DEFAULT_MAX_MESSAGES_PER_SESSION
 from recallr_server.store import models
 from recallr_server.store.database import Database
 from recallrai.exceptions import (
@@ -39,6 +40,7 @@ from recallrai.exceptions import (
     MergeConflictMissingAnswersError,
     MergeConflictNotFoundError,
     RecallrAIError,
+    SessionFullError,
     SessionNotFoundError,
     TimeoutError,
     UserAlreadyExistsError,
@@ -177,6 +179,19 @@ async def message_to_processed_session(api: Api) -> Failure:
     return Failure(
         api.call(session.add_message, "user", "Hello"),
         {"session_id": session.session_id, "status": "PROCESSED"},
+    )
+
+
+async def message_to_full_session(api: Api) -> Failure:
+    user = await new_user(api)
+    session = await api.call(user.create_session)
+    # The count the most messages a session may hold leave, without adding them one by one.
+    async with api.tenant.server.db.write() as tx:
+        row = await tx.get_one(models.Session, session.session_id)
+        row.message_count = DEFAULT_MAX_MESSAGES_PER_SESSION
+    return Failure(
+        api.call(session.add_message, "user", "Hello"),
+        {"session_id": session.session_id, "max_messages": str(DEFAULT_MAX_MESSAGES_PER_SESSION)},
     )
 
 
@@ -325,6 +340,7 @@ SCENARIOS = [
         C.FAILED_PRECONDITION,
         "INVALID_SESSION_STATE",
     ),
+    Scenario(message_to_full_session, SessionFullError, C.FAILED_PRECONDITION, "SESSION_FULL"),
     Scenario(unknown_memory, MemoryNotFoundError, C.NOT_FOUND, "MEMORY_NOT_FOUND"),
     Scenario(delete_unknown_memory, MemoryNotFoundError, C.NOT_FOUND, "MEMORY_NOT_FOUND"),
     Scenario(unknown_categories, InvalidCategoriesError, C.INVALID_ARGUMENT, "INVALID_CATEGORIES"),
@@ -368,7 +384,7 @@ SCENARIOS = [
 # Reasons no call of this client can provoke, and why.
 UNREACHABLE = {
     "MALFORMED_REQUEST": "its protobuf runtime never encodes an invalid message",
-    "RATE_LIMITED": "the server enforces no request quota yet",
+    "RATE_LIMITED": "only failing authentication again and again provokes it",
     "INTERNAL": "only an unexpected failure inside the server raises it",
     "NOT_IMPLEMENTED": "this server version implements every method of the contract",
 }

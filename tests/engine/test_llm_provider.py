@@ -365,6 +365,19 @@ def test_the_api_key_never_reaches_errors_or_logs(
     assert API_KEY not in caplog.text
 
 
+def test_dropped_facts_are_logged_without_their_content(
+    provider: RecordedProvider, chat: OpenAICompatibleChat, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    # One fact cites only an invented message, one has an impossible date: both dropped.
+    provider.queue("extract_facts_untrusted")
+    extract(chat)
+    dropped = [r for r in caplog.records if r.name == "recallr.llm" and "dropped" in r.message]
+    assert len(dropped) == 2
+    for said in ("Tagus", "Lisbon", "31 April", "2023-04-31"):
+        assert said not in caplog.text
+
+
 def test_settings_come_from_the_environment_and_hide_the_key() -> None:
     assert LLMSettings.from_env({}) is None
     settings = LLMSettings.from_env(

@@ -17,8 +17,10 @@ from sqlalchemy import event, update
 from recallr.v1 import session_pb2
 from recallr.v1 import session_service_pb2 as pb
 from recallr_server.api.handlers import Call
+from recallr_server.api.paging import PageTokens
 from recallr_server.app import message_appender
 from recallr_server.app import session_servicer as SessionServicer
+from recallr_server.config import Settings
 from recallr_server.domain.tail import MessageSignal
 from recallr_server.engine.recall.index import IndexCache, MessageDoc, UserIndex
 from recallr_server.store import models, projects
@@ -37,7 +39,14 @@ class Chat:
         self.user = user
         self._call = Call(project_id, "test", cast(Any, None))
         signal = MessageSignal()
-        self._servicer = SessionServicer(db, signal, message_appender(db, signal), lambda: None)
+        self._servicer = SessionServicer(
+            db,
+            Settings(),
+            signal,
+            message_appender(db, signal),
+            lambda: None,
+            PageTokens(b"test secret"),
+        )
 
     async def session(self, created: datetime | None = None) -> str:
         session_id = await seed.add_session(self.db, self.user, status=models.SessionStatus.PENDING)

@@ -176,6 +176,20 @@ def test_the_system_prompt_is_the_servers_without_a_zone(http: httpx.Client) -> 
     assert "Each time names its zone." in system_prompt(None)
 
 
+@pytest.mark.parametrize(
+    "when",
+    ["0001-01-01T05:00:00+05:00", "1899-12-31T23:59:59Z", "9999-12-31T20:00:00-05:00"],
+)
+def test_a_custom_time_outside_the_documented_range_is_refused(
+    http: httpx.Client, when: str
+) -> None:
+    assert http.post(USER, json={"custom_user_id": "ada"}).status_code == 201
+    answer = http.post(f"{USER}/ada/sessions", json={"custom_created_at_utc": when})
+    assert answer.status_code == 422
+    assert "custom_created_at_utc" in answer.json()["detail"]
+    assert http.get(f"{USER}/ada/sessions").json()["total"] == 0
+
+
 def test_a_body_over_the_limit_is_refused_before_any_route(http: httpx.Client) -> None:
     limit = 4 * 1024 * 1024
     answer = http.post(USER, content=b"{" + b" " * limit + b"}")

@@ -105,6 +105,9 @@ class AsyncUser:
     ) -> AsyncSession:
         """Start a session; ``custom_created_at_utc`` (timezone-aware UTC) backdates it.
 
+        A custom time must be from 1900-01-01 up to, not including, 2200-01-01 (UTC);
+        another raises ``ValidationError``.
+
         The session is processed once it has had no new message for
         ``auto_process_after_seconds``; None (or 0) processes it only on request.
         """

@@ -79,7 +79,11 @@ class Session:
         return self._state.extractor
 
     def add_message(self, role: MessageRole | str, content: str) -> Message:
-        """Add a message to the session, which must be PENDING."""
+        """Add a message to the session, which must be PENDING.
+
+        A session holds a limited number of messages (the server's setting, 10,000 by
+        default); past it this raises ``SessionFullError``: continue in a new session.
+        """
         request = session_service_pb2.AddMessageRequest(
             user_id=self._user_id,
             session_id=self.session_id,

@@ -31,6 +31,7 @@ from recallrai.exceptions.server import (
 from recallrai.exceptions.sessions import (
     InvalidSessionStateError,
     SessionError,
+    SessionFullError,
     SessionNotFoundError,
 )
 from recallrai.exceptions.users import (
@@ -63,6 +64,7 @@ __all__ = [
     "RecallrMemoryError",
     "ServerError",
     "SessionError",
+    "SessionFullError",
     "SessionNotFoundError",
     "TimeoutError",
     "UnimplementedError",

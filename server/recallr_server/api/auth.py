@@ -1,15 +1,18 @@
-"""Credentials from call metadata: an API key as a bearer token, and the project id."""
+"""Credentials from call metadata (an API key as a bearer token, and the project id), and
+who is calling, for the domain's authenticator."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
-from recallr_server.domain.auth import Authenticator
+from recallr_server.domain.auth import Authenticator, caller_of
 from recallr_server.domain.errors import DomainError, Reason
 
 AUTHORIZATION_KEY = "authorization"
 PROJECT_ID_KEY = "x-recallr-project-id"
 _BEARER = "bearer "
+_CREDENTIAL_KEYS = (AUTHORIZATION_KEY, PROJECT_ID_KEY)
 
 
 def _missing(key: str) -> DomainError:
@@ -20,10 +23,34 @@ def _missing(key: str) -> DomainError:
     )
 
 
+def _duplicated(key: str) -> DomainError:
+    # Which copy a proxy or library keeps differs; the call must not mean two things.
+    return DomainError(
+        Reason.AUTHENTICATION_REQUIRED,
+        f"call metadata {key!r} must be given once",
+        metadata={"duplicated": key},
+    )
+
+
+def peer_address(peer: str) -> str:
+    """The address in a gRPC peer string ("ipv4:10.0.0.7:50432", "ipv6:[::1]:50432");
+    other peers (a Unix socket) are their own string."""
+    kind, _, rest = peer.partition(":")
+    if kind == "ipv4":
+        return rest.rpartition(":")[0]
+    if kind == "ipv6":
+        return rest.rpartition(":")[0].strip("[]")
+    return peer
+
+
 async def project_of_call(
-    authenticator: Authenticator, metadata: Sequence[tuple[str, str | bytes]]
+    authenticator: Authenticator, metadata: Sequence[tuple[str, str | bytes]], peer: str
 ) -> str:
     """The project the call's key opens, if it is the one the call names."""
+    counts = Counter(k.lower() for k, _ in metadata)
+    for key in _CREDENTIAL_KEYS:
+        if counts[key] > 1:
+            raise _duplicated(key)
     values = {k.lower(): v for k, v in metadata if isinstance(v, str)}
     authorization = values.get(AUTHORIZATION_KEY, "")
     if not authorization.lower().startswith(_BEARER) or not authorization[len(_BEARER) :]:
@@ -31,4 +58,5 @@ async def project_of_call(
     project_id = values.get(PROJECT_ID_KEY, "")
     if not project_id:
         raise _missing(PROJECT_ID_KEY)
-    return await authenticator.authenticate(authorization[len(_BEARER) :].strip(), project_id)
+    api_key = authorization[len(_BEARER) :].strip()
+    return await authenticator.authenticate(api_key, project_id, caller_of(peer_address(peer)))

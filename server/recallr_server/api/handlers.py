@@ -114,7 +114,9 @@ class HandlerFactory:
         return prepare
 
     async def _call(self, context: Any, request_id: str) -> Call:
-        project_id = await project_of_call(self._authenticator, context.invocation_metadata() or ())
+        project_id = await project_of_call(
+            self._authenticator, context.invocation_metadata() or (), context.peer()
+        )
         return Call(project_id, request_id, context)
 
     def _upload(

@@ -5,15 +5,16 @@ from __future__ import annotations
 from recallr.v1 import memory_service_pb2 as pb
 from recallr_server.api import convert
 from recallr_server.api.handlers import Call
-from recallr_server.api.paging import page_of
+from recallr_server.api.paging import PageTokens
 from recallr_server.api.structs import metadata_filter_from_struct
 from recallr_server.domain.memories import Memories, MemoryView, memory_query
 from recallr_server.domain.validation import Violations, check_ids
 
 
 class MemoryServicer:
-    def __init__(self, memories: Memories) -> None:
+    def __init__(self, memories: Memories, pages: PageTokens) -> None:
         self._memories = memories
+        self._pages = pages
 
     async def GetMemory(self, request: pb.GetMemoryRequest, call: Call) -> pb.GetMemoryResponse:
         view = MemoryView(request.include_previous_versions, request.include_connected_memories)
@@ -30,7 +31,7 @@ class MemoryServicer:
         check_ids(v, "categories", request.categories)
         check_ids(v, "session_ids", request.session_ids)
         v.raise_if_any()
-        page = page_of(request, default_size=20)
+        page = self._pages.page_of(request, default_size=20)
         view = MemoryView(request.include_previous_versions, request.include_connected_memories)
         memories = await self._memories.page(
             call.project_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from recallr.v1 import merge_conflict_service_pb2 as pb
 from recallr_server.api import convert
 from recallr_server.api.handlers import Call
-from recallr_server.api.paging import page_of
+from recallr_server.api.paging import PageTokens
 from recallr_server.domain.merge_conflicts import MergeConflicts
 from recallr_server.domain.records import ConflictOrder, ConflictSortField
 from recallr_server.domain.validation import Violations
@@ -23,8 +23,9 @@ _ASCENDING = {
 
 
 class MergeConflictServicer:
-    def __init__(self, conflicts: MergeConflicts) -> None:
+    def __init__(self, conflicts: MergeConflicts, pages: PageTokens) -> None:
         self._conflicts = conflicts
+        self._pages = pages
 
     async def ResolveMergeConflict(
         self, request: pb.ResolveMergeConflictRequest, call: Call
@@ -56,7 +57,7 @@ class MergeConflictServicer:
         if request.sort_order not in _ASCENDING:
             v.add("sort_order", f"{request.sort_order} is not a sort order")
         v.raise_if_any()
-        page = page_of(request, default_size=10)
+        page = self._pages.page_of(request, default_size=10)
         conflicts = await self._conflicts.page(
             call.project_id,
             request.user_id,

@@ -9,7 +9,7 @@ from recallr.v1 import session_pb2
 from recallr.v1 import session_service_pb2 as pb
 from recallr_server.api import convert
 from recallr_server.api.handlers import Call
-from recallr_server.api.paging import page_of
+from recallr_server.api.paging import PageTokens
 from recallr_server.api.structs import metadata_filter_from_struct, metadata_from_struct
 from recallr_server.api.user_export import parse_time
 from recallr_server.domain.bulk import MAX_BATCH_MESSAGES, BulkWrites, NewMessage
@@ -21,6 +21,7 @@ from recallr_server.domain.validation import (
     Violations,
     check_request_id,
     check_text,
+    check_time,
 )
 
 
@@ -37,6 +38,8 @@ def _new_session(v: Violations, given: session_pb2.Session) -> NewSession:
             created_at = given.create_time.ToDatetime(tzinfo=UTC)
         except (ValueError, OverflowError):
             v.add("session.create_time", "is not a valid timestamp")
+        else:
+            check_time(v, "session.create_time", created_at)
     return NewSession(metadata, given.auto_process_after_seconds, created_at)
 
 
@@ -85,10 +88,13 @@ def _check_count(v: Violations, n: int, low: int) -> None:
 
 
 class SessionServicer:
-    def __init__(self, sessions: Sessions, messages: Messages, bulk: BulkWrites) -> None:
+    def __init__(
+        self, sessions: Sessions, messages: Messages, bulk: BulkWrites, pages: PageTokens
+    ) -> None:
         self._sessions = sessions
         self._messages = messages
         self._bulk = bulk
+        self._pages = pages
 
     async def CreateSession(
         self, request: pb.CreateSessionRequest, call: Call
@@ -113,7 +119,7 @@ class SessionServicer:
         wanted = metadata_filter_from_struct(v, "metadata_filter", request.metadata_filter)
         statuses = _statuses(v, request.status_filter)
         v.raise_if_any()
-        page = page_of(request, default_size=10)
+        page = self._pages.page_of(request, default_size=10)
         sessions = await self._sessions.page(
             call.project_id, request.user_id, wanted, statuses, page.window
         )
@@ -177,7 +183,7 @@ class SessionServicer:
     async def ListMessages(
         self, request: pb.ListMessagesRequest, call: Call
     ) -> pb.ListMessagesResponse:
-        page = page_of(request, default_size=50)
+        page = self._pages.page_of(request, default_size=50)
         messages = await self._messages.page(
             call.project_id, request.user_id, request.session_id, page.window
         )

@@ -31,6 +31,7 @@ REASON_CODES: dict[Reason, grpc.StatusCode] = {
     Reason.USER_ALREADY_EXISTS: grpc.StatusCode.ALREADY_EXISTS,
     Reason.SESSION_NOT_FOUND: grpc.StatusCode.NOT_FOUND,
     Reason.INVALID_SESSION_STATE: grpc.StatusCode.FAILED_PRECONDITION,
+    Reason.SESSION_FULL: grpc.StatusCode.FAILED_PRECONDITION,
     Reason.MEMORY_NOT_FOUND: grpc.StatusCode.NOT_FOUND,
     Reason.INVALID_CATEGORIES: grpc.StatusCode.INVALID_ARGUMENT,
     Reason.CATEGORY_NOT_FOUND: grpc.StatusCode.NOT_FOUND,

@@ -34,6 +34,7 @@ from recallr_server.domain.validation import (
     MAX_CONTENT_LENGTH,
     Violations,
     check_text,
+    check_time,
     check_user_id,
     is_uuid,
 )
@@ -196,16 +197,19 @@ def packed(batch: Sequence[Record]) -> Iterator[list[pb.UserExportRecord]]:
 def parse_time(
     v: Violations, field: str, stamp: timestamp_pb2.Timestamp, *, present: bool, required: bool
 ) -> datetime | None:
-    """A timestamp field; `present` is whether the message has it set."""
+    """A timestamp field, within the range every given time must keep to; `present` is
+    whether the message has it set."""
     if not present:
         if required:
             v.add(field, "is required")
         return None
     try:
-        return stamp.ToDatetime(tzinfo=UTC)
+        value = stamp.ToDatetime(tzinfo=UTC)
     except (ValueError, OverflowError):
         v.add(field, "is not a valid timestamp")
         return None
+    check_time(v, field, value)
+    return value
 
 
 class _Fields:

@@ -8,7 +8,7 @@ from recallr.v1 import user_pb2
 from recallr.v1 import user_service_pb2 as pb
 from recallr_server.api import convert, user_export
 from recallr_server.api.handlers import Call
-from recallr_server.api.paging import page_of
+from recallr_server.api.paging import PageTokens
 from recallr_server.api.structs import metadata_filter_from_struct, metadata_from_struct
 from recallr_server.domain.transfer import ImportOptions, UserTransfer
 from recallr_server.domain.user_data import assemble
@@ -24,9 +24,10 @@ def _merge_conflict_setting(user: user_pb2.User) -> bool | None:
 
 
 class UserServicer:
-    def __init__(self, users: Users, transfer: UserTransfer) -> None:
+    def __init__(self, users: Users, transfer: UserTransfer, pages: PageTokens) -> None:
         self._users = users
         self._transfer = transfer
+        self._pages = pages
 
     async def CreateUser(self, request: pb.CreateUserRequest, call: Call) -> pb.CreateUserResponse:
         v = Violations()
@@ -49,7 +50,7 @@ class UserServicer:
         v = Violations()
         wanted = metadata_filter_from_struct(v, "metadata_filter", request.metadata_filter)
         v.raise_if_any()
-        page = page_of(request, default_size=10)
+        page = self._pages.page_of(request, default_size=10)
         users = await self._users.page(call.project_id, wanted, page.window)
         return pb.ListUsersResponse(
             users=[convert.user(u) for u in users.items],

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,7 +33,11 @@ from recallr_server.domain.records import (
     SessionStatus,
     User,
 )
-from recallr_server.domain.sessions import invalid_state
+from recallr_server.domain.sessions import (
+    DEFAULT_MAX_MESSAGES_PER_SESSION,
+    invalid_state,
+    session_full,
+)
 from recallr_server.domain.tail import MessageSignal
 from recallr_server.domain.validation import MAX_USER_ID_LENGTH, is_uuid
 
@@ -65,13 +70,18 @@ class _Loaded:
     replayed: dict[tuple[str, str], Message]
     new: list[NewMessage] = field(default_factory=list)
     sessions_written: dict[str, tuple[User, Session]] = field(default_factory=dict)
+    # New messages of the batch, per session.
+    added: Counter[str] = field(default_factory=Counter)
 
 
-def admit(session: Session) -> None:
-    """The rules a new message must pass to join its session; a request id seen before has
-    already been answered with the message it made, so these never refuse a retry."""
+def admit(session: Session, adding: int, limit: int) -> None:
+    """The rules `adding` new messages must pass to join their session; a request id seen
+    before has already been answered with the message it made, so these never refuse a
+    retry."""
     if session.status != SessionStatus.PENDING:
         raise invalid_state(session, "add a message to")
+    if session.message_count + adding > limit:
+        raise session_full(session.id, limit)
 
 
 def _owned(add: AddMessage, sessions: dict[str, OwnedSession]) -> OwnedSession | None:
@@ -90,7 +100,7 @@ def _not_found(add: AddMessage, loaded: _Loaded) -> DomainError:
     return errors.session_not_found(add.session_id)
 
 
-def _decide(add: AddMessage, loaded: _Loaded, stamp: datetime) -> Message:
+def _decide(add: AddMessage, loaded: _Loaded, stamp: datetime, limit: int) -> Message:
     """The message the add answers with, queuing it in `loaded.new` when it is new."""
     owned = _owned(add, loaded.sessions)
     if owned is None:
@@ -98,7 +108,7 @@ def _decide(add: AddMessage, loaded: _Loaded, stamp: datetime) -> Message:
     user, session = owned.user, owned.session
     if add.request_id and (earlier := loaded.replayed.get((session.id, add.request_id))):
         return earlier
-    admit(session)
+    admit(session, loaded.added[session.id] + 1, limit)
     message = Message(
         id=str(uuid.uuid4()),
         session_id=session.id,
@@ -107,6 +117,7 @@ def _decide(add: AddMessage, loaded: _Loaded, stamp: datetime) -> Message:
         created_at=stamp,
     )
     loaded.new.append(NewMessage(user.pk, message, add.request_id))
+    loaded.added[session.id] += 1
     loaded.sessions_written[session.id] = (user, session)
     if add.request_id:
         # A retry within the same batch is answered like one after it.
@@ -148,9 +159,16 @@ def _settle(future: asyncio.Future[Message], outcome: Outcome | BaseException) -
 class MessageAppender:
     """The one writer of AddMessage's batches for a database."""
 
-    def __init__(self, log: MessageLog, signal: MessageSignal, max_batch: int = MAX_BATCH) -> None:
+    def __init__(
+        self,
+        log: MessageLog,
+        signal: MessageSignal,
+        max_per_session: int = DEFAULT_MAX_MESSAGES_PER_SESSION,
+        max_batch: int = MAX_BATCH,
+    ) -> None:
         self._log = log
         self._signal = signal
+        self._max_per_session = max_per_session
         self._max_batch = max_batch
         self._queue: list[tuple[AddMessage, asyncio.Future[Message]]] = []
         self._writer: asyncio.Task[None] | None = None
@@ -196,15 +214,17 @@ class MessageAppender:
         stamp = now()
         async with self._log.batch() as tx:
             loaded = await _load(tx, adds)
-            outcomes = list(_outcomes(adds, loaded, stamp))
+            outcomes = list(_outcomes(adds, loaded, stamp, self._max_per_session))
             if loaded.new:
                 await _write(tx, loaded, stamp)
         return outcomes, {new.user_pk for new in loaded.new}
 
 
-def _outcomes(adds: Sequence[AddMessage], loaded: _Loaded, stamp: datetime) -> Iterable[Outcome]:
+def _outcomes(
+    adds: Sequence[AddMessage], loaded: _Loaded, stamp: datetime, limit: int
+) -> Iterable[Outcome]:
     for add in adds:
         try:
-            yield _decide(add, loaded, stamp)
+            yield _decide(add, loaded, stamp, limit)
         except DomainError as error:
             yield error

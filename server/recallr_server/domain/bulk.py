@@ -17,7 +17,12 @@ from recallr_server.domain.clock import now
 from recallr_server.domain.errors import WriteConflict
 from recallr_server.domain.ports import Transaction, UnitOfWork, WorkQueued
 from recallr_server.domain.records import Message, MessageRole, Session, SessionStatus, User
-from recallr_server.domain.sessions import NewSession, invalid_state
+from recallr_server.domain.sessions import (
+    DEFAULT_MAX_MESSAGES_PER_SESSION,
+    NewSession,
+    invalid_state,
+    session_full,
+)
 from recallr_server.domain.tail import MessageSignal
 
 MAX_BATCH_MESSAGES = 10_000
@@ -79,10 +84,17 @@ async def _queue_processing(
 
 
 class BulkWrites:
-    def __init__(self, units: UnitOfWork, work_queued: WorkQueued, signal: MessageSignal) -> None:
+    def __init__(
+        self,
+        units: UnitOfWork,
+        work_queued: WorkQueued,
+        signal: MessageSignal,
+        max_per_session: int = DEFAULT_MAX_MESSAGES_PER_SESSION,
+    ) -> None:
         self._units = units
         self._work_queued = work_queued
         self._signal = signal
+        self._max_per_session = max_per_session
 
     async def import_session(
         self,
@@ -126,8 +138,11 @@ class BulkWrites:
                 ids = await tx.user_data.first_message_ids(existing, len(messages))
                 return ImportedSession(existing, ids), user, False
             stamp = now()
+            session_id = str(uuid.uuid4())
+            if len(messages) > self._max_per_session:
+                raise session_full(session_id, self._max_per_session)
             session = Session(
-                id=str(uuid.uuid4()),
+                id=session_id,
                 user_id=user.user_id,
                 status=SessionStatus.PROCESSING if process else SessionStatus.PENDING,
                 metadata=new.metadata,
@@ -165,6 +180,8 @@ class BulkWrites:
                 return existing
             if session.status != SessionStatus.PENDING:
                 raise invalid_state(session, "add messages to")
+            if session.message_count + len(messages) > self._max_per_session:
+                raise session_full(session.id, self._max_per_session)
             stamp = now()
             added = _messages(session.id, messages, stamp)
             await tx.user_data.add_messages(user, added, keys)

@@ -15,7 +15,7 @@ from recallr_server.domain.records import (
     MemoryVersion,
     User,
 )
-from recallr_server.domain.validation import JsonScalar, is_uuid
+from recallr_server.domain.validation import JsonScalar, canonical_uuid
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,11 @@ def memory_query(
     """A listing's filters; session ids that are not UUIDs match nothing."""
     return MemoryQuery(
         categories=list(categories) or None,
-        session_ids=[s.lower() for s in session_ids if is_uuid(s)] if session_ids else None,
+        session_ids=(
+            [c for s in session_ids if (c := canonical_uuid(s)) is not None]
+            if session_ids
+            else None
+        ),
         session_metadata=session_metadata,
     )
 

@@ -259,6 +259,11 @@ class ApiKeys(Protocol):
         """The project an active key opens; None for an unknown or revoked key."""
         ...
 
+    async def revoke(self, project_id: str, prefix: str) -> list[str]:
+        """Revokes the project's active keys whose shown prefix starts with `prefix`;
+        returns their digests."""
+        ...
+
 
 class MessageAppends(Protocol):
     """The reads and writes of one group-commit transaction of AddMessage

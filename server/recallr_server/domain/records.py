@@ -64,6 +64,7 @@ class Session:
     last_message_at: datetime | None
     # What wrote the memories of a PROCESSED session ("local", "model:<name>"); else "".
     extractor: str
+    message_count: int = 0
 
 
 @dataclass(frozen=True)

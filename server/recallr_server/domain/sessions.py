@@ -20,6 +20,20 @@ MAX_AUTO_PROCESS_SECONDS = 30 * 24 * 3600
 PROCESSABLE = (SessionStatus.PENDING, SessionStatus.FAILED)
 
 
+# Processing reads a whole session at once, so its size bounds the work and memory of one
+# job; a conversation longer than this continues in a new session.
+DEFAULT_MAX_MESSAGES_PER_SESSION = 10_000
+
+
+def session_full(session_id: str, limit: int) -> DomainError:
+    return DomainError(
+        Reason.SESSION_FULL,
+        f"session {session_id} would hold more messages than a session may ({limit}); "
+        "continue in a new session",
+        metadata={"session_id": session_id, "max_messages": str(limit)},
+    )
+
+
 def invalid_state(session: Session, action: str) -> DomainError:
     return DomainError(
         Reason.INVALID_SESSION_STATE,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from recallr_server.domain.errors import ValidationFailed
@@ -16,6 +17,11 @@ MAX_METADATA_DEPTH = 32
 MAX_PAGE_SIZE = 200
 MAX_FILTER_VALUES = 200
 MAX_REQUEST_ID_LENGTH = 128
+# The times a caller may give (a session's create_time), half-open. Every date derived from
+# them (a phrase's span, a day in any time zone) then lies well inside the years 1 to 9999
+# that datetimes hold.
+EARLIEST_TIME = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(2200, 1, 1, tzinfo=UTC)
 
 JsonScalar = str | int | float | bool | None
 
@@ -52,6 +58,15 @@ def check_text(
         v.add(field, problem)
 
 
+def check_time(v: Violations, field: str, value: datetime) -> None:
+    if not EARLIEST_TIME <= value < LATEST_TIME:
+        v.add(
+            field,
+            f"must be from {EARLIEST_TIME:%Y-%m-%dT%H:%M:%SZ} up to, not including, "
+            f"{LATEST_TIME:%Y-%m-%dT%H:%M:%SZ}",
+        )
+
+
 def check_user_id(v: Violations, field: str, value: str) -> None:
     check_text(v, field, value, max_length=MAX_USER_ID_LENGTH)
 
@@ -61,12 +76,31 @@ def check_request_id(v: Violations, value: str) -> None:
     check_text(v, "request_id", value, max_length=MAX_REQUEST_ID_LENGTH, required=False)
 
 
-def is_uuid(value: str) -> bool:
-    """Ids that are not UUIDs name nothing; callers treat them as not found."""
+def canonical_uuid(value: str) -> str | None:
+    """The one rule by which a given id names a stored row, for every kind of id.
+
+    Ids are issued and stored as lower-case hyphenated UUIDs, and that form in any letter
+    case names the same row. Anything else, other spellings of a UUID included (braces, a
+    URN, no hyphens), is None: it names nothing, and callers answer "not found".
+    """
+    if len(value) != 36:
+        return None
     try:
-        return str(uuid.UUID(value)) == value.lower() and len(value) == 36
+        canonical = str(uuid.UUID(value))
     except ValueError:
-        return False
+        return None
+    return canonical if canonical == value.lower() else None
+
+
+def is_uuid(value: str) -> bool:
+    """Whether `value` names a row by the one rule of `canonical_uuid`."""
+    return canonical_uuid(value) is not None
+
+
+def canonical_project_id(value: str) -> str:
+    """A project id may be any text (an operator chooses it); one that is a UUID follows
+    the rule of every other id."""
+    return canonical_uuid(value) or value
 
 
 def _check_json_value(v: Violations, field: str, value: Any, depth: int) -> None:

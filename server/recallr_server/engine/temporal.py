@@ -38,6 +38,7 @@ Conventions, all in UTC (the service stores UTC and a session's time is UTC):
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -66,6 +67,9 @@ MONTHS = (
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 SEASON_START_MONTH = {"spring": 3, "summer": 6, "autumn": 9, "fall": 9, "winter": 12}
 RECENT_DAYS = 30
+# The first and last instants a datetime holds (years 1 and 9999).
+EARLIEST = datetime.min.replace(tzinfo=UTC)
+LATEST = datetime.max.replace(tzinfo=UTC)
 OTHER_DAY_DAYS = 7
 
 _NUMBER_WORDS = {
@@ -182,7 +186,12 @@ def resolve_time_expressions(
         if match.start("m") < taken_until:
             continue
         direction = tense or _direction(text, match.start())
-        span = rule.resolve(match, _When(today, direction, latest))
+        try:
+            span = rule.resolve(match, _When(today, direction, latest))
+        except (OverflowError, ValueError):
+            # The span would leave the calendar (years 1 to 9999): the phrase stays as
+            # written rather than dated wrongly, and no stored time can make this fail.
+            continue
         if span is None:
             continue
         taken_until = match.end("m")
@@ -225,7 +234,7 @@ def describe_span(start: datetime, end: datetime, *, with_preposition: bool = Tr
     """A short English phrase for a day-aligned span, at the coarsest granularity it fills."""
     first = start.astimezone(UTC).date()
     last = (end.astimezone(UTC) - timedelta(microseconds=1)).date()
-    whole_months = first.day == 1 and (last + timedelta(days=1)).day == 1
+    whole_months = first.day == 1 and _ends_a_month(last)
     if first == last:
         return _prefixed("on", _format_day(first), with_preposition)
     if whole_months and (first.year, first.month) == (last.year, last.month):
@@ -720,6 +729,14 @@ def _shifted_period(today: date, unit: str, step: int) -> Span:
     return _period_of(_shift(today, unit, step), unit)
 
 
+def _month_number(day: date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def _ends_a_month(day: date) -> bool:
+    return day.day == calendar.monthrange(day.year, day.month)[1]
+
+
 def _week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
@@ -741,6 +758,21 @@ def _days_in_month(day: date) -> int:
 def midnight(day: date) -> datetime:
     """The start of `day` in UTC, where event dates live."""
     return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def day_of(moment: datetime) -> tuple[datetime, datetime]:
+    """The half-open UTC span of the day `moment` falls on; on the calendar's last day
+    (9999-12-31), which has no next midnight, it ends at `LATEST`."""
+    day = moment.astimezone(UTC).date()
+    return midnight(day), shifted(midnight(day), timedelta(days=1))
+
+
+def shifted(moment: datetime, delta: timedelta) -> datetime:
+    """`moment + delta`, stopped at `EARLIEST` or `LATEST` rather than leaving the calendar."""
+    try:
+        return moment + delta
+    except OverflowError:
+        return LATEST if delta > timedelta(0) else EARLIEST
 
 
 def day_span(first: date, last: date) -> tuple[datetime, datetime]:
@@ -774,7 +806,7 @@ def _format_range(first: date, last: date) -> str:
 
 
 def _season_name(first: date, last: date) -> str | None:
-    if first.day != 1 or last + timedelta(days=1) != _add_months(first, 3):
+    if first.day != 1 or not _ends_a_month(last) or _month_number(last) - _month_number(first) != 2:
         return None
     names = {3: "spring", 6: "summer", 9: "autumn", 12: "winter"}
     if first.month not in names:

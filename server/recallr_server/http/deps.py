@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request
 from fastapi.security import APIKeyHeader
 
-from recallr_server.domain.auth import Authenticator
+from recallr_server.domain.auth import Authenticator, caller_of
 from recallr_server.domain.context import ContextRecall
 from recallr_server.domain.errors import DomainError, Reason
 from recallr_server.domain.memories import Memories
@@ -56,17 +56,31 @@ def _missing(header: str) -> DomainError:
     )
 
 
+def _duplicated(header: str) -> DomainError:
+    # Which copy a proxy or library keeps differs; the call must not mean two things.
+    return DomainError(
+        Reason.AUTHENTICATION_REQUIRED,
+        f"header {header} must be given once",
+        metadata={"duplicated": header},
+    )
+
+
 async def project_of(
+    request: Request,
     cases: Annotated[UseCases, Depends(use_cases)],
     api_key: Annotated[str | None, Depends(_api_key)],
     project_id: Annotated[str | None, Depends(_project_id)],
 ) -> str:
     """The project the call's key opens, if it is the one the call names."""
+    for header in (API_KEY_HEADER, PROJECT_ID_HEADER):
+        if len(request.headers.getlist(header)) > 1:
+            raise _duplicated(header)
     if not api_key:
         raise _missing(API_KEY_HEADER)
     if not project_id:
         raise _missing(PROJECT_ID_HEADER)
-    return await cases.authenticator.authenticate(api_key, project_id)
+    caller = caller_of(request.client.host if request.client is not None else "")
+    return await cases.authenticator.authenticate(api_key, project_id, caller)
 
 
 Cases = Annotated[UseCases, Depends(use_cases)]

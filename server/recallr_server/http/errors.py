@@ -66,6 +66,7 @@ HTTP_ERRORS: Mapping[Reason, HttpError] = {
     Reason.USER_ALREADY_EXISTS: HttpError(409),
     Reason.SESSION_NOT_FOUND: HttpError(404, _named("Session", "session_id")),
     Reason.INVALID_SESSION_STATE: HttpError(400),
+    Reason.SESSION_FULL: HttpError(400),
     Reason.MEMORY_NOT_FOUND: HttpError(404, _named("Memory", "memory_id")),
     Reason.INVALID_CATEGORIES: HttpError(400, _invalid_categories),
     Reason.CATEGORY_NOT_FOUND: HttpError(404),

@@ -22,6 +22,7 @@ from recallr_server.domain.validation import (
     Violations,
     check_ids,
     check_text,
+    check_time,
     check_user_id,
 )
 from recallr_server.http import convert, schemas
@@ -115,6 +116,8 @@ async def create_session(
 ) -> schemas.Session:
     v = Violations()
     metadata = convert.metadata(v, "metadata", body.metadata)
+    if body.custom_created_at_utc is not None:
+        check_time(v, "custom_created_at_utc", body.custom_created_at_utc)
     v.raise_if_any()
     new = NewSession(metadata, body.auto_process_after_seconds, body.custom_created_at_utc)
     # The SDK has no idempotency key to send.

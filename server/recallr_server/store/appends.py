@@ -16,7 +16,7 @@ from recallr_server.store import models
 from recallr_server.store.database import Database, Tx
 from recallr_server.store.messages import message_record
 from recallr_server.store.revisions import bump_message_revisions
-from recallr_server.store.sessions import session_record
+from recallr_server.store.sessions import count_messages, session_record
 from recallr_server.store.unit_of_work import QueuedJobs
 from recallr_server.store.users import user_record
 
@@ -94,6 +94,7 @@ class AppendTransaction:
                 for new in messages
             ],
         )
+        await count_messages(self._session, (new.message.session_id for new in messages))
 
 
 class StoreMessageLog:

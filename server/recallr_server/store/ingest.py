@@ -69,9 +69,11 @@ def start_processing(row: models.Session) -> None:
     row.failure_reason = ""
 
 
-async def read_snapshot(session: AsyncSession, session_id: str) -> SessionSnapshot:
+async def read_snapshot(session: AsyncSession, session_id: str) -> SessionSnapshot | None:
+    """None when the session is gone (deleted since its processing started)."""
     row = await session.get(models.Session, session_id)
-    assert row is not None
+    if row is None:
+        return None
     user = await session.get(models.User, row.user_pk)
     assert user is not None
     project = await session.get(models.Project, user.project_id)

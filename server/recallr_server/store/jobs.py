@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recallr_server.domain.clock import now
@@ -26,6 +26,11 @@ MAX_ERROR_LENGTH = 2_000
 
 class LeaseLost(Exception):
     """The job was re-claimed by another worker; this worker's effects must not commit."""
+
+
+class JobGone(LeaseLost):
+    """The job's row is gone with its subject (a deleted session, a deleted user): its
+    effects must not commit, and there is nothing to retry."""
 
 
 @dataclass(frozen=True)
@@ -117,7 +122,9 @@ async def _owned(session: AsyncSession, claim: Claim) -> models.Job:
     job = await session.scalar(
         select(models.Job).where(models.Job.id == claim.job_id).with_for_update()
     )
-    if job is None or job.lease_owner != claim.lease_owner:
+    if job is None:
+        raise JobGone(claim.job_id)
+    if job.lease_owner != claim.lease_owner:
         raise LeaseLost(claim.job_id)
     return job
 
@@ -162,6 +169,13 @@ async def fail(session: AsyncSession, claim: Claim, error: str) -> bool:
     job.status = models.JobStatus.QUEUED
     job.run_after = now() + backoff(job.attempts)
     return False
+
+
+async def drop(session: AsyncSession, kind: models.JobKind, subject_id: str) -> None:
+    """Deletes the subject's job, queued or running: a worker running it commits nothing."""
+    await session.execute(
+        delete(models.Job).where(models.Job.kind == kind, models.Job.subject_id == subject_id)
+    )
 
 
 async def release_all(session: AsyncSession, worker_id: str) -> int:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from recallr_server.domain import errors
 from recallr_server.domain.errors import DomainError
-from recallr_server.domain.validation import MAX_USER_ID_LENGTH, is_uuid
+from recallr_server.domain.validation import MAX_USER_ID_LENGTH, canonical_uuid
 from recallr_server.store import models
 
 
@@ -93,9 +93,10 @@ async def _find_owned(
     for_update: bool = False,
 ) -> _Owned:
     """One of `user`'s rows by its UUID; `not_found` for a malformed id or anyone else's."""
-    if not is_uuid(row_id):
+    canonical = canonical_uuid(row_id)
+    if canonical is None:
         raise not_found(row_id[:64])
-    query = select(model).where(model.id == row_id.lower(), model.user_pk == user.pk)
+    query = select(model).where(model.id == canonical, model.user_pk == user.pk)
     if for_update:
         query = query.with_for_update()
     row = await session.scalar(query)

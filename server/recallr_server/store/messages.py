@@ -12,6 +12,7 @@ from recallr_server.store import models
 from recallr_server.store.database import Tx
 from recallr_server.store.paging import fetch_page
 from recallr_server.store.revisions import bump_message_revision
+from recallr_server.store.sessions import count_messages
 
 
 def message_record(row: models.Message) -> Message:
@@ -60,6 +61,7 @@ class MessageStore:
                 request_id=request_id or None,
             )
         )
+        await count_messages(self._session, [message.session_id])
 
     async def page(self, session: Session, window: Window) -> Page[Message]:
         return await fetch_page(

@@ -143,6 +143,8 @@ class Session(Base):
     # What wrote the memories of a processed session: "local" or "model:<name>".
     extractor: Mapped[str] = mapped_column(Text, default="", server_default="")
 
+    message_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
 
 class Message(Base):
     """One turn. `seq` orders a user's messages across sessions."""
@@ -290,3 +292,13 @@ class Job(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SharedSecret(Base):
+    """A random secret that every replica on this database shares, made on first use."""
+
+    __tablename__ = "shared_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

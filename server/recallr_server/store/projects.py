@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from recallr_server.domain.auth import key_digest
 from recallr_server.domain.categories import DEFAULT_CATEGORIES
 from recallr_server.domain.clock import now
+from recallr_server.domain.validation import canonical_project_id
 from recallr_server.store.database import Database
 from recallr_server.store.models import ApiKey, Category, Project
 
@@ -39,7 +40,7 @@ async def create_project(
     session: AsyncSession, *, project_id: str | None = None, name: str = ""
 ) -> Project:
     project = Project(
-        id=project_id or str(uuid.uuid4()),
+        id=canonical_project_id(project_id) if project_id else str(uuid.uuid4()),
         name=name or "default",
         merge_conflict_enabled=False,
         created_at=now(),
@@ -59,6 +60,7 @@ async def add_api_key(
     session: AsyncSession, project_id: str, *, api_key: str | None = None, description: str = ""
 ) -> str:
     """Stores a key's digest and returns the key itself, which is not kept."""
+    project_id = canonical_project_id(project_id)
     api_key = api_key or new_api_key()
     session.add(
         ApiKey(
@@ -76,6 +78,7 @@ async def add_api_key(
 
 async def ensure_project_with_key(session: AsyncSession, project_id: str, api_key: str) -> bool:
     """Makes `project_id` exist and accept `api_key`. Returns whether anything changed."""
+    project_id = canonical_project_id(project_id)
     changed = False
     if await session.get(Project, project_id) is None:
         await create_project(session, project_id=project_id)
@@ -114,6 +117,10 @@ class StoreApiKeys:
         async with self._db.read() as session:
             return await project_for_key(session, api_key)
 
+    async def revoke(self, project_id: str, prefix: str) -> list[str]:
+        async with self._db.write() as session:
+            return await revoke_keys_with_prefix(session, project_id, prefix)
+
 
 async def list_projects(session: AsyncSession) -> list[ProjectSummary]:
     projects = (await session.scalars(select(Project).order_by(Project.created_at))).all()
@@ -131,7 +138,10 @@ async def list_projects(session: AsyncSession) -> list[ProjectSummary]:
     ]
 
 
-async def revoke_keys_with_prefix(session: AsyncSession, project_id: str, prefix: str) -> int:
+async def revoke_keys_with_prefix(session: AsyncSession, project_id: str, prefix: str) -> list[str]:
+    """Revokes the project's active keys whose shown prefix starts with `prefix`; returns
+    their digests."""
+    project_id = canonical_project_id(project_id)
     keys = (
         await session.scalars(
             select(ApiKey).where(
@@ -143,4 +153,4 @@ async def revoke_keys_with_prefix(session: AsyncSession, project_id: str, prefix
     ).all()
     for key in keys:
         key.revoked_at = now()
-    return len(keys)
+    return [key.key_hash for key in keys]

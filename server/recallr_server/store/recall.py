@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from recallr_server.domain.validation import is_uuid
+from recallr_server.domain.validation import canonical_uuid
 from recallr_server.store import models
 
 # Keys per IN (...) list when loading rows by key.
@@ -27,7 +27,8 @@ async def conversation(
     One query, scoped to the project like every lookup; nothing when the user or the
     session does not exist (the lookups that follow say which) or it has no messages.
     """
-    if not is_uuid(session_id):
+    canonical = canonical_uuid(session_id)
+    if canonical is None:
         return [], None
     rows = (
         await session.execute(
@@ -37,7 +38,7 @@ async def conversation(
             .where(
                 models.User.project_id == project_id,
                 models.User.user_id == user_id,
-                models.Session.id == session_id.lower(),
+                models.Session.id == canonical,
             )
             .order_by(models.Message.seq.desc())
             .limit(n)

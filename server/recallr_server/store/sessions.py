@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from recallr_server.domain.paging import Page, Window
 from recallr_server.domain.records import Session, SessionStatus, User
 from recallr_server.domain.validation import JsonScalar
-from recallr_server.store import models
+from recallr_server.store import jobs, models
 from recallr_server.store.database import Tx
 from recallr_server.store.filters import metadata_matches
 from recallr_server.store.lookups import find_session
@@ -29,7 +30,22 @@ def session_record(row: models.Session, user_id: str) -> Session:
         failure_reason=row.failure_reason,
         last_message_at=row.last_message_at,
         extractor=row.extractor,
+        message_count=row.message_count,
     )
+
+
+async def count_messages(session: Tx, session_ids: Iterable[str]) -> None:
+    """Adds messages just inserted, one id per message, to their sessions' counts.
+
+    Every path that inserts messages calls it in the same transaction, so a session's
+    count is its number of messages, whichever call added them.
+    """
+    for session_id, added in Counter(session_ids).items():
+        await session.execute(
+            update(models.Session)
+            .where(models.Session.id == session_id)
+            .values(message_count=models.Session.message_count + added)
+        )
 
 
 class SessionStore:
@@ -72,6 +88,8 @@ class SessionStore:
         row.last_message_at = session.last_message_at
 
     async def delete(self, user: User, session: Session) -> None:
+        # Its processing job goes with it, queued or running (jobs.py).
+        await jobs.drop(self._session, models.JobKind.PROCESS_SESSION, session.id)
         await self._session.execute(delete(models.Session).where(models.Session.id == session.id))
         await bump_index_revision(self._session, user.pk)
 

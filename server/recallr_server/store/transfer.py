@@ -29,7 +29,7 @@ from recallr_server.store.memories import version_record
 from recallr_server.store.merge_conflicts import conflict_record
 from recallr_server.store.messages import message_record
 from recallr_server.store.revisions import bump_message_revision
-from recallr_server.store.sessions import session_record
+from recallr_server.store.sessions import count_messages, session_record
 from recallr_server.store.users import user_record
 
 Row = TypeVar("Row", bound=models.Base)
@@ -253,6 +253,7 @@ class UserDataStore:
                 for m, request_id in zip(messages, request_ids, strict=True)
             ],
         )
+        await count_messages(self._session, (m.session_id for m in messages))
 
     async def _insert(self, model: type[models.Base], rows: list[dict[str, Any]]) -> None:
         # One statement per batch of rows, inserted in the order given (messages take

@@ -63,6 +63,10 @@ const (
 	// message to a session that is processing or processed).
 	// Code: FAILED_PRECONDITION. Metadata: "session_id", "status".
 	ErrorReason_ERROR_REASON_INVALID_SESSION_STATE ErrorReason = 21
+	// The session holds as many messages as the server allows in one session;
+	// continue the conversation in a new session.
+	// Code: FAILED_PRECONDITION. Metadata: "session_id", "max_messages".
+	ErrorReason_ERROR_REASON_SESSION_FULL ErrorReason = 22
 	// No memory with this id exists for the user.
 	// Code: NOT_FOUND. Metadata: "memory_id".
 	ErrorReason_ERROR_REASON_MEMORY_NOT_FOUND ErrorReason = 30
@@ -90,7 +94,9 @@ const (
 	// An answer is not one of its question's options.
 	// Code: INVALID_ARGUMENT. Metadata: "question", "answer".
 	ErrorReason_ERROR_REASON_MERGE_CONFLICT_INVALID_ANSWER ErrorReason = 54
-	// The project's request quota is spent for now.
+	// A limit is reached for now: the caller's failed authentications, or the
+	// live tails a project holds open in one serving process. Retry after the
+	// delay.
 	// Code: RESOURCE_EXHAUSTED. Metadata: "retry_after_seconds".
 	// A `google.rpc.RetryInfo` detail carries the delay.
 	ErrorReason_ERROR_REASON_RATE_LIMITED ErrorReason = 60
@@ -118,6 +124,7 @@ var (
 		11: "ERROR_REASON_USER_ALREADY_EXISTS",
 		20: "ERROR_REASON_SESSION_NOT_FOUND",
 		21: "ERROR_REASON_INVALID_SESSION_STATE",
+		22: "ERROR_REASON_SESSION_FULL",
 		30: "ERROR_REASON_MEMORY_NOT_FOUND",
 		40: "ERROR_REASON_INVALID_CATEGORIES",
 		41: "ERROR_REASON_CATEGORY_NOT_FOUND",
@@ -143,6 +150,7 @@ var (
 		"ERROR_REASON_USER_ALREADY_EXISTS":              11,
 		"ERROR_REASON_SESSION_NOT_FOUND":                20,
 		"ERROR_REASON_INVALID_SESSION_STATE":            21,
+		"ERROR_REASON_SESSION_FULL":                     22,
 		"ERROR_REASON_MEMORY_NOT_FOUND":                 30,
 		"ERROR_REASON_INVALID_CATEGORIES":               40,
 		"ERROR_REASON_CATEGORY_NOT_FOUND":               41,
@@ -191,7 +199,7 @@ var File_recallr_v1_error_reason_proto protoreflect.FileDescriptor
 const file_recallr_v1_error_reason_proto_rawDesc = "" +
 	"\n" +
 	"\x1drecallr/v1/error_reason.proto\x12\n" +
-	"recallr.v1*\x81\a\n" +
+	"recallr.v1*\xa0\a\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12(\n" +
 	"$ERROR_REASON_AUTHENTICATION_REQUIRED\x10\x01\x12 \n" +
@@ -203,7 +211,8 @@ const file_recallr_v1_error_reason_proto_rawDesc = "" +
 	"\x12$\n" +
 	" ERROR_REASON_USER_ALREADY_EXISTS\x10\v\x12\"\n" +
 	"\x1eERROR_REASON_SESSION_NOT_FOUND\x10\x14\x12&\n" +
-	"\"ERROR_REASON_INVALID_SESSION_STATE\x10\x15\x12!\n" +
+	"\"ERROR_REASON_INVALID_SESSION_STATE\x10\x15\x12\x1d\n" +
+	"\x19ERROR_REASON_SESSION_FULL\x10\x16\x12!\n" +
 	"\x1dERROR_REASON_MEMORY_NOT_FOUND\x10\x1e\x12#\n" +
 	"\x1fERROR_REASON_INVALID_CATEGORIES\x10(\x12#\n" +
 	"\x1fERROR_REASON_CATEGORY_NOT_FOUND\x10)\x12(\n" +

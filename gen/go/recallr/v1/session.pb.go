@@ -150,7 +150,9 @@ type Session struct {
 	Metadata *structpb.Struct `protobuf:"bytes,4,opt,name=metadata,proto3" json:"metadata,omitempty"`
 	// When the session started. The caller may set a historical time on
 	// creation: processing then treats it as "now" for every temporal
-	// judgement (relative dates, changes over time).
+	// judgement (relative dates, changes over time). A given time must be from
+	// 1900-01-01T00:00:00Z up to, not including, 2200-01-01T00:00:00Z;
+	// another is refused with INVALID_ARGUMENT naming `session.create_time`.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// Process automatically after this many seconds without a new message;
 	// zero or unset means only on request.

@@ -56,7 +56,9 @@ type SessionServiceClient interface {
 	// retried: a repeat fails with INVALID_SESSION_STATE.
 	ProcessSession(ctx context.Context, in *ProcessSessionRequest, opts ...grpc.CallOption) (*ProcessSessionResponse, error)
 	// Adds a message to a PENDING session. Idempotent when request_id is set:
-	// a repeat returns the message the first call added.
+	// a repeat returns the message the first call added. A session holds at
+	// most the server's configured number of messages (10,000 by default);
+	// past it, FAILED_PRECONDITION with reason SESSION_FULL.
 	AddMessage(ctx context.Context, in *AddMessageRequest, opts ...grpc.CallOption) (*AddMessageResponse, error)
 	// Lists a session's messages, oldest first.
 	ListMessages(ctx context.Context, in *ListMessagesRequest, opts ...grpc.CallOption) (*ListMessagesResponse, error)
@@ -65,6 +67,9 @@ type SessionServiceClient interface {
 	// Streams a user's last n messages across all sessions, oldest first, and
 	// with `follow` keeps the stream open and sends every new message of the
 	// user as it is added, until the client cancels or the deadline passes.
+	// One project may hold a configured number of following tails open in one
+	// serving process (1,000 by default); past it, a following tail fails with
+	// RESOURCE_EXHAUSTED, reason RATE_LIMITED.
 	TailMessages(ctx context.Context, in *TailMessagesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[TailMessagesResponse], error)
 	// Adds a whole conversation in one call: a session (with its historical
 	// create_time) and its messages (each with its own timestamp), in one
@@ -243,7 +248,9 @@ type SessionServiceServer interface {
 	// retried: a repeat fails with INVALID_SESSION_STATE.
 	ProcessSession(context.Context, *ProcessSessionRequest) (*ProcessSessionResponse, error)
 	// Adds a message to a PENDING session. Idempotent when request_id is set:
-	// a repeat returns the message the first call added.
+	// a repeat returns the message the first call added. A session holds at
+	// most the server's configured number of messages (10,000 by default);
+	// past it, FAILED_PRECONDITION with reason SESSION_FULL.
 	AddMessage(context.Context, *AddMessageRequest) (*AddMessageResponse, error)
 	// Lists a session's messages, oldest first.
 	ListMessages(context.Context, *ListMessagesRequest) (*ListMessagesResponse, error)
@@ -252,6 +259,9 @@ type SessionServiceServer interface {
 	// Streams a user's last n messages across all sessions, oldest first, and
 	// with `follow` keeps the stream open and sends every new message of the
 	// user as it is added, until the client cancels or the deadline passes.
+	// One project may hold a configured number of following tails open in one
+	// serving process (1,000 by default); past it, a following tail fails with
+	// RESOURCE_EXHAUSTED, reason RATE_LIMITED.
 	TailMessages(*TailMessagesRequest, grpc.ServerStreamingServer[TailMessagesResponse]) error
 	// Adds a whole conversation in one call: a session (with its historical
 	// create_time) and its messages (each with its own timestamp), in one

@@ -63,6 +63,11 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     message to a session that is processing or processed).
     Code: FAILED_PRECONDITION. Metadata: "session_id", "status".
     """
+    ERROR_REASON_SESSION_FULL: _ErrorReason.ValueType  # 22
+    """The session holds as many messages as the server allows in one session;
+    continue the conversation in a new session.
+    Code: FAILED_PRECONDITION. Metadata: "session_id", "max_messages".
+    """
     ERROR_REASON_MEMORY_NOT_FOUND: _ErrorReason.ValueType  # 30
     """No memory with this id exists for the user.
     Code: NOT_FOUND. Metadata: "memory_id".
@@ -100,7 +105,9 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     Code: INVALID_ARGUMENT. Metadata: "question", "answer".
     """
     ERROR_REASON_RATE_LIMITED: _ErrorReason.ValueType  # 60
-    """The project's request quota is spent for now.
+    """A limit is reached for now: the caller's failed authentications, or the
+    live tails a project holds open in one serving process. Retry after the
+    delay.
     Code: RESOURCE_EXHAUSTED. Metadata: "retry_after_seconds".
     A `google.rpc.RetryInfo` detail carries the delay.
     """
@@ -168,6 +175,11 @@ ERROR_REASON_INVALID_SESSION_STATE: ErrorReason.ValueType  # 21
 message to a session that is processing or processed).
 Code: FAILED_PRECONDITION. Metadata: "session_id", "status".
 """
+ERROR_REASON_SESSION_FULL: ErrorReason.ValueType  # 22
+"""The session holds as many messages as the server allows in one session;
+continue the conversation in a new session.
+Code: FAILED_PRECONDITION. Metadata: "session_id", "max_messages".
+"""
 ERROR_REASON_MEMORY_NOT_FOUND: ErrorReason.ValueType  # 30
 """No memory with this id exists for the user.
 Code: NOT_FOUND. Metadata: "memory_id".
@@ -205,7 +217,9 @@ ERROR_REASON_MERGE_CONFLICT_INVALID_ANSWER: ErrorReason.ValueType  # 54
 Code: INVALID_ARGUMENT. Metadata: "question", "answer".
 """
 ERROR_REASON_RATE_LIMITED: ErrorReason.ValueType  # 60
-"""The project's request quota is spent for now.
+"""A limit is reached for now: the caller's failed authentications, or the
+live tails a project holds open in one serving process. Retry after the
+delay.
 Code: RESOURCE_EXHAUSTED. Metadata: "retry_after_seconds".
 A `google.rpc.RetryInfo` detail carries the delay.
 """

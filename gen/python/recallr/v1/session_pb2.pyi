@@ -118,7 +118,9 @@ class Session(_message.Message):
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """When the session started. The caller may set a historical time on
         creation: processing then treats it as "now" for every temporal
-        judgement (relative dates, changes over time).
+        judgement (relative dates, changes over time). A given time must be from
+        1900-01-01T00:00:00Z up to, not including, 2200-01-01T00:00:00Z;
+        another is refused with INVALID_ARGUMENT naming `session.create_time`.
         """
 
     def __init__(

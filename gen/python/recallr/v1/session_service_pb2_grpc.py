@@ -149,7 +149,9 @@ class SessionServiceServicer:
 
     def AddMessage(self, request, context):
         """Adds a message to a PENDING session. Idempotent when request_id is set:
-        a repeat returns the message the first call added.
+        a repeat returns the message the first call added. A session holds at
+        most the server's configured number of messages (10,000 by default);
+        past it, FAILED_PRECONDITION with reason SESSION_FULL.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -173,6 +175,9 @@ class SessionServiceServicer:
         """Streams a user's last n messages across all sessions, oldest first, and
         with `follow` keeps the stream open and sends every new message of the
         user as it is added, until the client cancels or the deadline passes.
+        One project may hold a configured number of following tails open in one
+        serving process (1,000 by default); past it, a following tail fails with
+        RESOURCE_EXHAUSTED, reason RATE_LIMITED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -55,7 +55,9 @@ class SessionServiceStub:
     """
     AddMessage: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.AddMessageRequest, _session_service_pb2.AddMessageResponse]
     """Adds a message to a PENDING session. Idempotent when request_id is set:
-    a repeat returns the message the first call added.
+    a repeat returns the message the first call added. A session holds at
+    most the server's configured number of messages (10,000 by default);
+    past it, FAILED_PRECONDITION with reason SESSION_FULL.
     """
     ListMessages: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.ListMessagesRequest, _session_service_pb2.ListMessagesResponse]
     """Lists a session's messages, oldest first."""
@@ -65,6 +67,9 @@ class SessionServiceStub:
     """Streams a user's last n messages across all sessions, oldest first, and
     with `follow` keeps the stream open and sends every new message of the
     user as it is added, until the client cancels or the deadline passes.
+    One project may hold a configured number of following tails open in one
+    serving process (1,000 by default); past it, a following tail fails with
+    RESOURCE_EXHAUSTED, reason RATE_LIMITED.
     """
     ImportSession: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.ImportSessionRequest, _session_service_pb2.ImportSessionResponse]
     """Adds a whole conversation in one call: a session (with its historical
@@ -111,7 +116,9 @@ class SessionServiceAsyncStub(SessionServiceStub):
     """
     AddMessage: _aio.UnaryUnaryMultiCallable[_session_service_pb2.AddMessageRequest, _session_service_pb2.AddMessageResponse]  # type: ignore[assignment]
     """Adds a message to a PENDING session. Idempotent when request_id is set:
-    a repeat returns the message the first call added.
+    a repeat returns the message the first call added. A session holds at
+    most the server's configured number of messages (10,000 by default);
+    past it, FAILED_PRECONDITION with reason SESSION_FULL.
     """
     ListMessages: _aio.UnaryUnaryMultiCallable[_session_service_pb2.ListMessagesRequest, _session_service_pb2.ListMessagesResponse]  # type: ignore[assignment]
     """Lists a session's messages, oldest first."""
@@ -121,6 +128,9 @@ class SessionServiceAsyncStub(SessionServiceStub):
     """Streams a user's last n messages across all sessions, oldest first, and
     with `follow` keeps the stream open and sends every new message of the
     user as it is added, until the client cancels or the deadline passes.
+    One project may hold a configured number of following tails open in one
+    serving process (1,000 by default); past it, a following tail fails with
+    RESOURCE_EXHAUSTED, reason RATE_LIMITED.
     """
     ImportSession: _aio.UnaryUnaryMultiCallable[_session_service_pb2.ImportSessionRequest, _session_service_pb2.ImportSessionResponse]  # type: ignore[assignment]
     """Adds a whole conversation in one call: a session (with its historical
@@ -206,7 +216,9 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_session_service_pb2.AddMessageResponse, _abc.Awaitable[_session_service_pb2.AddMessageResponse]]:
         """Adds a message to a PENDING session. Idempotent when request_id is set:
-        a repeat returns the message the first call added.
+        a repeat returns the message the first call added. A session holds at
+        most the server's configured number of messages (10,000 by default);
+        past it, FAILED_PRECONDITION with reason SESSION_FULL.
         """
 
     @_abc_1.abstractmethod
@@ -234,6 +246,9 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         """Streams a user's last n messages across all sessions, oldest first, and
         with `follow` keeps the stream open and sends every new message of the
         user as it is added, until the client cancels or the deadline passes.
+        One project may hold a configured number of following tails open in one
+        serving process (1,000 by default); past it, a following tail fails with
+        RESOURCE_EXHAUSTED, reason RATE_LIMITED.
         """
 
     @_abc_1.abstractmethod

@@ -104,6 +104,15 @@ export enum ErrorReason {
   INVALID_SESSION_STATE = 21,
 
   /**
+   * The session holds as many messages as the server allows in one session;
+   * continue the conversation in a new session.
+   * Code: FAILED_PRECONDITION. Metadata: "session_id", "max_messages".
+   *
+   * @generated from enum value: ERROR_REASON_SESSION_FULL = 22;
+   */
+  SESSION_FULL = 22,
+
+  /**
    * No memory with this id exists for the user.
    * Code: NOT_FOUND. Metadata: "memory_id".
    *
@@ -176,7 +185,9 @@ export enum ErrorReason {
   MERGE_CONFLICT_INVALID_ANSWER = 54,
 
   /**
-   * The project's request quota is spent for now.
+   * A limit is reached for now: the caller's failed authentications, or the
+   * live tails a project holds open in one serving process. Retry after the
+   * delay.
    * Code: RESOURCE_EXHAUSTED. Metadata: "retry_after_seconds".
    * A `google.rpc.RetryInfo` detail carries the delay.
    *

@@ -48,7 +48,9 @@ export declare type Session = Message$1<"recallr.v1.Session"> & {
   /**
    * When the session started. The caller may set a historical time on
    * creation: processing then treats it as "now" for every temporal
-   * judgement (relative dates, changes over time).
+   * judgement (relative dates, changes over time). A given time must be from
+   * 1900-01-01T00:00:00Z up to, not including, 2200-01-01T00:00:00Z;
+   * another is refused with INVALID_ARGUMENT naming `session.create_time`.
    *
    * @generated from field: google.protobuf.Timestamp create_time = 5;
    */

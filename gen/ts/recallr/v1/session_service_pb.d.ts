@@ -813,7 +813,9 @@ export declare const SessionService: GenService<{
   },
   /**
    * Adds a message to a PENDING session. Idempotent when request_id is set:
-   * a repeat returns the message the first call added.
+   * a repeat returns the message the first call added. A session holds at
+   * most the server's configured number of messages (10,000 by default);
+   * past it, FAILED_PRECONDITION with reason SESSION_FULL.
    *
    * @generated from rpc recallr.v1.SessionService.AddMessage
    */
@@ -846,6 +848,9 @@ export declare const SessionService: GenService<{
    * Streams a user's last n messages across all sessions, oldest first, and
    * with `follow` keeps the stream open and sends every new message of the
    * user as it is added, until the client cancels or the deadline passes.
+   * One project may hold a configured number of following tails open in one
+   * serving process (1,000 by default); past it, a following tail fails with
+   * RESOURCE_EXHAUSTED, reason RATE_LIMITED.
    *
    * @generated from rpc recallr.v1.SessionService.TailMessages
    */

@@ -24,7 +24,7 @@ from recallr_server.engine.provider.prompting import (
     transcript,
     utc_moment,
 )
-from recallr_server.engine.temporal import day_span
+from recallr_server.engine.temporal import day_of, day_span
 
 log = logging.getLogger("recallr.llm")
 
@@ -126,12 +126,13 @@ def _fact(
     content = item["content"].strip()
     sources = list(dict.fromkeys(aliases[i] for i in item["source_message_ids"] if i in aliases))
     if not sources:
-        log.info("dropped a fact citing no message of the session: %r", content)
+        # Never the fact itself: it is message content, which no log may carry.
+        log.info("dropped a fact citing no message of the session")
         return None
     try:
         start, end = _event_span(item["event_start"], item["event_end"], now)
     except ValueError:
-        log.info("dropped a fact with an unreadable date: %r", item)
+        log.info("dropped a fact with an unreadable date")
         return None
     attribute, value = item["attribute"], item["value"]
     single_valued = bool(attribute) and bool(value)
@@ -150,10 +151,9 @@ def _fact(
 def _event_span(start: str | None, end: str | None, now: datetime) -> tuple[datetime, datetime]:
     """Half-open UTC day span from the model's inclusive days; the session's day if none."""
     if start is None and end is None:
-        first = last = now.astimezone(UTC).date()
-    else:
-        first = date.fromisoformat(start or end or "")
-        last = max(date.fromisoformat(end or start or ""), first)
+        return day_of(now)
+    first = date.fromisoformat(start or end or "")
+    last = max(date.fromisoformat(end or start or ""), first)
     return day_span(first, last)
 
 

@@ -48,6 +48,8 @@ class SessionProcessor:
             return
         async with self._db.read() as tx:
             snapshot = await ingest.read_snapshot(tx, claim.subject_id)
+        if snapshot is None:
+            raise jobs.JobGone(claim.job_id)
         try:
             plan = await asyncio.to_thread(self._planner.plan, snapshot)
         except CircuitOpen as refused:
@@ -58,6 +60,7 @@ class SessionProcessor:
                 await jobs.defer(tx, claim, now() + wait)
             return
         async with self._db.write() as tx:
+            # Raises JobGone when the session was deleted meanwhile: its job went with it.
             await jobs.finish(tx, claim)
             await _apply(tx, snapshot, plan)
 
@@ -69,7 +72,9 @@ class SessionProcessor:
         """Marks the session PROCESSING; False when there is nothing to do now."""
         async with self._db.write() as tx:
             row = await ingest.lock_session(tx, claim.subject_id)
-            if row is None or row.status == models.SessionStatus.PROCESSED:
+            if row is None:
+                raise jobs.JobGone(claim.job_id)
+            if row.status == models.SessionStatus.PROCESSED:
                 await jobs.finish(tx, claim)
                 return False
             if row.status == models.SessionStatus.PENDING:

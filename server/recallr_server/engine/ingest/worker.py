@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import ctypes.util
+import gc
 import logging
 import os
 import socket
@@ -49,8 +52,10 @@ class Worker:
         self._poll_interval = poll_interval
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
 
     def start(self) -> None:
+        self._stopping = False
         self._tasks = [
             asyncio.create_task(self._loop(), name=f"recallr-worker-{i}")
             for i in range(self._concurrency)
@@ -62,6 +67,10 @@ class Worker:
 
     async def stop(self) -> None:
         """Stops at once and hands back claimed jobs so another worker can take them."""
+        # Cancelling ends a runner wherever it waits. The flag ends one whose cancellation
+        # was lost: Python 3.11's wait_for returns normally when its wait finishes in the
+        # same turn of the loop as it is cancelled.
+        self._stopping = True
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -79,7 +88,7 @@ class Worker:
         return count
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 ran = await self._run_one()
             except Exception:
@@ -106,11 +115,15 @@ class Worker:
         try:
             await work
             outcome = "done"
+        except jobs.JobGone:
+            # Its subject was deleted while it ran: nothing to write and nothing to retry.
+            outcome = "cancelled"
         except jobs.LeaseLost:
             outcome = "lease_lost"
         except asyncio.CancelledError:
-            if not work.cancelled():
+            if _stop_requested() or not work.cancelled():
                 raise
+            # The heartbeat found the lease lost and cancelled the job, not the runner.
             outcome = "lease_lost"
         except Exception as error:
             outcome = "failed"
@@ -118,9 +131,12 @@ class Worker:
             await self._record_failure(claim, handler, f"{type(error).__name__}: {error}")
         finally:
             heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+            await asyncio.wait([heartbeat])
+            if not heartbeat.cancelled() and (failure := heartbeat.exception()) is not None:
+                raise failure
         elapsed = time.perf_counter() - started
+        # A large session's plan leaves freed memory that the C allocator keeps otherwise.
+        await asyncio.to_thread(release_freed_memory)
         metrics.job_finished(claim.kind.value, elapsed, outcome)
         log.info(
             "job %s %s %s in %.0fms", claim.kind.value, claim.subject_id, outcome, elapsed * 1000
@@ -141,7 +157,40 @@ class Worker:
             try:
                 async with self._db.write() as session:
                     await jobs.heartbeat(session, claim, self._lease)
+            except jobs.JobGone:
+                log.info("job %s was dropped with its subject; abandoning it", claim.job_id)
+                work.cancel()
+                return
             except jobs.LeaseLost:
                 log.warning("lost the lease of job %s; abandoning it", claim.job_id)
                 work.cancel()
                 return
+
+
+def _malloc_trim() -> ctypes._NamedFuncPointer | None:
+    """glibc's malloc_trim, which returns free heap pages to the system; None elsewhere."""
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    trim = getattr(ctypes.CDLL(name), "malloc_trim", None)
+    if trim is not None:
+        trim.argtypes = [ctypes.c_size_t]
+        trim.restype = ctypes.c_int
+    return trim
+
+
+_MALLOC_TRIM = _malloc_trim()
+
+
+def release_freed_memory() -> None:
+    """Collects cycles, then hands the allocator's free pages back to the system (on glibc),
+    so the process's resident memory falls back after a large job instead of staying."""
+    gc.collect()
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
+def _stop_requested() -> bool:
+    """Whether the running task itself (a runner) is being cancelled."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0

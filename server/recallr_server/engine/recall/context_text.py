@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from recallr_server.domain.context import system_prompt
 from recallr_server.engine.recall.index import MemoryDoc
-from recallr_server.engine.temporal import describe_span
+from recallr_server.engine.temporal import LATEST, describe_span
 from recallr_server.store import models
 
 MAX_CONTEXT_CHARS = 60_000
@@ -135,8 +135,15 @@ def _clip(text: str) -> str:
 
 
 def moment(value: datetime, zone: ZoneInfo) -> str:
-    """A timestamp in the reader's zone: "8 May 2023 09:56 EDT"."""
-    local = value.astimezone(zone)
+    """A timestamp in the reader's zone: "8 May 2023 09:56 EDT".
+
+    Near the ends of the calendar (years 1 and 9999) the local time may not exist as a
+    datetime; such a moment is shown in UTC, where every stored time does.
+    """
+    try:
+        local = value.astimezone(zone)
+    except OverflowError:
+        local = value.astimezone(UTC)
     return f"{local.day} {local:%B %Y %H:%M} {local.tzname()}"
 
 
@@ -152,7 +159,8 @@ def event_span(start: datetime | None, end: datetime | None, zone: ZoneInfo) -> 
 
 
 def _whole_utc_days(value: datetime) -> bool:
-    return value.astimezone(UTC).time() == time()
+    # `LATEST` stands for the midnight after the calendar's last day.
+    return value == LATEST or value.astimezone(UTC).time() == time()
 
 
 def _memory_block(number: int, entry: MemoryEntry, zone: ZoneInfo) -> _Block:

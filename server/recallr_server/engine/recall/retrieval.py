@@ -30,7 +30,7 @@ from recallr_server.engine.embeddings import Matrix
 from recallr_server.engine.recall.context_text import MAX_CONNECTED_SHOWN, MAX_VERSIONS_SHOWN
 from recallr_server.engine.recall.index import MemoryDoc, MessageDoc, SummaryDoc, UserIndex
 from recallr_server.engine.recall.lexical import stem_of, weighted_terms, words
-from recallr_server.engine.temporal import make_absolute, resolve_time_expressions
+from recallr_server.engine.temporal import make_absolute, resolve_time_expressions, shifted
 
 # The query is the current session's last messages: the newest carries the question,
 # the ones before it (up to 3 exchanges) what it refers to.
@@ -231,7 +231,7 @@ def _in_filters(
         if start is None:
             continue
         last = end or start
-        inside[position] = any(start < high + slack and last > low for low, high in filters)
+        inside[position] = any(start < shifted(high, slack) and last > low for low, high in filters)
     return inside
 
 

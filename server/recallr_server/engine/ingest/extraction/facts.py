@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from recallr_server.engine.conversation import ChatMessage
 from recallr_server.engine.ingest.extraction.categories import custom_categories
@@ -19,7 +19,7 @@ from recallr_server.engine.ingest.extraction.parties import cast_turns
 from recallr_server.engine.ingest.extraction.pipeline import nlp
 from recallr_server.engine.ingest.extraction.reader import Reader
 from recallr_server.engine.ingest.extraction.wording import sentence_case
-from recallr_server.engine.temporal import day_span, make_absolute
+from recallr_server.engine.temporal import day_of, make_absolute
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +94,7 @@ def extract_facts(
 
 
 def _day_start(now: datetime) -> datetime:
-    return day_span(now.astimezone(UTC).date(), now.astimezone(UTC).date())[0]
+    return day_of(now)[0]
 
 
 def _finish(
@@ -105,8 +105,7 @@ def _finish(
     if mentions:
         start, end = mentions[0].start, mentions[0].end
     else:
-        day = now.astimezone(UTC).date()
-        start, end = day_span(day, day)
+        start, end = day_of(now)
     names = set(draft.categories)
     if mentions and start > now:
         names.add("plans")
