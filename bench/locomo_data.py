@@ -43,6 +43,36 @@ class Conversation:
     qa: list[dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class Transcript:
+    """How an application sends a conversation to Recallr.
+
+    Plain: speaker A is the user, named in the user's metadata; speaker B the assistant,
+    named in each session's metadata; messages are the bare turns. Labelled: the same
+    roles, no names in any metadata, and every message starts with its speaker
+    ("Caroline: ..."), as exported chats and call transcripts are written. The two are
+    ingested as different users, so one database holds both.
+    """
+
+    labelled: bool
+
+    def user_id(self, conversation: Conversation) -> str:
+        return f"{conversation.sample_id}-labelled" if self.labelled else conversation.sample_id
+
+    def user_metadata(self, conversation: Conversation) -> dict[str, Any]:
+        return {} if self.labelled else {"name": conversation.speaker_a}
+
+    def session_metadata(self, conversation: Conversation) -> dict[str, Any]:
+        return {} if self.labelled else {"assistant_name": conversation.speaker_b}
+
+    def content(self, turn: Turn) -> str:
+        return f"{turn.speaker}: {turn.text}" if self.labelled else turn.text
+
+
+PLAIN = Transcript(labelled=False)
+LABELLED = Transcript(labelled=True)
+
+
 def parse_time(text: str) -> datetime:
     """LoCoMo writes times like '1:56 pm on 8 May, 2023'; taken as UTC."""
     return datetime.strptime(text.strip(), "%I:%M %p on %d %B, %Y").replace(tzinfo=UTC)

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.locomo_data import Conversation, conversations
+from bench.locomo_data import PLAIN, Conversation, Transcript, conversations
 from bench.server_process import API_KEY, PROJECT_ID, peak_rss_mib, running_server
 from recallrai import RecallrAI
 from recallrai.models import MessageRole, SessionStatus
@@ -37,22 +37,25 @@ class Result:
     peak_rss_mib: float
 
 
-def ingest(client: RecallrAI, data: list[Conversation]) -> list[tuple[str, str]]:
+def ingest(
+    client: RecallrAI, data: list[Conversation], transcript: Transcript = PLAIN
+) -> list[tuple[str, str]]:
     """Adds every turn; returns (user id, session id) pairs in chronological order.
 
-    One user per conversation, named for speaker A; one session per LoCoMo session,
-    created at its historical time; speaker A's turns are USER messages, speaker B's
-    ASSISTANT messages.
+    One user per conversation; one session per LoCoMo session, created at its historical
+    time; speaker A's turns are USER messages, speaker B's ASSISTANT messages. The
+    transcript says where the speakers' names go: metadata, or each message's text.
     """
     sessions = []
     for conversation in data:
-        user = client.create_user(conversation.sample_id, metadata={"name": conversation.speaker_a})
+        user_id = transcript.user_id(conversation)
+        user = client.create_user(user_id, metadata=transcript.user_metadata(conversation))
         for locomo in conversation.sessions:
             session = user.create_session(
                 custom_created_at_utc=locomo.time,
                 metadata={
                     "locomo_session": locomo.number,
-                    "assistant_name": conversation.speaker_b,
+                    **transcript.session_metadata(conversation),
                 },
             )
             for turn in locomo.turns:
@@ -61,8 +64,8 @@ def ingest(client: RecallrAI, data: list[Conversation]) -> list[tuple[str, str]]
                     if turn.speaker == conversation.speaker_a
                     else MessageRole.ASSISTANT
                 )
-                session.add_message(role=role, content=turn.text)
-            sessions.append((conversation.sample_id, session.session_id))
+                session.add_message(role=role, content=transcript.content(turn))
+            sessions.append((user_id, session.session_id))
     return sessions
 
 
