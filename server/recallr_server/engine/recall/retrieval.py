@@ -41,6 +41,8 @@ RRF_K = 5.0
 MESSAGE_WEIGHT = 1.5
 # How much of the rank of a memory's source messages it inherits, and vice versa.
 CROSS_EVIDENCE_WEIGHT = 0.5
+# When the query names a speaker, what others said counts this much.
+OTHER_SPEAKER_FACTOR = 0.5
 # Only this many of each list take part in fusion; deeper ranks add noise, not recall.
 FUSION_DEPTH = 200
 DENSE_FLOOR, DENSE_CEILING = 0.2, 0.7
@@ -235,13 +237,27 @@ def _in_filters(
     return inside
 
 
-def _rank(
-    index: UserIndex,
-    plan: QueryPlan,
-    query_vectors: Matrix,
-    limits: Limits,
-    excluded_messages: set[str],
-) -> tuple[list[RankedMemory], list[MessageDoc]]:
+@dataclass(frozen=True)
+class Scored:
+    """What one search gave every memory and raw message (arrays by index position).
+
+    `*_total` is the fused rank score, with what each view of a turn lends the other
+    (0: not a candidate); the rest are what relevance is estimated from.
+    """
+
+    memory_total: NDArray[np.float64]
+    message_total: NDArray[np.float64]
+    # The best cosine similarity of a memory to a query vector.
+    memory_similarity: NDArray[np.float64]
+    # The share of the query's IDF-weighted terms a text holds.
+    memory_share: NDArray[np.float64]
+    message_share: NDArray[np.float64]
+
+
+def score(
+    index: UserIndex, plan: QueryPlan, query_vectors: Matrix, excluded_messages: set[str]
+) -> Scored:
+    """Fuses the ranked lists of one search over the index."""
     memory_docs, message_docs = index.memories.docs, index.messages.docs
     memory_alive, message_alive = _eligible(index, plan, excluded_messages)
     memory_bm25, memory_share = index.memories.lexical.scores(plan.term_weights)
@@ -258,16 +274,29 @@ def _rank(
         message_fused += _rrf(_recency(message_docs, message_fused, index), message_alive)
 
     memory_total, message_total = _lend_evidence(index, memory_fused, message_fused)
+    named = _named_speakers(index, plan)
+    if named:
+        _favour_speakers(index, named, memory_total, message_total)
     memory_total[~memory_alive] = 0.0
     message_total[~message_alive] = 0.0
+    return Scored(memory_total, message_total, memory_similarity, memory_share, message_share)
 
-    memory_relevance = np.maximum(memory_share, _dense_relevance(memory_similarity))
-    message_relevance = message_share
+
+def _rank(
+    index: UserIndex,
+    plan: QueryPlan,
+    query_vectors: Matrix,
+    limits: Limits,
+    excluded_messages: set[str],
+) -> tuple[list[RankedMemory], list[MessageDoc]]:
+    scored = score(index, plan, query_vectors, excluded_messages)
+    memory_relevance = np.maximum(scored.memory_share, _dense_relevance(scored.memory_similarity))
+    message_relevance = scored.message_share
     return _select(
-        memory_docs,
-        message_docs,
-        memory_total,
-        message_total,
+        index.memories.docs,
+        index.messages.docs,
+        scored.memory_total,
+        scored.message_total,
         memory_relevance,
         message_relevance,
         limits,
@@ -320,6 +349,37 @@ def _lend_evidence(
                 memory_total[position] += CROSS_EVIDENCE_WEIGHT * message_fused[source]
                 message_total[source] += CROSS_EVIDENCE_WEIGHT * memory_fused[position]
     return memory_total, message_total
+
+
+def _named_speakers(index: UserIndex, plan: QueryPlan) -> set[str]:
+    """The speakers the query names ("What did Melanie adopt?")."""
+    asked = {term for term, weight in plan.term_weights.items() if weight >= 1.0}
+    return {name for name, name_terms in index.speaker_terms.items() if name_terms & asked}
+
+
+def _favour_speakers(
+    index: UserIndex,
+    named: set[str],
+    memory_total: NDArray[np.float64],
+    message_total: NDArray[np.float64],
+) -> None:
+    """Scales down what others said when the query names who said it.
+
+    A question about Melanie is answered by Melanie's own words far more often than by
+    what others said about her; a text whose speaker is unknown is left as it is.
+    """
+    for position in np.flatnonzero(memory_total > 0).tolist():
+        doc = index.memories.docs[position]
+        assert doc is not None
+        speakers = index.memory_speakers.get(doc.id, ())
+        if speakers and named.isdisjoint(speakers):
+            memory_total[position] *= OTHER_SPEAKER_FACTOR
+    for position in np.flatnonzero(message_total > 0).tolist():
+        message = index.messages.docs[position]
+        assert message is not None
+        speakers = index.spoken[message.seq].speakers
+        if speakers and named.isdisjoint(speakers):
+            message_total[position] *= OTHER_SPEAKER_FACTOR
 
 
 def _shown_sources(index: UserIndex, doc: MemoryDoc) -> set[str]:
