@@ -173,10 +173,6 @@ class UserIndex:
     _last_in_session: dict[str, tuple[MessageDoc, str]] = field(default_factory=dict)
     # Who says each message and what, as `speakers.spoken` reads it, by seq.
     spoken: dict[int, Spoken] = field(default_factory=dict)
-    # Who said the messages each current memory was drawn from, by memory id.
-    memory_speakers: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    # Every speaker name the messages give, with the index terms of each.
-    speaker_terms: dict[str, frozenset[str]] = field(default_factory=dict)
     # The largest message seq of the user when last read; newer messages are above it.
     _newest_seq: int = 0
 
@@ -315,7 +311,6 @@ class UserIndex:
             message = None if position is None else self.messages.docs[position]
             if message is not None:
                 speakers.update(dict.fromkeys(self.spoken[message.seq].speakers))
-        self.memory_speakers[doc.id] = tuple(speakers)
         named = set(words(doc.content))
         unnamed = [speaker for speaker in speakers if not set(words(speaker)) <= named]
         return "\n".join((doc.content, *unnamed))
@@ -328,7 +323,6 @@ class UserIndex:
                 del self._chain_members[doc.chain_id]
         if doc.id in self.memories.positions:
             self.memories.remove(doc.id)
-        self.memory_speakers.pop(doc.id, None)
 
     async def _refresh_messages(self, tx: Tx, user_pk: str) -> None:
         ids = await recall_store.message_ids(tx, user_pk)
@@ -359,21 +353,20 @@ class UserIndex:
         self._newest_seq = rows[-1].seq
         await self._index_messages([_message_doc(row) for row in rows])
 
-    def _read_speakers(self, doc: MessageDoc) -> Spoken:
+    def _read_speakers(self, doc: MessageDoc) -> None:
         role_speaker = (
             self.user_name
             if doc.role == models.MessageRole.USER
             else self.assistant_names.get(doc.session_id)
         )
-        said = self.spoken[doc.seq] = spoken(doc.content, role_speaker)
-        return said
+        self.spoken[doc.seq] = spoken(doc.content, role_speaker)
 
     async def _index_messages(self, docs: list[MessageDoc]) -> None:
         """Adds new messages (any order), re-indexing each session's previous last one."""
         docs.sort(key=lambda d: d.seq)
         self.message_seqs.update((d.id, d.seq) for d in docs)
-        for speaker in {speaker for doc in docs for speaker in self._read_speakers(doc).speakers}:
-            self.speaker_terms.setdefault(speaker, frozenset(terms(speaker)))
+        for doc in docs:
+            self._read_speakers(doc)
         # A turn is often only understood with its neighbours ("Yes, in May!" answers the
         # turn before; the turn after may name what it was about), so each message is
         # indexed with the messages on either side of it in its session. A session's last

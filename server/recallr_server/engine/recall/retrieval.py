@@ -41,8 +41,6 @@ RRF_K = 5.0
 MESSAGE_WEIGHT = 1.5
 # How much of the rank of a memory's source messages it inherits, and vice versa.
 CROSS_EVIDENCE_WEIGHT = 0.5
-# When the query names a speaker, what others said counts this much.
-OTHER_SPEAKER_FACTOR = 0.5
 # Only this many of each list take part in fusion; deeper ranks add noise, not recall.
 FUSION_DEPTH = 200
 DENSE_FLOOR, DENSE_CEILING = 0.2, 0.7
@@ -274,9 +272,6 @@ def score(
         message_fused += _rrf(_recency(message_docs, message_fused, index), message_alive)
 
     memory_total, message_total = _lend_evidence(index, memory_fused, message_fused)
-    named = _named_speakers(index, plan)
-    if named:
-        _favour_speakers(index, named, memory_total, message_total)
     memory_total[~memory_alive] = 0.0
     message_total[~message_alive] = 0.0
     return Scored(memory_total, message_total, memory_similarity, memory_share, message_share)
@@ -349,37 +344,6 @@ def _lend_evidence(
                 memory_total[position] += CROSS_EVIDENCE_WEIGHT * message_fused[source]
                 message_total[source] += CROSS_EVIDENCE_WEIGHT * memory_fused[position]
     return memory_total, message_total
-
-
-def _named_speakers(index: UserIndex, plan: QueryPlan) -> set[str]:
-    """The speakers the query names ("What did Melanie adopt?")."""
-    asked = {term for term, weight in plan.term_weights.items() if weight >= 1.0}
-    return {name for name, name_terms in index.speaker_terms.items() if name_terms & asked}
-
-
-def _favour_speakers(
-    index: UserIndex,
-    named: set[str],
-    memory_total: NDArray[np.float64],
-    message_total: NDArray[np.float64],
-) -> None:
-    """Scales down what others said when the query names who said it.
-
-    A question about Melanie is answered by Melanie's own words far more often than by
-    what others said about her; a text whose speaker is unknown is left as it is.
-    """
-    for position in np.flatnonzero(memory_total > 0).tolist():
-        doc = index.memories.docs[position]
-        assert doc is not None
-        speakers = index.memory_speakers.get(doc.id, ())
-        if speakers and named.isdisjoint(speakers):
-            memory_total[position] *= OTHER_SPEAKER_FACTOR
-    for position in np.flatnonzero(message_total > 0).tolist():
-        message = index.messages.docs[position]
-        assert message is not None
-        speakers = index.spoken[message.seq].speakers
-        if speakers and named.isdisjoint(speakers):
-            message_total[position] *= OTHER_SPEAKER_FACTOR
 
 
 def _shown_sources(index: UserIndex, doc: MemoryDoc) -> set[str]:
