@@ -10,12 +10,16 @@ Three figures:
   baseline, alternating so both see the same machine state;
 - after a new message: AddMessage then RecallContext, so each recall first refreshes the
   cached index with the new message (the live-chat case).
+A throughput phase follows (`--throughput-seconds`, 0 skips it): RecallContext at 32 in
+flight against a real `recallr-server serve` on the same store, with one serving process
+and with one per core (RECALLR_PROCESSES), and the ratio of the two rates.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import tempfile
 import threading
@@ -29,6 +33,8 @@ from typing import Any, cast
 
 import grpc
 
+from bench.load import Load, closed_loop
+from bench.server_process import running_server
 from recallr.v1 import (
     context_pb2,
     context_service_pb2_grpc,
@@ -271,10 +277,53 @@ def rpc_times(
     return recall_times, baseline, after_message
 
 
+THROUGHPUT_IN_FLIGHT = 32
+# Every serving process builds its own index of the user on its first recall.
+THROUGHPUT_WARMUP_SECONDS = 15.0
+
+
+async def recall_load(
+    target: str, metadata: tuple[tuple[str, str], ...], sessions: list[str], seconds: float
+) -> Load:
+    async with grpc.aio.insecure_channel(target) as channel:
+        contexts = context_service_pb2_grpc.ContextServiceStub(channel)
+
+        async def recall(n: int) -> object:
+            session_id = sessions[n % len(sessions)]
+            request = pb.RecallContextRequest(
+                user_id=USER_ID, session_id=session_id, options=options()
+            )
+            return await contexts.RecallContext(request, metadata=metadata, timeout=60)
+
+        return await closed_loop(recall, THROUGHPUT_IN_FLIGHT, seconds, THROUGHPUT_WARMUP_SECONDS)
+
+
+async def recall_throughput(
+    url: str, metadata: tuple[tuple[str, str], ...], sessions: list[str], seconds: float
+) -> None:
+    """RecallContext at 32 in flight: one serving process, then one per core."""
+    rates = {}
+    for processes in (1, os.cpu_count() or 1):
+        env = {"RECALLR_PROCESSES": str(processes)}
+        with running_server(url, in_process_workers=0, worker_processes=0, extra_env=env) as (
+            target,
+            _,
+        ):
+            load = await recall_load(target, metadata, sessions, seconds)
+        rates[processes] = load.rate
+        print(
+            f"RecallContext at {THROUGHPUT_IN_FLIGHT} in flight, {processes} process(es): "
+            f"{load.line()}"
+        )
+    if len(rates) > 1:
+        print(f"throughput, every core / one process: {rates[max(rates)] / rates[1]:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--memories", type=int, default=10_000)
     parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--throughput-seconds", type=float, default=20.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         url = f"sqlite:///{Path(scratch) / 'bench.db'}"
@@ -315,6 +364,8 @@ def main() -> None:
             f"RecallContext right after AddMessage: p50 {a50 * 1000:.1f} ms, "
             f"p95 {a95 * 1000:.1f} ms"
         )
+        if args.throughput_seconds > 0:
+            asyncio.run(recall_throughput(url, metadata, sessions, args.throughput_seconds))
 
 
 if __name__ == "__main__":

@@ -34,6 +34,17 @@ def peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) used so far by a process and every process under it."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:  # gone
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(tree_cpu_seconds(int(child)) for child in children)
+
+
 def _wait_serving(target: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     with grpc.insecure_channel(target) as channel:
@@ -55,9 +66,12 @@ def running_server(
     in_process_workers: int,
     worker_processes: int,
     extra_env: Mapping[str, str] | None = None,
+    server: Path = SERVER,
+    port: int | None = None,
 ) -> Iterator[tuple[str, list[subprocess.Popen[bytes]]]]:
-    """Yields the target and every process (server first) until the block ends."""
-    port = free_port()
+    """Yields the target and every process (server first) until the block ends; `server`
+    may be another checkout's `recallr-server`, for a baseline."""
+    port = port or free_port()
     env = {
         **os.environ,
         "RECALLR_DATABASE_URL": database_url,
@@ -68,11 +82,11 @@ def running_server(
         "RECALLR_LOG_LEVEL": "WARNING",
         **(extra_env or {}),
     }
-    processes = [subprocess.Popen([str(SERVER), "serve"], env=env)]
+    processes = [subprocess.Popen([str(server), "serve"], env=env)]
     try:
         _wait_serving(f"127.0.0.1:{port}")
         processes += [
-            subprocess.Popen([str(SERVER), "worker"], env=env) for _ in range(worker_processes)
+            subprocess.Popen([str(server), "worker"], env=env) for _ in range(worker_processes)
         ]
         yield f"127.0.0.1:{port}", processes
     finally:

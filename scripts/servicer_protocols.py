@@ -1,10 +1,11 @@
 """Writes server/recallr_server/api/services.py from the generated service descriptors.
 
 One typing.Protocol per service of protos/recallr/v1, with every RPC as a method that
-takes the request and the `Call` and returns the response (or, for a server stream, an
-async iterator of responses), and one function per service that registers a servicer by
-that protocol. A servicer that lacks an RPC, misspells one or gets its types wrong is
-then a mypy error where app.py registers it, not a surprise at run time.
+takes the request (for a client stream, an async iterator of requests) and the `Call` and
+returns the response (for a server stream, an async iterator of responses), and one
+function per service that registers a servicer by that protocol. A servicer that lacks
+an RPC, misspells one or gets its types wrong is then a mypy error where app.py registers
+it, not a surprise at run time.
 
 Run by scripts/generate after the Python API is generated; scripts/check fails when the
 committed file differs from what this writes.
@@ -60,25 +61,32 @@ def _method(method: MethodDescriptor) -> str:
         prefix, returns = "def", f"AsyncIterator[{response}]"
     else:
         prefix, returns = "async def", response
-    return (
-        f"    {prefix} {method.name}(\n"
-        f"        self, request: {_type(method.input_type)}, call: Call\n"
-        f"    ) -> {returns}: ...\n"
-    )
+    if method.client_streaming:
+        takes = f"requests: AsyncIterator[{_type(method.input_type)}]"
+    else:
+        takes = f"request: {_type(method.input_type)}"
+    signature = f"self, {takes}, call: Call"
+    return f"    {prefix} {method.name}(\n        {signature}\n    ) -> {returns}: ...\n"
+
+
+def _registrations(methods: list[MethodDescriptor]) -> str:
+    return "".join(f'            "{m.name}": servicer.{m.name},\n' for m in methods)
 
 
 def _service(service: ServiceDescriptor, module: str) -> str:
+    assert not any(m.client_streaming and m.server_streaming for m in service.methods), (
+        "teach the handlers bidirectional streams first"
+    )
     methods = "\n".join(_method(m) for m in service.methods)
-    unary = "".join(
-        f'            "{m.name}": servicer.{m.name},\n'
-        for m in service.methods
-        if not m.server_streaming
+    unary = _registrations(
+        [m for m in service.methods if not (m.server_streaming or m.client_streaming)]
     )
-    streaming = "".join(
-        f'            "{m.name}": servicer.{m.name},\n'
-        for m in service.methods
-        if m.server_streaming
-    )
+    streaming = _registrations([m for m in service.methods if m.server_streaming])
+    client_streaming = _registrations([m for m in service.methods if m.client_streaming])
+    # Only services that have client streams name them, so the others read as before.
+    uploads = ""
+    if client_streaming:
+        uploads = f"        client_streaming={{\n{client_streaming}        }},\n"
     return (
         f"class {service.name}(Protocol):\n{methods}\n\n"
         f"def {_snake(service.name)}(servicer: {service.name}) -> ServiceMethods:\n"
@@ -86,6 +94,7 @@ def _service(service: ServiceDescriptor, module: str) -> str:
         f'        {module}.DESCRIPTOR.services_by_name["{service.name}"],\n'
         f"        unary={{\n{unary}        }},\n"
         f"        streaming={{\n{streaming}        }},\n"
+        f"{uploads}"
         f"    )\n"
     )
 

@@ -43,6 +43,12 @@ class ServerThread:
         self.db = Database(settings.database_url)
         self.target = f"127.0.0.1:{self.running.port}"
 
+    @property
+    def base_url(self) -> str:
+        """The HTTP API's, for a server started with `http_listen`."""
+        assert self.running.http is not None, "this server serves no HTTP API"
+        return f"http://127.0.0.1:{self.running.http.port}"
+
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=60)
 
@@ -105,6 +111,7 @@ def server(
         Settings(),
         database_url=url,
         listen="127.0.0.1:0",
+        http_listen="127.0.0.1:0",
         tail_poll_interval_seconds=0.05,
         shutdown_grace_seconds=2,
     )

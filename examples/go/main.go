@@ -1,6 +1,7 @@
 // Command example walks through the Recallr API from Go: it creates a user,
 // opens a session, adds messages, tails the user's messages live, lists the
-// user's memories and reads error reasons from status details.
+// user's memories, reads error reasons from status details and imports a past
+// conversation in one call.
 package main
 
 import (
@@ -44,6 +45,7 @@ type walkthroughResult struct {
 	live               *recallrv1.Message
 	memories           []*recallrv1.Memory
 	memoriesTotalCount int32
+	imported           *recallrv1.ImportSessionResponse
 }
 
 func main() {
@@ -79,6 +81,8 @@ func run(ctx context.Context, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "tail delivered the new message %q\n", res.live.GetContent())
 	fmt.Fprintf(out, "the user has %d memories so far; processing the session makes them\n", res.memoriesTotalCount)
+	fmt.Fprintf(out, "imported a past session of %d messages, begun %s\n",
+		len(res.imported.GetMessageIds()), res.imported.GetSession().GetCreateTime().AsTime().Format(time.RFC3339))
 	return nil
 }
 
@@ -135,6 +139,11 @@ func walkthrough(ctx context.Context, c *clients, userID string) (*walkthroughRe
 	}
 	res.memories = listed.GetMemories()
 	res.memoriesTotalCount = listed.GetTotalSize()
+
+	res.imported, err = importPastSession(ctx, c, userID, "import-"+userID)
+	if err != nil {
+		return nil, err
+	}
 	return res, nil
 }
 

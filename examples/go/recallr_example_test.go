@@ -158,9 +158,51 @@ func TestRunPrintsTheWalkthrough(t *testing.T) {
 	if err := run(context.Background(), &out); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"USER_ALREADY_EXISTS", "USER_NOT_FOUND", "tail delivered the new message"} {
+	for _, want := range []string{"USER_ALREADY_EXISTS", "USER_NOT_FOUND", "tail delivered the new message", "imported a past session of 3 messages, begun 2023-05-08T13:56:00Z"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestImportSessionKeepsEveryTimeAndIsIdempotent(t *testing.T) {
+	c := dialLive(t, liveConfig(t))
+	ctx := testContext(t)
+	userID := newUserID()
+	if _, err := c.users.CreateUser(ctx, &recallrv1.CreateUserRequest{User: &recallrv1.User{UserId: userID}}); err != nil {
+		t.Fatal(err)
+	}
+
+	first, err := importPastSession(ctx, c, userID, "import-once")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := importPastSession(ctx, c, userID, "import-once")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.GetSession().GetSessionId() != first.GetSession().GetSessionId() {
+		t.Errorf("a repeated request id made a second session")
+	}
+	if got := first.GetSession().GetCreateTime().AsTime(); !got.Equal(pastStart) {
+		t.Errorf("session create time = %v, want %v", got, pastStart)
+	}
+	listed, err := c.sessions.ListMessages(ctx, &recallrv1.ListMessagesRequest{
+		UserId: userID, SessionId: first.GetSession().GetSessionId(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(listed.GetMessages()) != len(pastConversation) {
+		t.Fatalf("got %d messages, want %d", len(listed.GetMessages()), len(pastConversation))
+	}
+	for i, m := range listed.GetMessages() {
+		want := pastConversation[i]
+		if m.GetMessageId() != first.GetMessageIds()[i] || m.GetContent() != want.content {
+			t.Errorf("message %d = %q (%s), want %q (%s)", i, m.GetContent(), m.GetMessageId(), want.content, first.GetMessageIds()[i])
+		}
+		if got := m.GetCreateTime().AsTime(); !got.Equal(pastStart.Add(want.after)) {
+			t.Errorf("message %d time = %v, want %v", i, got, pastStart.Add(want.after))
 		}
 	}
 }

@@ -24,6 +24,7 @@ from recallr.v1 import (
     merge_conflict_pb2,
     merge_conflict_service_pb2,
     session_pb2,
+    user_export_pb2,
     user_pb2,
     user_service_pb2,
 )
@@ -39,14 +40,17 @@ from recallrai.models import (
     MemoryVersionInfo,
     MergeConflictAnswer,
     MergeConflictConflictingMemory,
+    MergeConflictNewMemory,
     MergeConflictQuestion,
     MergeConflictStatus,
     Message,
     MessageRole,
+    NewMessage,
     QueryDateRangeFilter,
     RecallStrategy,
     SessionStatus,
     Unavailable,
+    UserDataCounts,
     UserMemoryItem,
 )
 
@@ -208,6 +212,23 @@ def timestamp(moment: datetime, field: str) -> timestamp_pb2.Timestamp:
     result = timestamp_pb2.Timestamp()
     result.FromDatetime(moment)
     return result
+
+
+def new_messages(messages: Sequence[NewMessage], field: str) -> list[session_pb2.Message]:
+    """Messages to add in bulk, each checked before any call."""
+    wire = []
+    for index, message in enumerate(messages):
+        if not isinstance(message, NewMessage):
+            raise invalid(
+                f"{field}[{index}] must be a NewMessage, not {type(message).__name__}",
+                f"{field}[{index}]",
+                "NewMessage",
+            )
+        item = session_pb2.Message(role=message_role(message.role), content=message.content)
+        if message.timestamp is not None:
+            item.create_time.CopyFrom(timestamp(message.timestamp, f"{field}[{index}].timestamp"))
+        wire.append(item)
+    return wire
 
 
 def recall_options(
@@ -394,6 +415,7 @@ class MergeConflictState:
     clarifying_questions: list[MergeConflictQuestion]
     answers: list[MergeConflictAnswer]
     new_memory_ids: list[str]
+    new_memories: list[MergeConflictNewMemory]
     created_at: datetime
     resolved_at: datetime | None
     failure_reason: str | None
@@ -407,14 +429,13 @@ def merge_conflict_state(conflict: merge_conflict_pb2.MergeConflict) -> MergeCon
         status=MERGE_CONFLICT_STATUS.model(conflict.status),
         proposed_memory_content=conflict.new_memory_content or None,
         conflicting_memories=[
-            # The wire does not carry the conflicting memories' dates yet.
             MergeConflictConflictingMemory(
                 memory_id=m.memory_id,
                 content=m.content,
                 reason=m.reason,
-                event_date_start=None,
-                event_date_end=None,
-                created_at=None,
+                event_date_start=_optional_datetime(m, "event_start_time"),
+                event_date_end=_optional_datetime(m, "event_end_time"),
+                created_at=_optional_datetime(m, "create_time"),
             )
             for m in conflict.conflicting_memories
         ],
@@ -427,6 +448,16 @@ def merge_conflict_state(conflict: merge_conflict_pb2.MergeConflict) -> MergeCon
             for a in conflict.answers
         ],
         new_memory_ids=list(conflict.new_memory_ids),
+        new_memories=[
+            MergeConflictNewMemory(
+                memory_id=m.memory_id,
+                content=m.content,
+                event_date_start=_optional_datetime(m, "event_start_time"),
+                event_date_end=_optional_datetime(m, "event_end_time"),
+                created_at=_datetime(m.create_time),
+            )
+            for m in conflict.new_memories
+        ],
         created_at=_datetime(conflict.create_time),
         resolved_at=_optional_datetime(conflict, "resolve_time"),
         failure_reason=conflict.failure_reason or None,
@@ -521,6 +552,7 @@ def context(value: context_pb2.Context, include_metadata_ids: bool) -> ContextRe
         is_final=True,
         context=value.text,
         metadata=ContextMetadata(
+            agent_reasoning=metadata.agent_reasoning or None,
             memory_ids=list(metadata.memory_ids) if include_metadata_ids else None,
             session_ids=list(metadata.session_ids) if include_metadata_ids else None,
             message_ids=list(metadata.message_ids) if include_metadata_ids else None,
@@ -548,3 +580,14 @@ def context_event(
 
 def category(value: category_pb2.Category) -> Category:
     return Category(name=value.name, description=value.description)
+
+
+def data_counts(value: user_export_pb2.UserDataCounts) -> UserDataCounts:
+    return UserDataCounts(
+        sessions=value.sessions,
+        messages=value.messages,
+        memories=value.memories,
+        memory_links=value.memory_links,
+        merge_conflicts=value.merge_conflicts,
+        session_summaries=value.session_summaries,
+    )

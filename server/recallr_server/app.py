@@ -26,7 +26,9 @@ from recallr_server.api.merge_conflicts import MergeConflictServicer
 from recallr_server.api.sessions import SessionServicer
 from recallr_server.api.users import UserServicer
 from recallr_server.config import Settings
+from recallr_server.domain.appends import MessageAppender
 from recallr_server.domain.auth import Authenticator
+from recallr_server.domain.bulk import BulkWrites
 from recallr_server.domain.categories import Categories
 from recallr_server.domain.context import ContextRecall, Recaller
 from recallr_server.domain.memories import Memories
@@ -35,6 +37,7 @@ from recallr_server.domain.messages import Messages
 from recallr_server.domain.ports import UnitOfWork, WorkQueued
 from recallr_server.domain.sessions import Sessions
 from recallr_server.domain.tail import MessageSignal
+from recallr_server.domain.transfer import UserTransfer
 from recallr_server.domain.users import Users
 from recallr_server.engine.embeddings import Embedder, MiniLMEmbedder
 from recallr_server.engine.ingest.processing import SessionProcessor
@@ -50,8 +53,12 @@ from recallr_server.engine.provider.llm import (
 from recallr_server.engine.recall.index import IndexCache
 from recallr_server.engine.recall.recaller import ContextRecaller
 from recallr_server.health import DatabaseHealth
+from recallr_server.http import server as http_server
+from recallr_server.http.deps import UseCases
 from recallr_server.store import models
+from recallr_server.store.appends import StoreMessageLog
 from recallr_server.store.database import Database
+from recallr_server.store.message_feed import MessageFeed
 from recallr_server.store.projects import StoreApiKeys
 from recallr_server.store.unit_of_work import StoreUnitOfWork
 
@@ -74,13 +81,22 @@ class RecallrServer:
     database_health: DatabaseHealth
     metrics_server: metrics.MetricsServer | None
     worker: Worker
+    appender: MessageAppender
+    feed: MessageFeed
+    http: http_server.HttpServer | None = None
 
     async def stop(self) -> None:
         await self.health.enter_graceful_shutdown()
         await self.database_health.stop()
         await asyncio.sleep(self.drain_seconds)
         self.signal.close()
-        await self.server.stop(self.grace_seconds)
+        # Both APIs drain together, within the same grace period.
+        await asyncio.gather(
+            self.server.stop(self.grace_seconds),
+            *([self.http.stop()] if self.http is not None else []),
+        )
+        await self.feed.stop()
+        await self.appender.close()
         await self.worker.stop()
         await self.db.dispose()
         if self.metrics_server is not None:
@@ -127,31 +143,68 @@ def units_of_work(db: Database) -> UnitOfWork:
     return StoreUnitOfWork(db)
 
 
+def message_appender(db: Database, signal: MessageSignal) -> MessageAppender:
+    """The one writer of AddMessage's batches on `db` in this process."""
+    return MessageAppender(StoreMessageLog(db), signal)
+
+
 def session_servicer(
-    db: Database, signal: MessageSignal, poll_interval: float, work_queued: WorkQueued
+    db: Database, signal: MessageSignal, appender: MessageAppender, work_queued: WorkQueued
 ) -> SessionServicer:
     units = units_of_work(db)
-    return SessionServicer(Sessions(units, work_queued), Messages(units, signal, poll_interval))
+    return SessionServicer(
+        Sessions(units, work_queued),
+        Messages(units, signal, appender),
+        BulkWrites(units, work_queued, signal),
+    )
 
 
 def servicers(
     db: Database,
-    settings: Settings,
     signal: MessageSignal,
+    appender: MessageAppender,
     work_queued: WorkQueued,
     recaller: Recaller,
 ) -> list[ServiceMethods]:
     """Every service of the contract, each registered by its typed protocol."""
     units = units_of_work(db)
-    poll_interval = settings.tail_poll_interval_seconds
     return [
-        services.user_service(UserServicer(Users(units))),
-        services.session_service(session_servicer(db, signal, poll_interval, work_queued)),
+        services.user_service(UserServicer(Users(units), UserTransfer(units, work_queued))),
+        services.session_service(session_servicer(db, signal, appender, work_queued)),
         services.memory_service(MemoryServicer(Memories(units))),
         services.merge_conflict_service(MergeConflictServicer(MergeConflicts(units, work_queued))),
         services.context_service(ContextServicer(ContextRecall(recaller))),
         services.category_service(CategoryServicer(Categories(units))),
     ]
+
+
+def http_use_cases(
+    db: Database,
+    authenticator: Authenticator,
+    signal: MessageSignal,
+    appender: MessageAppender,
+    work_queued: WorkQueued,
+    recaller: Recaller,
+) -> UseCases:
+    """The use cases the HTTP API calls: the same as the servicers', over the same store."""
+    units = units_of_work(db)
+    return UseCases(
+        authenticator,
+        Users(units),
+        Sessions(units, work_queued),
+        Messages(units, signal, appender),
+        Memories(units),
+        MergeConflicts(units, work_queued),
+        ContextRecall(recaller),
+    )
+
+
+async def _start_http(settings: Settings, cases: UseCases) -> http_server.HttpServer | None:
+    if not settings.http_listen:
+        return None
+    started = await http_server.start(settings, cases, settings.http_listen)
+    log.info("http api on port %d", started.port)
+    return started
 
 
 def _enable_health_and_reflection(server: grpc.aio.Server) -> HealthServicer:
@@ -189,7 +242,10 @@ def _observe(settings: Settings, port: int) -> metrics.MetricsServer | None:
 async def start(settings: Settings) -> RecallrServer:
     """Starts serving on `settings.listen` over an already migrated database."""
     db = Database(settings.database_url)
-    signal = MessageSignal()
+    signal = MessageSignal(settings.max_tails_per_project)
+    # One writer of AddMessage's batches, and one feed of other processes' messages.
+    appender = message_appender(db, signal)
+    feed = MessageFeed(db, signal, settings.tail_poll_interval_seconds)
     # Loaded before serving, so the first processed session pays no start-up cost.
     engine_models = await asyncio.to_thread(load_models)
     # A remote embedder of unconfigured size asks the provider: not on the event loop.
@@ -198,19 +254,24 @@ async def start(settings: Settings) -> RecallrServer:
     recaller = ContextRecaller(
         db, engine_models.embedder, IndexCache(dimensions), engine_models.chat
     )
-    factory = HandlerFactory(Authenticator(StoreApiKeys(db), settings.auth_cache_seconds))
+    authenticator = Authenticator(StoreApiKeys(db), settings.auth_cache_seconds)
+    factory = HandlerFactory(authenticator)
     options = transport.server_options(settings) + transport.connection_options(settings)
     server = grpc.aio.server(options=options)
     server.add_generic_rpc_handlers(
         [
             factory.service_handler(service)
-            for service in servicers(db, settings, signal, worker.wake, recaller)
+            for service in servicers(db, signal, appender, worker.wake, recaller)
         ]
     )
     health = _enable_health_and_reflection(server)
     port = transport.bind(server, settings)
     metrics_server = _observe(settings, port)
     await server.start()
+    http = await _start_http(
+        settings,
+        http_use_cases(db, authenticator, signal, appender, worker.wake, recaller),
+    )
     database_health = DatabaseHealth(
         health, [s.full_name for s in SERVICES], db, settings.health_probe_seconds
     )
@@ -219,6 +280,7 @@ async def start(settings: Settings) -> RecallrServer:
         worker.start()
     await database_health.check()
     database_health.start()
+    feed.start()
     log.info("serving on port %d", port)
     return RecallrServer(
         server,
@@ -231,6 +293,9 @@ async def start(settings: Settings) -> RecallrServer:
         database_health,
         metrics_server,
         worker,
+        appender,
+        feed,
+        http,
     )
 
 

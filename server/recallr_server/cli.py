@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import signal
 from collections.abc import Sequence
 from dataclasses import replace
 
-from recallr_server import __version__, app, logs, metrics, transport
+from recallr_server import __version__, app, logs, metrics, supervisor, transport
 from recallr_server.config import Settings
 from recallr_server.store import migrate, projects
 from recallr_server.store.database import Database, Tx
+
+log = logging.getLogger("recallr.worker")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -74,7 +77,9 @@ def _prepare(settings: Settings) -> None:
 
 async def _serve(settings: Settings) -> None:
     transport.raise_open_file_limit()
-    await asyncio.to_thread(_prepare, settings)
+    if settings.process_index is None:
+        # A process `serve` started finds the database prepared by it.
+        await asyncio.to_thread(_prepare, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -83,15 +88,18 @@ async def _serve(settings: Settings) -> None:
 
 
 async def _work(settings: Settings, concurrency: int) -> None:
-    await asyncio.to_thread(migrate.upgrade, settings.database_url)
-    db = Database(settings.database_url)
-    engine_models = await asyncio.to_thread(app.load_models)
-    worker = app.build_worker(db, replace(settings, workers=concurrency), engine_models)
+    # Handled from the start: a stop asked for while models load is a clean stop too.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    await asyncio.to_thread(migrate.upgrade, settings.database_url)
+    db = Database(settings.database_url)
+    engine_models = await asyncio.to_thread(app.load_models)
+    worker = app.build_worker(db, replace(settings, workers=concurrency), engine_models)
     metrics_server = metrics.serve(settings.metrics_listen) if settings.metrics_listen else None
+    if metrics_server is not None:
+        log.info("metrics on port %d", metrics_server.port)
     worker.start()
     await stop.wait()
     # Claimed jobs are handed back at once rather than waiting for their leases.
@@ -152,6 +160,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     logs.configure(settings.log_level)
     command = args.command or "serve"
     if command == "serve":
+        if settings.process_index is None and supervisor.process_count(settings) > 1:
+            transport.raise_open_file_limit()
+            raise SystemExit(supervisor.supervise(settings, _prepare))
         asyncio.run(_serve(settings))
     elif command == "worker":
         asyncio.run(_work(settings, args.concurrency))

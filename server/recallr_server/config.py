@@ -36,8 +36,11 @@ class Settings:
     api_key: str | None = field(default=None, repr=False)
     # How long in-flight calls may finish after SIGTERM.
     shutdown_grace_seconds: float = 10.0
-    # How often a live message tail looks for messages other replicas added.
-    tail_poll_interval_seconds: float = 0.25
+    # How often a process looks for messages that other processes added, while it has live
+    # tails open (SQLite; on PostgreSQL they are announced, and this poll is a backstop).
+    tail_poll_interval_seconds: float = 0.05
+    # Live (following) tails one project may hold open in one serving process.
+    max_tails_per_project: int = 1_000
     # How long a verified API key stays cached; revocation takes effect within it.
     auth_cache_seconds: float = 5.0
     # Seconds between NOT_SERVING and the stop on SIGTERM, still accepting calls, so that
@@ -66,6 +69,8 @@ class Settings:
     connection_idle_timeout_seconds: float = 300.0
     # host:port for Prometheus metrics; None serves none.
     metrics_listen: str | None = None
+    # host:port for the RecallrAI HTTP API beside gRPC; None serves none.
+    http_listen: str | None = None
     otel_enabled: bool = False
     log_level: str = "INFO"
     # Job runners inside `serve`; 0 leaves processing to `recallr-server worker`.
@@ -73,6 +78,13 @@ class Settings:
     # How long a claimed job stays claimed without a heartbeat: a dead worker's
     # jobs are taken over after this.
     job_lease_seconds: float = 60.0
+    # Serving processes `serve` runs on one port (SO_REUSEPORT); 0 means one per core.
+    processes: int = 0
+    # Which of them this is, in a process `serve` started; None in `serve` itself.
+    process_index: int | None = None
+    # The niceness of the job worker's own process when `serve` runs several, so that
+    # serving keeps the cores it needs while processing takes whatever is left.
+    worker_nice: int = 5
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -83,7 +95,8 @@ class Settings:
             project_id=env.get("RECALLR_PROJECT_ID") or None,
             api_key=env.get("RECALLR_API_KEY") or None,
             shutdown_grace_seconds=float(env.get("RECALLR_SHUTDOWN_GRACE_SECONDS", "10")),
-            tail_poll_interval_seconds=float(env.get("RECALLR_TAIL_POLL_SECONDS", "0.25")),
+            tail_poll_interval_seconds=float(env.get("RECALLR_TAIL_POLL_SECONDS", "0.05")),
+            max_tails_per_project=int(env.get("RECALLR_MAX_TAILS_PER_PROJECT", "1000")),
             auth_cache_seconds=float(env.get("RECALLR_AUTH_CACHE_SECONDS", "5")),
             shutdown_drain_seconds=float(env.get("RECALLR_SHUTDOWN_DRAIN_SECONDS", "0")),
             health_probe_seconds=float(env.get("RECALLR_HEALTH_PROBE_SECONDS", "5")),
@@ -108,8 +121,12 @@ class Settings:
                 env.get("RECALLR_CONNECTION_IDLE_TIMEOUT_SECONDS", "300")
             ),
             metrics_listen=env.get("RECALLR_METRICS_LISTEN") or None,
+            http_listen=env.get("RECALLR_HTTP_LISTEN") or None,
             otel_enabled=_flag(env.get("RECALLR_OTEL_ENABLED")),
             log_level=env.get("RECALLR_LOG_LEVEL", "INFO").upper(),
             workers=int(env.get("RECALLR_WORKERS", "1")),
             job_lease_seconds=float(env.get("RECALLR_JOB_LEASE_SECONDS", "60")),
+            processes=int(env.get("RECALLR_PROCESSES", "0")),
+            process_index=_optional(int, env.get("RECALLR_PROCESS_INDEX")),
+            worker_nice=int(env.get("RECALLR_WORKER_NICE", "5")),
         )

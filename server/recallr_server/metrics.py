@@ -10,6 +10,9 @@ The job worker reports through two hooks:
   (`recallr_jobs_queue_depth`).
 
 The open-connection count is not recorded but read at each scrape (`Connections`).
+The chat model's client reports each request by the response format it asked for and its
+outcome (`recallr_llm_chat_requests_total{response_format,outcome}`), and when its circuit
+breaker opens or closes (`recallr_llm_circuit_open`).
 """
 
 from __future__ import annotations
@@ -41,6 +44,9 @@ class _Recorder:
     def rpc_finished(self, method: str, code: str, reason: str, seconds: float) -> None:
         pass
 
+    def http_finished(self, route: str, status: int, reason: str, seconds: float) -> None:
+        pass
+
     def stream_opened(self, method: str) -> None:
         pass
 
@@ -51,6 +57,12 @@ class _Recorder:
         pass
 
     def set_queue_depth(self, depth: int) -> None:
+        pass
+
+    def llm_chat_request(self, response_format: str, outcome: str) -> None:
+        pass
+
+    def set_llm_circuit_open(self, is_open: bool) -> None:
         pass
 
 
@@ -68,9 +80,21 @@ class _PrometheusRecorder(_Recorder):
             ["method"],
             registry=registry,
         )
+        self._http_requests = Counter(
+            "recallr_http_requests",
+            "Finished HTTP API requests by route, status and error reason (empty on success).",
+            ["route", "status", "reason"],
+            registry=registry,
+        )
+        self._http_duration = Histogram(
+            "recallr_http_request_duration_seconds",
+            "HTTP API request handling time, from arrival to the last byte sent, by route.",
+            ["route"],
+            registry=registry,
+        )
         self._streams = Gauge(
             "recallr_rpc_active_streams",
-            "Server-streaming RPCs open now, by method.",
+            "Server-streaming RPCs and HTTP event streams open now, by method or route.",
             ["method"],
             registry=registry,
         )
@@ -86,10 +110,27 @@ class _PrometheusRecorder(_Recorder):
             "Jobs waiting to be claimed, as last seen by this process's worker.",
             registry=registry,
         )
+        self._llm_requests = Counter(
+            "recallr_llm_chat_requests",
+            "Chat completion requests to the model server, by the response format asked for "
+            "(json_schema, json_object, prompt) and outcome (ok; refused: the server does "
+            "not take that format; failed: no answer after retries).",
+            ["response_format", "outcome"],
+            registry=registry,
+        )
+        self._llm_circuit_open = Gauge(
+            "recallr_llm_circuit_open",
+            "1 while the chat model is not asked because its server kept failing, else 0.",
+            registry=registry,
+        )
 
     def rpc_finished(self, method: str, code: str, reason: str, seconds: float) -> None:
         self._requests.labels(method, code, reason).inc()
         self._duration.labels(method).observe(seconds)
+
+    def http_finished(self, route: str, status: int, reason: str, seconds: float) -> None:
+        self._http_requests.labels(route, str(status), reason).inc()
+        self._http_duration.labels(route).observe(seconds)
 
     def stream_opened(self, method: str) -> None:
         self._streams.labels(method).inc()
@@ -103,12 +144,23 @@ class _PrometheusRecorder(_Recorder):
     def set_queue_depth(self, depth: int) -> None:
         self._queue_depth.set(depth)
 
+    def llm_chat_request(self, response_format: str, outcome: str) -> None:
+        self._llm_requests.labels(response_format, outcome).inc()
+
+    def set_llm_circuit_open(self, is_open: bool) -> None:
+        self._llm_circuit_open.set(int(is_open))
+
 
 _recorder = _Recorder()
 
 
 def rpc_finished(method: str, code: str, reason: str, seconds: float) -> None:
     _recorder.rpc_finished(method, code, reason, seconds)
+
+
+def http_finished(route: str, status: int, reason: str, seconds: float) -> None:
+    """One HTTP API request; `route` is its method and path template."""
+    _recorder.http_finished(route, status, reason, seconds)
 
 
 @contextmanager
@@ -149,6 +201,14 @@ class Connections:
             "Connections the gRPC server accepts at once; more are closed on arrival.",
             value=self.limit,
         )
+
+
+def llm_chat_request(response_format: str, outcome: str) -> None:
+    _recorder.llm_chat_request(response_format, outcome)
+
+
+def set_llm_circuit_open(is_open: bool) -> None:
+    _recorder.set_llm_circuit_open(is_open)
 
 
 @dataclass

@@ -25,6 +25,9 @@ def server_options(settings: Settings) -> list[tuple[str, int]]:
         ("grpc.max_receive_message_length", settings.max_receive_message_bytes),
         ("grpc.keepalive_permit_without_calls", int(settings.keepalive_permit_without_calls)),
     ]
+    if settings.process_index is not None:
+        # One of several serving processes that `serve` started on one port.
+        options.append(("grpc.so_reuseport", 1))
     if settings.max_send_message_bytes is not None:
         options.append(("grpc.max_send_message_length", settings.max_send_message_bytes))
     if settings.keepalive_time_seconds is not None:

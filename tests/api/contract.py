@@ -44,8 +44,12 @@ def raw_call(
     metadata: Any,
     timeout: float = RAW_CALL_SECONDS,
 ) -> list[bytes]:
-    """The serialized responses of one call; raises grpc.RpcError when it fails."""
-    assert not method.client_streaming, "raw calls cover unary requests only"
+    """The serialized responses of one call (a client stream sends `payload` as its one
+    message); raises grpc.RpcError when it fails."""
+    assert not (method.client_streaming and method.server_streaming), "no bidirectional calls"
+    if method.client_streaming:
+        upload: grpc.StreamUnaryMultiCallable[bytes, bytes] = channel.stream_unary(path(method))
+        return [upload(iter([payload]), metadata=metadata, timeout=timeout)]
     if method.server_streaming:
         stream: grpc.UnaryStreamMultiCallable[bytes, bytes] = channel.unary_stream(path(method))
         return list(stream(payload, metadata=metadata, timeout=timeout))

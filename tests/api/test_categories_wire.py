@@ -8,7 +8,7 @@ import pytest
 from recallr.v1 import category_pb2
 from recallr.v1 import category_service_pb2 as pb
 from recallr_server.domain.categories import DEFAULT_CATEGORIES
-from tests.api.wire import Stubs, fails, stubs
+from tests.api.wire import Stubs, fails
 from tests.conftest import Tenant, new_tenant
 
 
@@ -22,11 +22,6 @@ def create(api: Stubs, tenant: Tenant, name: str, description: str = "") -> cate
     return api.categories.CreateCategory(
         pb.CreateCategoryRequest(category=category), metadata=tenant.metadata
     ).category
-
-
-@pytest.fixture
-def api(channel: grpc.Channel) -> Stubs:
-    return stubs(channel)
 
 
 def test_a_new_project_lists_the_default_categories_by_name(tenant: Tenant, api: Stubs) -> None:

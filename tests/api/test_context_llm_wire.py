@@ -272,6 +272,11 @@ def test_agentic_searches_again_for_what_the_review_finds_missing(
     ]
     context = events[-1].context
     assert context.recall_strategy_used == AGENTIC
+    assert context.metadata.agent_reasoning == (
+        "Round 1: the review kept 1 of the 3 items found and asked to search next for:"
+        " Where did Ana move to?\n"
+        "Round 2: the review kept 2 of the 3 items found and ended the search."
+    )
     # The last review named these two, in this order; the bees it saw and left out.
     assert list(context.metadata.memory_ids) == [family["porto"], family["sister"]]
     assert list(context.metadata.queries) == [
@@ -330,6 +335,9 @@ def test_agentic_keeps_what_it_found_when_a_review_fails(
     context = events[-1].context
     assert context.recall_strategy_used == AGENTIC
     assert "Ada's sister is called Ana." in context.text
+    assert context.metadata.agent_reasoning == (
+        "Round 1: no review from the model; kept what was found."
+    )
 
 
 def test_agentic_runs_balanced_when_the_model_cannot_plan(

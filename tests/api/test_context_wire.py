@@ -210,7 +210,7 @@ def test_unknown_user_and_session_are_not_found(talk: Conversation) -> None:
     assert fails(recall, missing, talk.tenant.metadata).reason == "SESSION_NOT_FOUND"
 
 
-def test_defaults_run_balanced_with_the_system_prompt_and_no_metadata(talk: Conversation) -> None:
+def test_defaults_run_balanced_with_the_system_prompt_and_no_ids(talk: Conversation) -> None:
     talk.seed.memory("Ada keeps bees in her garden.")
     talk.say("Tell me about my bees")
     request = pb.RecallContextRequest(user_id=USER, session_id=talk.session_id)
@@ -218,7 +218,12 @@ def test_defaults_run_balanced_with_the_system_prompt_and_no_metadata(talk: Conv
     assert context.recall_strategy_used == BALANCED
     assert context.text.startswith("You are an assistant with a long-term memory")
     assert "Ada keeps bees in her garden." in context.text
-    assert context.metadata == context_pb2.ContextMetadata()
+    # The searches are told whether or not the ids were asked for.
+    searches = context_pb2.ContextMetadata(
+        queries=context.metadata.queries, keywords=context.metadata.keywords
+    )
+    assert context.metadata == searches
+    assert list(context.metadata.queries) == ["Tell me about my bees"]
 
 
 def test_without_system_prompt_the_text_starts_with_the_memories(talk: Conversation) -> None:

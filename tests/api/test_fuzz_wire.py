@@ -29,13 +29,13 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor, MethodDescri
 from google.protobuf.message import Message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Select, Table, select
 
 from recallr.v1 import user_pb2, user_service_pb2
 from recallr.v1.error_reason_pb2 import ErrorReason
 from recallr_server.store import models
 from recallr_server.store.database import Database
 from tests.api import contract
+from tests.api.snapshots import snapshot
 from tests.api.wire import decode
 from tests.conftest import ServerThread, Tenant, new_tenant
 from tests.support import seed
@@ -174,34 +174,6 @@ def foreign(server: ServerThread) -> World:
 def channel(server: ServerThread) -> Iterator[grpc.Channel]:
     with grpc.insecure_channel(server.target) as opened:
         yield opened
-
-
-# Snapshots of everything a project owns.
-
-
-def _rows_of(table: Table, project_id: str) -> Select[Any]:
-    users = select(models.User.pk).where(models.User.project_id == project_id)
-    if table.name == models.Project.__tablename__:
-        return select(table).where(table.c.id == project_id)
-    if "project_id" in table.c:
-        return select(table).where(table.c.project_id == project_id)
-    if "user_pk" in table.c:
-        return select(table).where(table.c.user_pk.in_(users))
-    if "memory_id" in table.c:
-        memories = select(models.Memory.id).where(models.Memory.user_pk.in_(users))
-        return select(table).where(table.c.memory_id.in_(memories))
-    raise AssertionError(f"teach the snapshot which project owns a row of {table.name}")
-
-
-async def snapshot(db: Database, project_id: str) -> dict[str, list[tuple[Any, ...]]]:
-    async with db.read() as session:
-        return {
-            table.name: sorted(
-                (tuple(row) for row in await session.execute(_rows_of(table, project_id))),
-                key=repr,
-            )
-            for table in models.Base.metadata.sorted_tables
-        }
 
 
 # Strategies: hostile values per field type, and raw bytes that are no message at all.
@@ -561,15 +533,26 @@ def invoke(
     metadata: tuple[tuple[str, str], ...],
 ) -> Outcome:
     """Calls with raw bytes, keeping what a stream sent before it failed."""
-    assert not method.client_streaming, f"teach the fuzz test to stream into {method.full_name}"
+    assert not (method.client_streaming and method.server_streaming), (
+        f"teach the fuzz test bidirectional streams: {method.full_name}"
+    )
     path = contract.path(method)
     # Sending an oversized request alone can take longer than a tail's deadline.
     fits = len(payload) <= MAX_REQUEST_BYTES
     responses: list[bytes] = []
     try:
-        if method.server_streaming:
+        if method.client_streaming:
+            # The request as a stream of one message: what each message of a client
+            # stream must survive.
+            upload: grpc.StreamUnaryMultiCallable[bytes, bytes] = channel.stream_unary(path)
+            responses.append(
+                upload(iter([payload]), metadata=metadata, timeout=UNARY_DEADLINE_SECONDS)
+            )
+        elif method.server_streaming:
             stream: grpc.UnaryStreamMultiCallable[bytes, bytes] = channel.unary_stream(path)
-            deadline = STREAM_DEADLINE_SECONDS if fits else UNARY_DEADLINE_SECONDS
+            # Only a stream that can follow (a tail) stays open; others end by themselves.
+            follows = "follow" in method.input_type.fields_by_name
+            deadline = STREAM_DEADLINE_SECONDS if fits and follows else UNARY_DEADLINE_SECONDS
             responses.extend(stream(payload, metadata=metadata, timeout=deadline))
         else:
             unary: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(path)

@@ -17,12 +17,13 @@ from recallr.v1 import category_service_pb2 as category_pb
 from recallr.v1 import memory_service_pb2 as pb
 from recallr_server.store import models
 from recallr_server.store.database import Database
-from tests.api.wire import Stubs, fails, stubs
+from tests.api.conftest import SEEDED_USER_ID
+from tests.api.wire import Stubs, fails
 from tests.conftest import Tenant, new_tenant
 from tests.support import seed
 from tests.support.seed import Chain, SeededUser, Version
 
-USER = "ada"
+USER = SEEDED_USER_ID
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 Reason = models.ExpirationReason
 ConflictStatus = models.MergeConflictStatus
@@ -32,16 +33,6 @@ def ts(value: datetime) -> timestamp_pb2.Timestamp:
     stamp = timestamp_pb2.Timestamp()
     stamp.FromDatetime(value)
     return stamp
-
-
-@pytest.fixture
-def api(channel: grpc.Channel) -> Stubs:
-    return stubs(channel)
-
-
-@pytest.fixture
-def user(tenant: Tenant) -> SeededUser:
-    return tenant.run(seed.add_user(tenant.server.db, tenant.project_id, USER))
 
 
 def add_chain(

@@ -12,12 +12,13 @@ from google.protobuf import timestamp_pb2
 from recallr.v1 import merge_conflict_pb2
 from recallr.v1 import merge_conflict_service_pb2 as pb
 from recallr_server.store import models
-from tests.api.wire import Stubs, fails, stubs
+from tests.api.conftest import SEEDED_USER_ID
+from tests.api.wire import Stubs, fails
 from tests.conftest import Tenant, new_tenant
 from tests.support import seed
 from tests.support.seed import SeededUser
 
-USER = "ada"
+USER = SEEDED_USER_ID
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 Status = models.MergeConflictStatus
 STATUS_TO_WIRE = {
@@ -33,16 +34,6 @@ def ts(value: datetime) -> timestamp_pb2.Timestamp:
     stamp = timestamp_pb2.Timestamp()
     stamp.FromDatetime(value)
     return stamp
-
-
-@pytest.fixture
-def api(channel: grpc.Channel) -> Stubs:
-    return stubs(channel)
-
-
-@pytest.fixture
-def user(tenant: Tenant) -> SeededUser:
-    return tenant.run(seed.add_user(tenant.server.db, tenant.project_id, USER))
 
 
 def add_conflict(
@@ -72,8 +63,21 @@ def test_get_returns_every_field_of_the_conflict(
 ) -> None:
     db = tenant.server.db
     session_id = tenant.run(seed.add_session(db, user))
-    paris = tenant.run(seed.add_chain(db, user, [seed.Version("Ada lives in Paris.")]))
-    lyon = tenant.run(seed.add_chain(db, user, [seed.Version("Ada works in Lyon.")]))
+    moved_in = T0 - timedelta(days=400)
+    paris = tenant.run(
+        seed.add_chain(
+            db,
+            user,
+            [seed.Version("Ada lives in Paris.", event_start_at=moved_in)],
+            created_at=T0 - timedelta(days=30),
+        )
+    )
+    lyon = tenant.run(
+        seed.add_chain(
+            db, user, [seed.Version("Ada works in Lyon.")], created_at=T0 - timedelta(days=20)
+        )
+    )
+    # Names no stored version: a resolution's memory deleted since is left out.
     new_memory_id = str(uuid.uuid4())
     conflict_id = tenant.run(
         seed.add_merge_conflict(
@@ -113,10 +117,17 @@ def test_get_returns_every_field_of_the_conflict(
         new_memory_content="Ada lives and works in Berlin.",
         conflicting_memories=[
             merge_conflict_pb2.ConflictingMemory(
-                memory_id=paris.current, content="Ada lives in Paris.", reason="different city"
+                memory_id=paris.current,
+                content="Ada lives in Paris.",
+                reason="different city",
+                event_start_time=ts(moved_in),
+                create_time=ts(T0 - timedelta(days=30)),
             ),
             merge_conflict_pb2.ConflictingMemory(
-                memory_id=lyon.current, content="Ada works in Lyon.", reason="different job"
+                memory_id=lyon.current,
+                content="Ada works in Lyon.",
+                reason="different job",
+                create_time=ts(T0 - timedelta(days=20)),
             ),
         ],
         clarifying_questions=[

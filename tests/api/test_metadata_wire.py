@@ -24,7 +24,7 @@ from tests.api.seed import (
     user_pk,
     user_row,
 )
-from tests.api.wire import Stubs, fails, stubs
+from tests.api.wire import Stubs, fails
 from tests.conftest import Tenant
 
 
@@ -92,11 +92,6 @@ WRITERS: list[Writer] = [
 def writer(request: pytest.FixtureRequest) -> Writer:
     chosen: Writer = request.param
     return chosen
-
-
-@pytest.fixture
-def api(channel: grpc.Channel) -> Stubs:
-    return stubs(channel)
 
 
 @pytest.mark.parametrize(

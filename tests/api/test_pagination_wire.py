@@ -18,7 +18,7 @@ from recallr.v1 import session_pb2
 from recallr.v1 import session_service_pb2 as sessions_pb
 from recallr.v1 import user_service_pb2 as users_pb
 from tests.api.seed import add_message, create_session, create_user, struct
-from tests.api.wire import Stubs, fails, stubs
+from tests.api.wire import Stubs, fails
 from tests.conftest import Tenant
 
 
@@ -97,11 +97,6 @@ DEFAULT_PAGE_SIZES: dict[Seeder, int] = {users: 10, sessions: 10, messages: 50}
 def seeder(request: pytest.FixtureRequest) -> Seeder:
     seed: Seeder = request.param
     return seed
-
-
-@pytest.fixture
-def api(channel: grpc.Channel) -> Stubs:
-    return stubs(channel)
 
 
 def test_walking_pages_returns_every_item_once_in_order(

@@ -1,11 +1,16 @@
-"""Helpers for engine tests, which run on the `store` fixture (tests/conftest.py)."""
+"""Helpers and fixtures for engine tests, which run on the `store` fixture (tests/conftest.py)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 
+import pytest
+
+from recallr_server.engine.provider.formats import FORMATS
 from recallr_server.store import models, projects
 from recallr_server.store.database import Database
+from tests.engine.recorded_provider import RecordedProvider
 from tests.support import seed
 
 
@@ -16,3 +21,12 @@ async def add_user_with_session(db: Database, user_id: str = "u") -> tuple[str, 
     user = await seed.add_user(db, project.id, user_id)
     session_id = await seed.add_session(db, user, status=models.SessionStatus.PENDING)
     return user.pk, session_id
+
+
+@pytest.fixture
+def provider() -> Iterator[RecordedProvider]:
+    server = RecordedProvider()
+    yield server
+    server.stop()
+    # What was learned of this port must not reach a later provider given the same one.
+    FORMATS.forget()

@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import contextlib
 import random
+import socket
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
+import grpc
+import pytest
+
+from recallr.v1 import session_pb2
+from recallr.v1 import session_service_pb2 as sessions_pb
 from recallrai import RecallrAI
 from recallrai.models import SessionStatus
+from tests.api.wire import stubs
 from tests.engine.scenarios import ASSISTANT, USER, at, wait_until
 from tests.mesh.processes import ServeProcess
 
@@ -141,3 +149,83 @@ def test_killing_the_server_while_processing_loses_and_duplicates_nothing(
     crashed = _run(tmp_path / "crashed", kill=True)
     assert sum(len(rows) for rows in clean.values()) >= len(CONVERSATIONS) * 4
     assert crashed == clean
+
+
+class RetryingWriter(threading.Thread):
+    """A client adding messages, each retried with its request id until acknowledged."""
+
+    def __init__(self, target: str, session_id: str, name: str, stop: threading.Event) -> None:
+        super().__init__(daemon=True)
+        self._target, self._session_id, self._name, self._stopped = target, session_id, name, stop
+        self.acknowledged: dict[str, str] = {}  # request id -> message id
+
+    def run(self) -> None:
+        metadata = (("authorization", f"Bearer {API_KEY}"), ("x-recallr-project-id", PROJECT_ID))
+        with grpc.insecure_channel(self._target) as channel:
+            add = stubs(channel).sessions.AddMessage
+            n = 0
+            while not self._stopped.is_set():
+                request_id = f"{self._name}-{n}"
+                request = sessions_pb.AddMessageRequest(
+                    user_id="ada",
+                    session_id=self._session_id,
+                    message=session_pb2.Message(
+                        role=session_pb2.MESSAGE_ROLE_USER, content=request_id
+                    ),
+                    request_id=request_id,
+                )
+                try:
+                    added = add(request, metadata=metadata, timeout=5)
+                except grpc.RpcError:
+                    time.sleep(0.05)  # the server is down: the same request again
+                    continue
+                self.acknowledged[request_id] = added.message.message_id
+                n += 1
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _stored_messages(database: Path) -> list[tuple[str, str]]:
+    with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
+        return [(r, i) for r, i in db.execute("SELECT request_id, id FROM messages")]
+
+
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_killing_the_server_mid_batch_loses_and_duplicates_no_acknowledged_message(
+    tmp_path: Path, processes: str
+) -> None:
+    """Many writers at once keep AddMessage's group commit writing batches when SIGKILL
+    comes; each writer retries with the same request id until a server answers."""
+    rng = random.Random(20261207)
+    env = {**ENV, "RECALLR_LISTEN": f"127.0.0.1:{_free_port()}", "RECALLR_PROCESSES": processes}
+    server = ServeProcess(tmp_path, env)
+    stop = threading.Event()
+    try:
+        with RecallrAI(api_key=API_KEY, project_id=PROJECT_ID, target=server.target) as client:
+            session_id = client.create_user("ada").create_session().session_id
+        writers = [RetryingWriter(server.target, session_id, f"w{n}", stop) for n in range(24)]
+        for writer in writers:
+            writer.start()
+        for _ in range(KILLS):
+            time.sleep(rng.uniform(0.3, 1.5))
+            server.close()  # SIGKILL, batches in flight
+            server = ServeProcess(tmp_path, env)
+        time.sleep(1.0)  # writes flow again after the last restart
+    finally:
+        stop.set()
+        for writer in writers:
+            writer.join(timeout=30)
+        server.close()
+
+    acknowledged = {r: m for writer in writers for r, m in writer.acknowledged.items()}
+    stored = _stored_messages(tmp_path / "recallr.db")
+    stored_ids = dict(stored)
+    assert len(acknowledged) > 100
+    assert len(stored_ids) == len(stored)  # no request id written twice
+    assert {r: stored_ids.get(r) for r in acknowledged} == acknowledged
+    # At most each writer's one unanswered request committed without its answer.
+    assert len(stored) - len(acknowledged) <= len(writers)

@@ -27,13 +27,6 @@ TURNS = [
 
 
 @pytest.fixture
-def provider() -> Iterator[RecordedProvider]:
-    server = RecordedProvider()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def client(
     provider: RecordedProvider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[RecallrAI]:

@@ -132,13 +132,6 @@ FACTS = [
 
 
 @pytest.fixture
-def provider() -> Iterator[RecordedProvider]:
-    server = RecordedProvider()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def chat(provider: RecordedProvider) -> Iterator[OpenAICompatibleChat]:
     settings = LLMSettings(base_url=provider.url, model=MODEL, api_key=API_KEY)
     with OpenAICompatibleChat(settings, backoff_seconds=0.01) as client:

@@ -17,6 +17,7 @@ from sqlalchemy import event, update
 from recallr.v1 import session_pb2
 from recallr.v1 import session_service_pb2 as pb
 from recallr_server.api.handlers import Call
+from recallr_server.app import message_appender
 from recallr_server.app import session_servicer as SessionServicer
 from recallr_server.domain.tail import MessageSignal
 from recallr_server.engine.recall.index import IndexCache, MessageDoc, UserIndex
@@ -35,7 +36,8 @@ class Chat:
         self.db = db
         self.user = user
         self._call = Call(project_id, "test", cast(Any, None))
-        self._servicer = SessionServicer(db, MessageSignal(), 0.05, lambda: None)
+        signal = MessageSignal()
+        self._servicer = SessionServicer(db, signal, message_appender(db, signal), lambda: None)
 
     async def session(self, created: datetime | None = None) -> str:
         session_id = await seed.add_session(self.db, self.user, status=models.SessionStatus.PENDING)

@@ -56,6 +56,9 @@ class ServeProcess:
             "RECALLR_PROJECT_ID": self.project_id,
             "RECALLR_API_KEY": self.api_key,
             "RECALLR_LOG_LEVEL": "INFO",
+            # One process, as these tests pin one process's behaviour; test_processes.py
+            # runs `serve` as several.
+            "RECALLR_PROCESSES": "1",
             **env,
         }
         self.database_url = settings["RECALLR_DATABASE_URL"]
@@ -98,6 +101,11 @@ class ServeProcess:
                     return port
                 time.sleep(0.1)
         raise AssertionError(f"not serving in {timeout}s:\n{self._log_file.read_text()}")
+
+    def children(self) -> list[int]:
+        """The processes this one started (`serve` with RECALLR_PROCESSES above one)."""
+        path = Path(f"/proc/{self.pid}/task/{self.pid}/children")
+        return [int(pid) for pid in path.read_text().split()] if path.exists() else []
 
     @property
     def pid(self) -> int:

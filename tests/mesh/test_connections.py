@@ -21,7 +21,7 @@ from recallr_server.transport import RESERVED_FILE_DESCRIPTORS, connection_optio
 from tests.api.wire import stubs
 from tests.mesh.processes import ServeProcess
 from tests.mesh.test_health import probe
-from tests.mesh.test_observability import samples
+from tests.support.metrics import samples
 
 # The server starts with a soft open-file limit below its hard one, and raises it.
 OPEN_FILES = (100, 200)

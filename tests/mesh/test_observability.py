@@ -7,7 +7,6 @@ import json
 import logging
 import threading
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -18,18 +17,18 @@ import grpc
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
-from prometheus_client.parser import text_string_to_metric_families
 
+from recallr.v1 import session_pb2, user_pb2
 from recallr.v1 import session_service_pb2 as sessions_pb
-from recallr.v1 import user_pb2
 from recallr.v1 import user_service_pb2 as users_pb
-from recallr_server import metrics
 from recallr_server.config import Settings
 from recallr_server.logs import JsonFormatter
 from tests.api.seed import add_message, create_session, create_user
 from tests.api.wire import Stubs, fails, stubs
 from tests.conftest import ServerThread, Tenant, new_tenant
 from tests.mesh.calls import call_outcome
+from tests.mesh.processes import ServeProcess
+from tests.support.metrics import labels, samples
 
 CREATE_USER = "recallr.v1.UserService.CreateUser"
 GET_USER = "recallr.v1.UserService.GetUser"
@@ -43,21 +42,6 @@ def server_settings(directory: Path) -> Settings:
         listen="127.0.0.1:0",
         shutdown_grace_seconds=1,
     )
-
-
-def samples(port: int) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    """Every sample the metrics endpoint shows, by name and labels."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        text = response.read().decode()
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-def labels(**values: str) -> frozenset[tuple[str, str]]:
-    return frozenset(values.items())
 
 
 @pytest.fixture
@@ -107,17 +91,47 @@ def test_metrics_show_streams_while_they_are_open(metered: tuple[Tenant, int]) -
     assert samples(port)[active] == 0
 
 
-def test_the_job_worker_hooks_publish_queue_depth_and_job_durations(
-    metered: tuple[Tenant, int],
-) -> None:
-    _, port = metered
-    metrics.set_queue_depth(3)
-    metrics.job_finished("process_session", 1.5, "succeeded")
-    seen = samples(port)
-    assert seen[("recallr_jobs_queue_depth", labels())] == 3
-    finished = labels(kind="process_session", outcome="succeeded")
-    assert seen[("recallr_job_duration_seconds_count", finished)] == 1
-    assert seen[("recallr_job_duration_seconds_sum", finished)] == 1.5
+def test_the_job_worker_publishes_queue_depth_and_job_durations(tmp_path: Path) -> None:
+    # A process of its own: the metrics registry is per process, and other servers in
+    # the test process run workers that would publish their own queue depths into it.
+    server = ServeProcess(tmp_path, {"RECALLR_METRICS_LISTEN": "127.0.0.1:0"})
+    try:
+        port = int(server.wait_for_log("metrics on port ").rsplit(" ", 1)[1])
+        with grpc.insecure_channel(server.target) as channel:
+            api = stubs(channel)
+            api.users.CreateUser(
+                users_pb.CreateUserRequest(user=user_pb2.User(user_id="ada")),
+                metadata=server.metadata,
+            )
+            session = api.sessions.CreateSession(
+                sessions_pb.CreateSessionRequest(user_id="ada"), metadata=server.metadata
+            ).session
+            api.sessions.AddMessage(
+                sessions_pb.AddMessageRequest(
+                    user_id="ada",
+                    session_id=session.session_id,
+                    message=session_pb2.Message(
+                        role=session_pb2.MESSAGE_ROLE_USER, content="I live in Porto."
+                    ),
+                ),
+                metadata=server.metadata,
+            )
+            api.sessions.ProcessSession(
+                sessions_pb.ProcessSessionRequest(user_id="ada", session_id=session.session_id),
+                metadata=server.metadata,
+            )
+        finished = (
+            "recallr_job_duration_seconds_count",
+            labels(kind="process_session", outcome="done"),
+        )
+        deadline = time.monotonic() + 30
+        while samples(port).get(finished, 0) < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        seen = samples(port)
+        assert seen[finished] == 1
+        assert seen[("recallr_jobs_queue_depth", labels())] == 0
+    finally:
+        server.close()
 
 
 class Collector(ThreadingHTTPServer):

@@ -25,13 +25,10 @@ from sqlalchemy.engine import make_url
 EXTERNAL_URL_VARIABLE = "RECALLR_TEST_POSTGRES_URL"
 SERVER_USER = "postgres"
 
-# Durability settings only slow a cluster whose data is thrown away.
-_SERVER_SETTINGS = {
-    "listen_addresses": "'127.0.0.1'",
-    "fsync": "off",
-    "synchronous_commit": "off",
-    "full_page_writes": "off",
-}
+# Durability settings only slow a cluster whose data is thrown away; benchmarks of the
+# write path keep them (`durable=True`), as a production server does.
+_SERVER_SETTINGS = {"listen_addresses": "'127.0.0.1'"}
+_NOT_DURABLE = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 
 
 def libpq_conninfo(url: str) -> str:
@@ -60,8 +57,9 @@ class ThrowawayPostgres:
     ``create_database`` makes more of them.
     """
 
-    def __init__(self, database: str = "recallr_test") -> None:
+    def __init__(self, database: str = "recallr_test", *, durable: bool = False) -> None:
         self._database = database
+        self._durable = durable
         self._external_url = os.environ.get(EXTERNAL_URL_VARIABLE)
         self._workdir: Path | None = None
         self._started = False
@@ -121,6 +119,7 @@ class ThrowawayPostgres:
         port = free_loopback_port()
         settings = {
             **_SERVER_SETTINGS,
+            **({} if self._durable else _NOT_DURABLE),
             "port": str(port),
             "unix_socket_directories": f"'{self._workdir}'",
         }

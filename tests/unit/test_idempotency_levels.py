@@ -48,6 +48,9 @@ def test_an_rpc_with_a_request_id_is_declared_idempotent() -> None:
     assert keyed == {
         "CreateSession": MethodOptions.IDEMPOTENT,
         "AddMessage": MethodOptions.IDEMPOTENT,
+        "ImportSession": MethodOptions.IDEMPOTENT,
+        "AddMessages": MethodOptions.IDEMPOTENT,
+        "ImportUser": MethodOptions.IDEMPOTENT,
     }
 
 

@@ -1,6 +1,7 @@
 // Walks through the Recallr API from TypeScript: creates a user, opens a
 // session, adds messages, tails the user's messages live, lists the user's
-// memories and reads error reasons from status details.
+// memories, reads error reasons from status details and imports a past
+// conversation in one call.
 import { randomUUID } from "node:crypto";
 import { pathToFileURL } from "node:url";
 import { create } from "@bufbuild/protobuf";
@@ -13,7 +14,9 @@ import {
   SessionSchema,
 } from "@recallr/api/recallr/v1/session_pb.js";
 import { type User, UserSchema } from "@recallr/api/recallr/v1/user_pb.js";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { configFromEnv, createClients, errorReason, type RecallrClients } from "./client.js";
+import { importPastSession } from "./import.js";
 
 /** What the example says; the tail asks for the last TAIL_LENGTH turns. */
 export const CONVERSATION: ReadonlyArray<{ role: MessageRole; content: string }> = [
@@ -149,6 +152,9 @@ export async function main(): Promise<void> {
   }
   console.log(`tail delivered the new message "${result.live.content}"`);
   console.log(`the user has ${result.memoriesTotalSize} memories so far; processing the session makes them`);
+  const imported = await importPastSession(clients, result.user.userId, `import-${result.user.userId}`);
+  const began = imported.session?.createTime ? timestampDate(imported.session.createTime).toISOString() : "?";
+  console.log(`imported a past session of ${imported.messageIds.length} messages, begun ${began}`);
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

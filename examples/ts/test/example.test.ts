@@ -8,6 +8,8 @@ import { BadRequestSchema } from "@recallr/api/google/rpc/error_details_pb.js";
 import { ErrorReason } from "@recallr/api/recallr/v1/error_reason_pb.js";
 import { MessageRole, SessionStatus } from "@recallr/api/recallr/v1/session_pb.js";
 import { configFromEnv, createClients, errorReason } from "../src/client.js";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { importPastSession, PAST_CONVERSATION, PAST_START } from "../src/import.js";
 import { addMessage, LIVE_CONTENT, TAIL_LENGTH, walkthrough } from "../src/main.js";
 
 const config = configFromEnv();
@@ -86,4 +88,28 @@ test("a wrong API key is rejected", async () => {
 
   assert.equal(refused.code, Code.Unauthenticated);
   assert.equal(errorReason(refused), ErrorReason.INVALID_API_KEY);
+});
+
+test("an imported session keeps every time and a repeated request id adds nothing", async () => {
+  const userId = newUserId();
+  await clients.users.createUser({ user: { userId } });
+
+  const first = await importPastSession(clients, userId, "import-once");
+  const again = await importPastSession(clients, userId, "import-once");
+
+  assert.equal(again.session?.sessionId, first.session?.sessionId);
+  assert.ok(first.session?.createTime);
+  assert.equal(timestampDate(first.session.createTime).getTime(), PAST_START.getTime());
+  const { messages } = await clients.sessions.listMessages({
+    userId,
+    sessionId: first.session.sessionId,
+  });
+  assert.deepEqual(
+    messages.map((message) => [message.messageId, message.content, message.role]),
+    PAST_CONVERSATION.map((turn, index) => [first.messageIds[index], turn.content, turn.role]),
+  );
+  assert.deepEqual(
+    messages.map((message) => (message.createTime ? timestampDate(message.createTime).getTime() : 0)),
+    PAST_CONVERSATION.map((turn) => PAST_START.getTime() + turn.minutes * 60_000),
+  );
 });

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from functools import cached_property
 from typing import TYPE_CHECKING, TypeVar
 
@@ -90,6 +90,17 @@ class AsyncTransport:
     ) -> ResponseT:
         try:
             return await method(request, metadata=self._metadata, timeout=self.timeout)
+        except grpc.RpcError as error:
+            raise error_from_rpc(error) from error
+
+    async def client_stream(
+        self,
+        method: grpc.aio.StreamUnaryMultiCallable[RequestT, ResponseT],
+        requests: Iterator[RequestT],
+        deadline: float | None,
+    ) -> ResponseT:
+        try:
+            return await method(requests, metadata=self._metadata, timeout=deadline)
         except grpc.RpcError as error:
             raise error_from_rpc(error) from error
 

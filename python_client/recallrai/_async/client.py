@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Self
@@ -9,7 +11,7 @@ from typing import Any, Self
 import grpc
 
 from recallr.v1 import category_pb2, category_service_pb2, user_pb2, user_service_pb2
-from recallrai import _convert
+from recallrai import _convert, _export
 from recallrai._async._transport import AsyncTransport
 from recallrai._async.user import AsyncUser
 from recallrai._channel import resolve_target
@@ -102,6 +104,39 @@ class AsyncRecallrAI:
             total=response.total_size,
             has_more=_convert.has_more(response.next_page_token),
         )
+
+    async def import_user(
+        self,
+        path: str | os.PathLike[str],
+        user_id: str | None = None,
+        assign_new_ids: bool = False,
+        request_id: str | None = None,
+        progress: bool | None = None,
+    ) -> AsyncUser:
+        """Create a user from an export file that ``User.export`` wrote.
+
+        Everything is stored as exported (ids, versions, dates, links, merge conflicts,
+        summaries), in one transaction: all of it, or nothing. ``user_id`` imports under
+        another id. Ids are unique across a server: while the exported records are
+        still on it, pass ``assign_new_ids=True`` to import a copy under new ids. A
+        ``request_id`` of your own makes repeating the import safe. ``progress`` as for
+        ``export``.
+        """
+        records = _export.read_records(path)
+        first = user_service_pb2.ImportUserRequest(
+            user_id=user_id or "",
+            assign_new_ids=assign_new_ids,
+            request_id=request_id or str(uuid.uuid4()),
+        )
+        with _export.Progress(progress, "import") as bar:
+            bar.total(len(records))
+            # As long as the data needs: no deadline.
+            response = await self._transport.client_stream(
+                self._transport.users.ImportUser,
+                _export.import_requests(records, first, bar),
+                None,
+            )
+        return AsyncUser(self._transport, _convert.user_state(response.user))
 
     async def list_categories(self) -> list[Category]:
         """The project's memory categories, by name."""

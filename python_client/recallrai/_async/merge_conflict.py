@@ -53,12 +53,9 @@ class AsyncMergeConflict:
 
     @property
     def new_memories(self) -> list[MergeConflictNewMemory] | None:
-        """The memory versions the resolution created, in full.
-
-        None until the API carries them; ``new_memory_ids`` has their ids, which
-        ``get_memory`` reads.
-        """
-        return None
+        """The memory versions the resolution created, in full; None before the resolution
+        created any (a version deleted since is left out)."""
+        return self._state.new_memories or None
 
     @property
     def new_memory_ids(self) -> list[str]:

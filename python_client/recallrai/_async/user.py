@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
@@ -14,7 +15,7 @@ from recallr.v1 import (
     session_service_pb2,
     user_service_pb2,
 )
-from recallrai import _convert
+from recallrai import _convert, _export
 from recallrai._async._transport import AsyncTransport
 from recallrai._async.merge_conflict import AsyncMergeConflict
 from recallrai._async.session import AsyncSession
@@ -25,9 +26,11 @@ from recallrai.models import (
     MergeConflictStatus,
     Message,
     MessageList,
+    NewMessage,
     SessionList,
     SessionStatus,
     Unavailable,
+    UserDataCounts,
     UserMemoryItem,
 )
 
@@ -105,18 +108,67 @@ class AsyncUser:
         The session is processed once it has had no new message for
         ``auto_process_after_seconds``; None (or 0) processes it only on request.
         """
-        session = session_pb2.Session(auto_process_after_seconds=auto_process_after_seconds or 0)
-        if metadata is not None:
-            session.metadata.CopyFrom(_convert.struct(metadata, "metadata"))
-        if custom_created_at_utc is not None:
-            session.create_time.CopyFrom(
-                _convert.timestamp(custom_created_at_utc, "custom_created_at_utc")
-            )
+        session = _new_session(custom_created_at_utc, metadata, auto_process_after_seconds)
         request = session_service_pb2.CreateSessionRequest(
             user_id=self.user_id, session=session, request_id=str(uuid.uuid4())
         )
         response = await self._transport.unary(self._transport.sessions.CreateSession, request)
         return self._session(_convert.session_state(response.session))
+
+    async def import_session(
+        self,
+        messages: Sequence[NewMessage],
+        custom_created_at_utc: datetime | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        auto_process_after_seconds: int | None = None,
+        process: bool = False,
+        request_id: str | None = None,
+    ) -> AsyncSession:
+        """Add a whole conversation at once: a session and its messages (up to 10,000).
+
+        All of it is stored, or nothing. ``custom_created_at_utc`` (timezone-aware UTC)
+        is when it began, and each message's ``timestamp`` defaults to it. ``process``
+        queues the session for processing at once; otherwise it is processed on
+        ``process()`` or after ``auto_process_after_seconds`` without new messages. A
+        ``request_id`` of your own makes repeating the import safe: the same id returns
+        the session the first call created.
+        """
+        session = _new_session(custom_created_at_utc, metadata, auto_process_after_seconds)
+        request = session_service_pb2.ImportSessionRequest(
+            user_id=self.user_id,
+            session=session,
+            messages=_convert.new_messages(messages, "messages"),
+            process=process,
+            request_id=request_id or str(uuid.uuid4()),
+        )
+        response = await self._transport.unary(self._transport.sessions.ImportSession, request)
+        return self._session(_convert.session_state(response.session))
+
+    async def export(
+        self, path: str | os.PathLike[str], progress: bool | None = None
+    ) -> UserDataCounts:
+        """Write everything stored about the user to ``path`` as JSON Lines.
+
+        The file is the versioned export format of docs/export-format.md, read from one
+        consistent snapshot; ``RecallrAI.import_user`` reads it back. ``progress`` shows
+        a progress bar (None: when stderr is a terminal and tqdm is installed). The file
+        appears only once complete. Returns what it holds.
+        """
+        request = user_service_pb2.ExportUserRequest(user_id=self.user_id)
+        counts = None
+        with _export.replacing(path) as file, _export.Progress(progress, "export") as bar:
+            # As long as the data needs: no deadline.
+            async for response in self._transport.server_stream(
+                self._transport.users.ExportUser, request, None
+            ):
+                for record in response.records:
+                    if record.HasField("header"):
+                        counts = _convert.data_counts(record.header.counts)
+                        bar.total(_export.total_records(record.header))
+                    file.write(_export.line(record))
+                bar.advance(len(response.records))
+        assert counts is not None, "every export starts with its header"
+        return counts
 
     async def get_session(self, session_id: str, validate: bool = True) -> AsyncSession:
         """The session with this id; ``validate=False`` trusts the id and makes no call."""
@@ -288,3 +340,18 @@ class AsyncUser:
 
     def _session(self, state: _convert.SessionState) -> AsyncSession:
         return AsyncSession(self._transport, self.user_id, state)
+
+
+def _new_session(
+    custom_created_at_utc: datetime | None,
+    metadata: Mapping[str, Any] | None,
+    auto_process_after_seconds: int | None,
+) -> session_pb2.Session:
+    session = session_pb2.Session(auto_process_after_seconds=auto_process_after_seconds or 0)
+    if metadata is not None:
+        session.metadata.CopyFrom(_convert.struct(metadata, "metadata"))
+    if custom_created_at_utc is not None:
+        session.create_time.CopyFrom(
+            _convert.timestamp(custom_created_at_utc, "custom_created_at_utc")
+        )
+    return session

@@ -97,6 +97,17 @@ class Transport:
         except grpc.RpcError as error:
             raise error_from_rpc(error) from error
 
+    def client_stream(
+        self,
+        method: grpc.StreamUnaryMultiCallable[RequestT, ResponseT],
+        requests: Iterator[RequestT],
+        deadline: float | None,
+    ) -> ResponseT:
+        try:
+            return method(requests, metadata=self._metadata, timeout=deadline)
+        except grpc.RpcError as error:
+            raise error_from_rpc(error) from error
+
     def server_stream(
         self,
         method: grpc.UnaryStreamMultiCallable[RequestT, ResponseT],

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from recallrai.models import (
     Message,
     MessageList,
     MessageRole,
+    NewMessage,
     RecallStrategy,
     SessionStatus,
     Unavailable,
@@ -81,6 +82,23 @@ class Session:
         )
         response = self._transport.unary(self._transport.sessions.AddMessage, request)
         return _convert.message(response.message)
+
+    def add_messages(
+        self, messages: Sequence[NewMessage], request_id: str | None = None
+    ) -> list[Message]:
+        """Add a batch of messages (up to 10,000) to the session, which must be PENDING.
+
+        All of them are added, in order, or none. A ``request_id`` of your own makes
+        repeating the call safe: the same id returns the messages the first call added.
+        """
+        request = session_service_pb2.AddMessagesRequest(
+            user_id=self._user_id,
+            session_id=self.session_id,
+            messages=_convert.new_messages(messages, "messages"),
+            request_id=request_id or str(uuid.uuid4()),
+        )
+        response = self._transport.unary(self._transport.sessions.AddMessages, request)
+        return [_convert.message(message) for message in response.messages]
 
     def get_messages(self, offset: int = 0, limit: int = 50) -> MessageList:
         """List the session's messages, oldest first."""

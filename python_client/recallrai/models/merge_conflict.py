@@ -24,7 +24,8 @@ class MergeConflictStatus(enum.StrEnum):
 class MergeConflictConflictingMemory:
     """An existing memory a merge conflict concerns, and why.
 
-    The event dates and creation time are None until the API carries them.
+    The event dates are None when the conversation gave none; all three are None for a
+    memory deleted since the conflict was raised.
     """
 
     memory_id: str

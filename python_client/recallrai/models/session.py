@@ -32,6 +32,20 @@ class Message:
     session_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message to add in bulk (``import_session``, ``add_messages``).
+
+    ``timestamp`` (timezone-aware UTC) is when it was written; None means the
+    session's start for ``import_session`` and the time of the call for
+    ``add_messages``.
+    """
+
+    role: MessageRole | str
+    content: str
+    timestamp: datetime | None = None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MessageList:
     """A page of messages.

@@ -21,6 +21,18 @@ class UserList(Generic[T]):
     has_more: bool
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserDataCounts:
+    """How many records of each kind a user's export holds (or an import wrote)."""
+
+    sessions: int
+    messages: int
+    memories: int
+    memory_links: int
+    merge_conflicts: int
+    session_summaries: int
+
+
 class ExpirationReason(enum.StrEnum):
     """Why a memory version was superseded by a newer one.
 

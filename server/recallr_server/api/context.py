@@ -67,17 +67,19 @@ def _context(result: RecalledContext, settings: RecallSettings) -> context_pb2.C
     context = context_pb2.Context(
         text=result.text, recall_strategy_used=STRATEGY_TO_WIRE[result.strategy_used]
     )
+    # How the context was found is always told; what it holds, only when asked for.
+    metadata = context.metadata
+    metadata.queries.extend(result.queries)
+    metadata.keywords.extend(result.keywords)
+    for start, end in result.date_filters:
+        date_range = metadata.date_filters.add()
+        date_range.start_time.FromDatetime(start)
+        date_range.end_time.FromDatetime(end)
+    metadata.agent_reasoning = result.agent_reasoning
     if settings.include_metadata_ids:
-        metadata = context.metadata
         metadata.memory_ids.extend(result.memory_ids)
         metadata.session_ids.extend(result.session_ids)
         metadata.message_ids.extend(result.message_ids)
-        metadata.queries.extend(result.queries)
-        metadata.keywords.extend(result.keywords)
-        for start, end in result.date_filters:
-            date_range = metadata.date_filters.add()
-            date_range.start_time.FromDatetime(start)
-            date_range.end_time.FromDatetime(end)
     return context
 
 

@@ -147,7 +147,12 @@ def merge_conflict(record: records.MergeConflict) -> merge_conflict_pb2.MergeCon
         new_memory_content=record.new_memory_content,
         conflicting_memories=[
             merge_conflict_pb2.ConflictingMemory(
-                memory_id=m.memory_id, content=m.content, reason=m.reason
+                memory_id=m.memory_id,
+                content=m.content,
+                reason=m.reason,
+                event_start_time=timestamp(m.event_start_at),
+                event_end_time=timestamp(m.event_end_at),
+                create_time=timestamp(m.created_at),
             )
             for m in record.conflicting_memories
         ],
@@ -165,6 +170,16 @@ def merge_conflict(record: records.MergeConflict) -> merge_conflict_pb2.MergeCon
         create_time=timestamp(record.created_at),
         resolve_time=timestamp(record.resolved_at),
         failure_reason=record.failure_reason,
+        new_memories=[
+            merge_conflict_pb2.MergeConflictNewMemory(
+                memory_id=m.id,
+                content=m.content,
+                event_start_time=timestamp(m.event_start_at),
+                event_end_time=timestamp(m.event_end_at),
+                create_time=timestamp(m.created_at),
+            )
+            for m in record.new_memories
+        ],
     )
 
 

@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 import grpc
@@ -46,6 +46,8 @@ class Call:
 
 UnaryImpl = Callable[[Any, Call], Awaitable[pb_message.Message]]
 StreamImpl = Callable[[Any, Call], AsyncIterator[pb_message.Message]]
+# A client stream: the servicer reads the parsed requests from an async iterator.
+UploadImpl = Callable[[AsyncIterator[Any], Call], Awaitable[pb_message.Message]]
 Prepare = Callable[[bytes, Any, str], Awaitable[tuple[Any, Call]]]
 
 
@@ -56,6 +58,7 @@ class ServiceMethods:
     descriptor: ServiceDescriptor
     unary: Mapping[str, UnaryImpl]
     streaming: Mapping[str, StreamImpl]
+    client_streaming: Mapping[str, UploadImpl] = field(default_factory=dict)
 
 
 def _request_id(context: grpc.aio.ServicerContext[Any, Any]) -> str:
@@ -94,29 +97,43 @@ class HandlerFactory:
         for method in service.descriptor.methods:
             if method.server_streaming:
                 handlers[method.name] = self._stream(method, service.streaming[method.name])
+            elif method.client_streaming:
+                handlers[method.name] = self._upload(method, service.client_streaming[method.name])
             else:
                 handlers[method.name] = self._unary(method, service.unary[method.name])
         return grpc.method_handlers_generic_handler(service.descriptor.full_name, handlers)
 
     def _preparer(self, method: MethodDescriptor) -> Prepare:
         """Authenticates a call, then parses its request."""
-        request_class = message_factory.GetMessageClass(method.input_type)
+        parse = _parser(method)
 
         async def prepare(request_bytes: bytes, context: Any, request_id: str) -> tuple[Any, Call]:
-            project_id = await project_of_call(
-                self._authenticator, context.invocation_metadata() or ()
-            )
-            try:
-                request = request_class.FromString(request_bytes)
-            except pb_message.DecodeError:
-                raise DomainError(
-                    Reason.MALFORMED_REQUEST,
-                    f"the request is not a valid {method.input_type.full_name}",
-                    metadata={"method": method.full_name},
-                ) from None
-            return request, Call(project_id, request_id, context)
+            call = await self._call(context, request_id)
+            return parse(request_bytes), call
 
         return prepare
+
+    async def _call(self, context: Any, request_id: str) -> Call:
+        project_id = await project_of_call(self._authenticator, context.invocation_metadata() or ())
+        return Call(project_id, request_id, context)
+
+    def _upload(
+        self, method: MethodDescriptor, impl: UploadImpl
+    ) -> grpc.RpcMethodHandler[Any, Any]:
+        """A client stream: authenticated before the first request is read."""
+        parse = _parser(method)
+
+        async def upload(request_iterator: AsyncIterator[bytes], context: Any) -> Any:
+            async with _guard(method, context) as request_id:
+                call = await self._call(context, request_id)
+
+                async def requests() -> AsyncIterator[Any]:
+                    async for request_bytes in request_iterator:
+                        yield parse(request_bytes)
+
+                return await impl(requests(), call)
+
+        return grpc.stream_unary_rpc_method_handler(upload, response_serializer=_serialize)
 
     def _stream(
         self, method: MethodDescriptor, impl: StreamImpl
@@ -141,6 +158,23 @@ class HandlerFactory:
                 return await impl(request, call)
 
         return grpc.unary_unary_rpc_method_handler(unary, response_serializer=_serialize)
+
+
+def _parser(method: MethodDescriptor) -> Callable[[bytes], Any]:
+    """Parses a request of `method`; bytes that are no such message are MALFORMED_REQUEST."""
+    request_class = message_factory.GetMessageClass(method.input_type)
+
+    def parse(request_bytes: bytes) -> Any:
+        try:
+            return request_class.FromString(request_bytes)
+        except pb_message.DecodeError:
+            raise DomainError(
+                Reason.MALFORMED_REQUEST,
+                f"the request is not a valid {method.input_type.full_name}",
+                metadata={"method": method.full_name},
+            ) from None
+
+    return parse
 
 
 @asynccontextmanager

@@ -164,6 +164,14 @@ class SessionService(Protocol):
         self, request: session_service_pb2.TailMessagesRequest, call: Call
     ) -> AsyncIterator[session_service_pb2.TailMessagesResponse]: ...
 
+    async def ImportSession(
+        self, request: session_service_pb2.ImportSessionRequest, call: Call
+    ) -> session_service_pb2.ImportSessionResponse: ...
+
+    async def AddMessages(
+        self, request: session_service_pb2.AddMessagesRequest, call: Call
+    ) -> session_service_pb2.AddMessagesResponse: ...
+
 
 def session_service(servicer: SessionService) -> ServiceMethods:
     return ServiceMethods(
@@ -178,6 +186,8 @@ def session_service(servicer: SessionService) -> ServiceMethods:
             "AddMessage": servicer.AddMessage,
             "ListMessages": servicer.ListMessages,
             "ListRecentMessages": servicer.ListRecentMessages,
+            "ImportSession": servicer.ImportSession,
+            "AddMessages": servicer.AddMessages,
         },
         streaming={
             "TailMessages": servicer.TailMessages,
@@ -206,6 +216,14 @@ class UserService(Protocol):
         self, request: user_service_pb2.DeleteUserRequest, call: Call
     ) -> user_service_pb2.DeleteUserResponse: ...
 
+    def ExportUser(
+        self, request: user_service_pb2.ExportUserRequest, call: Call
+    ) -> AsyncIterator[user_service_pb2.ExportUserResponse]: ...
+
+    async def ImportUser(
+        self, requests: AsyncIterator[user_service_pb2.ImportUserRequest], call: Call
+    ) -> user_service_pb2.ImportUserResponse: ...
+
 
 def user_service(servicer: UserService) -> ServiceMethods:
     return ServiceMethods(
@@ -217,7 +235,12 @@ def user_service(servicer: UserService) -> ServiceMethods:
             "UpdateUser": servicer.UpdateUser,
             "DeleteUser": servicer.DeleteUser,
         },
-        streaming={},
+        streaming={
+            "ExportUser": servicer.ExportUser,
+        },
+        client_streaming={
+            "ImportUser": servicer.ImportUser,
+        },
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import UTC, datetime
 
 from recallr.v1 import session_pb2
@@ -11,6 +11,8 @@ from recallr_server.api import convert
 from recallr_server.api.handlers import Call
 from recallr_server.api.paging import page_of
 from recallr_server.api.structs import metadata_filter_from_struct, metadata_from_struct
+from recallr_server.api.user_export import parse_time
+from recallr_server.domain.bulk import MAX_BATCH_MESSAGES, BulkWrites, NewMessage
 from recallr_server.domain.messages import MAX_RECENT_MESSAGES, Messages
 from recallr_server.domain.records import SessionStatus
 from recallr_server.domain.sessions import MAX_AUTO_PROCESS_SECONDS, NewSession, Sessions
@@ -50,15 +52,43 @@ def _statuses(
     return statuses
 
 
+def _new_messages(
+    v: Violations, given: Sequence[session_pb2.Message], *, required: bool
+) -> list[NewMessage]:
+    if required and not given:
+        v.add("messages", "is required: at least one message")
+    if len(given) > MAX_BATCH_MESSAGES:
+        v.add("messages", f"must be at most {MAX_BATCH_MESSAGES}")
+        return []
+    messages = []
+    for index, message in enumerate(given):
+        field = f"messages[{index}]"
+        role = convert.ROLE_FROM_WIRE.get(message.role)
+        if role is None:
+            v.add(f"{field}.role", "must be USER or ASSISTANT")
+        check_text(v, f"{field}.content", message.content, max_length=MAX_CONTENT_LENGTH)
+        created_at = parse_time(
+            v,
+            f"{field}.create_time",
+            message.create_time,
+            present=message.HasField("create_time"),
+            required=False,
+        )
+        if role is not None:
+            messages.append(NewMessage(role, message.content, created_at))
+    return messages
+
+
 def _check_count(v: Violations, n: int, low: int) -> None:
     if not low <= n <= MAX_RECENT_MESSAGES:
         v.add("n", f"must be between {low} and {MAX_RECENT_MESSAGES}")
 
 
 class SessionServicer:
-    def __init__(self, sessions: Sessions, messages: Messages) -> None:
+    def __init__(self, sessions: Sessions, messages: Messages, bulk: BulkWrites) -> None:
         self._sessions = sessions
         self._messages = messages
+        self._bulk = bulk
 
     async def CreateSession(
         self, request: pb.CreateSessionRequest, call: Call
@@ -176,3 +206,35 @@ class SessionServicer:
             call.project_id, request.user_id, request.n, follow=request.follow
         ):
             yield pb.TailMessagesResponse(messages=[convert.message(m) for m in batch])
+
+    async def ImportSession(
+        self, request: pb.ImportSessionRequest, call: Call
+    ) -> pb.ImportSessionResponse:
+        v = Violations()
+        new = _new_session(v, request.session)
+        messages = _new_messages(v, request.messages, required=False)
+        check_request_id(v, request.request_id)
+        v.raise_if_any()
+        imported = await self._bulk.import_session(
+            call.project_id,
+            request.user_id,
+            new,
+            messages,
+            process=request.process,
+            request_id=request.request_id,
+        )
+        return pb.ImportSessionResponse(
+            session=convert.session(imported.session), message_ids=imported.message_ids
+        )
+
+    async def AddMessages(
+        self, request: pb.AddMessagesRequest, call: Call
+    ) -> pb.AddMessagesResponse:
+        v = Violations()
+        messages = _new_messages(v, request.messages, required=True)
+        check_request_id(v, request.request_id)
+        v.raise_if_any()
+        added = await self._bulk.add_messages(
+            call.project_id, request.user_id, request.session_id, messages, request.request_id
+        )
+        return pb.AddMessagesResponse(messages=[convert.message(m) for m in added])

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from recallr.v1 import user_pb2
 from recallr.v1 import user_service_pb2 as pb
-from recallr_server.api import convert
+from recallr_server.api import convert, user_export
 from recallr_server.api.handlers import Call
 from recallr_server.api.paging import page_of
 from recallr_server.api.structs import metadata_filter_from_struct, metadata_from_struct
+from recallr_server.domain.transfer import ImportOptions, UserTransfer
+from recallr_server.domain.user_data import assemble
 from recallr_server.domain.users import Users, UserUpdate
-from recallr_server.domain.validation import Violations, check_user_id
+from recallr_server.domain.validation import Violations, check_request_id, check_user_id
 
 UPDATABLE_FIELDS = frozenset({"user_id", "metadata", "merge_conflict_enabled"})
 
@@ -20,8 +24,9 @@ def _merge_conflict_setting(user: user_pb2.User) -> bool | None:
 
 
 class UserServicer:
-    def __init__(self, users: Users) -> None:
+    def __init__(self, users: Users, transfer: UserTransfer) -> None:
         self._users = users
+        self._transfer = transfer
 
     async def CreateUser(self, request: pb.CreateUserRequest, call: Call) -> pb.CreateUserResponse:
         v = Violations()
@@ -80,3 +85,29 @@ class UserServicer:
     async def DeleteUser(self, request: pb.DeleteUserRequest, call: Call) -> pb.DeleteUserResponse:
         await self._users.delete(call.project_id, request.user_id)
         return pb.DeleteUserResponse()
+
+    async def ExportUser(
+        self, request: pb.ExportUserRequest, call: Call
+    ) -> AsyncIterator[pb.ExportUserResponse]:
+        async for batch in self._transfer.export(call.project_id, request.user_id):
+            for records in user_export.packed(batch):
+                yield pb.ExportUserResponse(records=records)
+
+    async def ImportUser(
+        self, requests: AsyncIterator[pb.ImportUserRequest], call: Call
+    ) -> pb.ImportUserResponse:
+        v = Violations()
+        stream = await user_export.read_import(v, requests)
+        check_request_id(v, stream.first.request_id)
+        if stream.first.user_id:
+            check_user_id(v, "user_id", stream.first.user_id)
+        data = assemble(stream.records, v)
+        options = ImportOptions(
+            user_id=stream.first.user_id,
+            assign_new_ids=stream.first.assign_new_ids,
+            request_id=stream.first.request_id,
+        )
+        imported = await self._transfer.import_user(call.project_id, data, options)
+        return pb.ImportUserResponse(
+            user=convert.user(imported.user), counts=user_export.counts(imported.counts)
+        )

@@ -20,6 +20,22 @@ DEFAULT_MAX_TOP_K = 50
 DEFAULT_MEMORIES_THRESHOLD = 0.6
 DEFAULT_SUMMARIES_THRESHOLD = 0.5
 
+_SYSTEM_PROMPT = (
+    "You are an assistant with a long-term memory of this user, provided by Recallr. Below is"
+    " what earlier conversations left: memories (facts about the user, each with when it"
+    " happened and when it was recorded; earlier versions show how a fact changed and why),"
+    " summaries of past sessions, and excerpts of past messages. Rely on the current version"
+    " of a fact, use the dates to reason about time, and say so when this context does not"
+    " answer a question instead of guessing."
+)
+
+
+def system_prompt(zone: str | None) -> str:
+    """What tells a model how to read a context: with the zone its times are in, or, for a
+    prompt fetched once for any context (the HTTP API's), that each time names its zone."""
+    times = f"Times are in {zone}." if zone else "Each time names its zone."
+    return f"{_SYSTEM_PROMPT} {times}"
+
 
 class Strategy(enum.Enum):
     LOW_LATENCY = "low_latency"
@@ -64,6 +80,8 @@ class RecalledContext:
     queries: list[str] = field(default_factory=list)
     keywords: list[str] = field(default_factory=list)
     date_filters: list[tuple[datetime, datetime]] = field(default_factory=list)
+    # What AGENTIC's reviews of its rounds decided; empty for the other strategies.
+    agent_reasoning: str = ""
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,13 @@ from dataclasses import replace
 
 from recallr_server.domain.errors import DomainError, Reason
 from recallr_server.domain.paging import Page, Window
-from recallr_server.domain.ports import UnitOfWork, WorkQueued
+from recallr_server.domain.ports import Transaction, UnitOfWork, WorkQueued
 from recallr_server.domain.records import (
     Answer,
     ConflictOrder,
     MergeConflict,
     MergeConflictStatus,
+    User,
 )
 from recallr_server.domain.validation import Violations, check_text
 
@@ -94,13 +95,16 @@ class MergeConflicts:
             )
             await tx.merge_conflicts.update(conflict)
             await tx.jobs.enqueue_resolution(user, conflict.id)
+            (shown,) = await with_memories(tx, user, [conflict])
         self._work_queued()
-        return conflict
+        return shown
 
     async def get(self, project_id: str, user_id: str, conflict_id: str) -> MergeConflict:
         async with self._units.read() as tx:
             user = await tx.users.find(project_id, user_id)
-            return await tx.merge_conflicts.find(user, conflict_id)
+            conflict = await tx.merge_conflicts.find(user, conflict_id)
+            (shown,) = await with_memories(tx, user, [conflict])
+            return shown
 
     async def page(
         self,
@@ -112,4 +116,31 @@ class MergeConflicts:
     ) -> Page[MergeConflict]:
         async with self._units.read() as tx:
             user = await tx.users.find(project_id, user_id)
-            return await tx.merge_conflicts.page(user, status, order, window)
+            page = await tx.merge_conflicts.page(user, status, order, window)
+            return Page(await with_memories(tx, user, page.items), page.total)
+
+
+async def with_memories(
+    tx: Transaction, user: User, conflicts: Sequence[MergeConflict]
+) -> list[MergeConflict]:
+    """The conflicts with the dates of the memories they name and their new memories in full,
+    read in one query; a memory deleted since keeps no dates, or is left out when new."""
+    wanted = {m.memory_id for c in conflicts for m in c.conflicting_memories}
+    wanted.update(memory_id for c in conflicts for memory_id in c.new_memory_ids)
+    versions = {v.id: v for v in await tx.memories.versions(user, wanted)}
+    shown = []
+    for conflict in conflicts:
+        conflicting = []
+        for memory in conflict.conflicting_memories:
+            version = versions.get(memory.memory_id)
+            if version is not None:
+                memory = replace(
+                    memory,
+                    event_start_at=version.event_start_at,
+                    event_end_at=version.event_end_at,
+                    created_at=version.created_at,
+                )
+            conflicting.append(memory)
+        new = tuple(versions[i] for i in conflict.new_memory_ids if i in versions)
+        shown.append(replace(conflict, conflicting_memories=tuple(conflicting), new_memories=new))
+    return shown

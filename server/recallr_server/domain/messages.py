@@ -3,28 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import uuid
 from collections.abc import AsyncIterator
-from dataclasses import replace
-from datetime import timedelta
 
-from recallr_server.domain.clock import now
+from recallr_server.domain.appends import AddMessage, MessageAppender
 from recallr_server.domain.errors import DomainError, Reason
 from recallr_server.domain.paging import Page, Window
 from recallr_server.domain.ports import UnitOfWork
-from recallr_server.domain.records import Message, MessageRole, SessionStatus, User
-from recallr_server.domain.sessions import invalid_state
+from recallr_server.domain.records import Message, MessageRole, User
 from recallr_server.domain.tail import MessageSignal
 
 MAX_RECENT_MESSAGES = 1_000
 
 
 class Messages:
-    def __init__(self, units: UnitOfWork, signal: MessageSignal, poll_interval: float) -> None:
+    def __init__(self, units: UnitOfWork, signal: MessageSignal, appender: MessageAppender) -> None:
         self._units = units
         self._signal = signal
-        self._poll_interval = poll_interval
+        self._appender = appender
 
     async def add(
         self,
@@ -35,34 +30,14 @@ class Messages:
         content: str,
         request_id: str,
     ) -> Message:
-        """Appends to a pending session; with a request id seen before, the message it made."""
-        async with self._units.write() as tx:
-            user = await tx.users.find(project_id, user_id)
-            session = await tx.sessions.find(user, session_id, for_update=True)
-            if request_id and (existing := await tx.messages.replayed(session, request_id)):
-                return existing
-            if session.status != SessionStatus.PENDING:
-                raise invalid_state(session, "add a message to")
-            stamp = now()
-            message = Message(
-                id=str(uuid.uuid4()),
-                session_id=session.id,
-                role=role,
-                content=content,
-                created_at=stamp,
-            )
-            await tx.messages.add(user, message, request_id=request_id)
-            await tx.sessions.update(replace(session, last_message_at=stamp))
-            await tx.users.update(replace(user, last_active_at=stamp))
-            if session.auto_process_after_seconds:
-                # Each message pushes automatic processing back: it waits for inactivity.
-                await tx.jobs.enqueue_processing(
-                    user,
-                    session.id,
-                    run_after=stamp + timedelta(seconds=session.auto_process_after_seconds),
-                )
-        self._signal.notify(user.pk)
-        return message
+        """Appends to a pending session; with a request id seen before, the message it made.
+
+        Concurrent adds share a transaction (domain.appends, where the rules a message
+        must pass are); each returns once its own has committed.
+        """
+        return await self._appender.add(
+            AddMessage(project_id, user_id, session_id, role, content, request_id)
+        )
 
     async def page(
         self, project_id: str, user_id: str, session_id: str, window: Window
@@ -82,28 +57,34 @@ class Messages:
         self, project_id: str, user_id: str, n: int, *, follow: bool
     ) -> AsyncIterator[list[Message]]:
         """The last `n` messages, then (when following) each batch of new ones as it commits."""
+        if not follow:
+            async with self._units.read() as tx:
+                user = await tx.users.find(project_id, user_id)
+                initial = await tx.messages.last(user, n)
+            yield initial.messages
+            return
         async with self._units.read() as tx:
             user = await tx.users.find(project_id, user_id)
-            initial = await tx.messages.last(user, n)
-            # Everything up to now counts as seen, even beyond the last n.
-            high = initial.last_seq if initial.messages else await tx.messages.last_seq(user)
-        yield initial.messages
-        if not follow:
-            return
-        wake = self._signal.subscribe(user.pk)
+        # Listening before the first read: a message that commits after that read's
+        # snapshot wakes the tail, so none falls between the two.
+        wake = self._signal.subscribe(project_id, user.pk)
         try:
+            async with self._units.read() as tx:
+                initial = await tx.messages.last(user, n)
+                # Everything up to now counts as seen, even beyond the last n.
+                high = initial.last_seq if initial.messages else await tx.messages.last_seq(user)
+            yield initial.messages
             async for batch in self._follow(user, high or 0, wake):
                 yield batch
         finally:
-            self._signal.unsubscribe(user.pk, wake)
+            self._signal.unsubscribe(project_id, user.pk, wake)
 
     async def _follow(
         self, user: User, high: int, wake: asyncio.Event
     ) -> AsyncIterator[list[Message]]:
         """Messages above `high` as they commit: a user's messages commit in order."""
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), self._poll_interval)
+            await wake.wait()
             wake.clear()
             if self._signal.closing.is_set():
                 raise DomainError(

@@ -7,7 +7,7 @@ in the transaction of the unit of work that made it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
@@ -23,10 +23,13 @@ from recallr_server.domain.records import (
     MergeConflictStatus,
     Message,
     MessageBatch,
+    NewMessage,
+    OwnedSession,
     Session,
     SessionStatus,
     User,
 )
+from recallr_server.domain.user_data import DataCounts, Record, UserData
 from recallr_server.domain.validation import JsonScalar
 
 # Wakes the job worker after a transaction that queued work for now has committed.
@@ -114,6 +117,10 @@ class MemoryRepository(Protocol):
         """One of the user's memory versions, or MEMORY_NOT_FOUND."""
         ...
 
+    async def versions(self, user: User, memory_ids: Collection[str]) -> list[MemoryVersion]:
+        """Those of the user's memory versions that exist among `memory_ids`."""
+        ...
+
     async def page(self, user: User, query: MemoryQuery, window: Window) -> Page[MemoryVersion]:
         """Current versions only, newest first."""
         ...
@@ -163,6 +170,46 @@ class CategoryRepository(Protocol):
         ...
 
 
+class UserDataRepository(Protocol):
+    """A user's data in bulk: all of it read out, or written in at once."""
+
+    async def hold_snapshot(self) -> None:
+        """Makes every later read of this transaction see the same committed state; call
+        it first."""
+        ...
+
+    async def counts(self, user: User) -> DataCounts: ...
+
+    def records(self, user: User, batch_size: int) -> AsyncIterator[list[Record]]:
+        """Everything of the user but the user, in batches of one kind of record:
+        sessions, messages, memory versions, links, merge conflicts, session summaries."""
+        ...
+
+    async def user_by_pk(self, project_id: str, pk: str) -> User | None: ...
+
+    async def id_in_use(self, data: UserData) -> str | None:
+        """One of the data's ids that a stored record of any user already has, if any."""
+        ...
+
+    async def add(self, user: User, data: UserData) -> None:
+        """Stores the data of a user just added, ids and all."""
+        ...
+
+    async def add_messages(
+        self, user: User, messages: Sequence[Message], request_ids: Sequence[str | None]
+    ) -> None:
+        """Appends messages (of sessions of the user) in the order given."""
+        ...
+
+    async def messages_by_request_ids(
+        self, session: Session, request_ids: Sequence[str]
+    ) -> list[Message]:
+        """The session's messages added with these request ids, in the order added."""
+        ...
+
+    async def first_message_ids(self, session: Session, n: int) -> list[str]: ...
+
+
 class JobQueue(Protocol):
     """Durable background work, queued in the transaction that asks for it."""
 
@@ -194,6 +241,8 @@ class Transaction(Protocol):
     def categories(self) -> CategoryRepository: ...
     @property
     def jobs(self) -> JobQueue: ...
+    @property
+    def user_data(self) -> UserDataRepository: ...
 
 
 class UnitOfWork(Protocol):
@@ -208,4 +257,43 @@ class UnitOfWork(Protocol):
 class ApiKeys(Protocol):
     async def project_for(self, api_key: str) -> str | None:
         """The project an active key opens; None for an unknown or revoked key."""
+        ...
+
+
+class MessageAppends(Protocol):
+    """The reads and writes of one group-commit transaction of AddMessage
+    (domain.appends): every statement serves the whole batch of adds."""
+
+    async def sessions(self, session_ids: Collection[str]) -> dict[str, OwnedSession]:
+        """The sessions with these (lower-case) ids, with their owners, each locked against
+        concurrent changes until the transaction ends."""
+        ...
+
+    async def users(self, keys: Collection[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of these (project id, user id) users exist."""
+        ...
+
+    async def replayed(self, keys: Collection[tuple[str, str]]) -> dict[tuple[str, str], Message]:
+        """The messages earlier adds made, by (session id, request id)."""
+        ...
+
+    async def touch_sessions(self, session_ids: Collection[str], stamp: datetime) -> None:
+        """Stores `stamp` as the sessions' last message time."""
+        ...
+
+    async def append(self, messages: Sequence[NewMessage], stamp: datetime) -> None:
+        """Marks the messages' users active at `stamp` and bumps their message revisions,
+        then inserts the messages in the order given: a user's messages take their `seq`
+        in that order, and commit in it."""
+        ...
+
+    @property
+    def jobs(self) -> JobQueue: ...
+
+
+class MessageLog(Protocol):
+    """Where AddMessage's batches are written."""
+
+    def batch(self) -> AbstractAsyncContextManager[MessageAppends]:
+        """One write transaction; a collision on a unique key raises `errors.WriteConflict`."""
         ...

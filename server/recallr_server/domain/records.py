@@ -150,9 +150,15 @@ class MemoryQuery:
 
 @dataclass(frozen=True)
 class ConflictingMemory:
+    """An existing memory a conflict names; its dates are filled in when it is shown."""
+
     memory_id: str
     content: str
     reason: str
+    # None while not looked up, and for a memory deleted since the conflict was raised.
+    event_start_at: datetime | None = None
+    event_end_at: datetime | None = None
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -182,6 +188,8 @@ class MergeConflict:
     created_at: datetime
     resolved_at: datetime | None
     failure_reason: str
+    # The versions `new_memory_ids` name, filled in when the conflict is shown.
+    new_memories: tuple[MemoryVersion, ...] = ()
 
 
 class ConflictSortField(enum.Enum):
@@ -199,3 +207,21 @@ class ConflictOrder:
 class Category:
     name: str
     description: str
+
+
+@dataclass(frozen=True)
+class OwnedSession:
+    """A session with its user, and the project the user belongs to."""
+
+    project_id: str
+    user: User
+    session: Session
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A message AddMessage appends: its owner, and the request id that made it, if any."""
+
+    user_pk: str
+    message: Message
+    request_id: str

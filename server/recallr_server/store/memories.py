@@ -54,6 +54,16 @@ class MemoryStore:
     async def find(self, user: User, memory_id: str) -> MemoryVersion:
         return version_record(await find_memory(self._session, user, memory_id))
 
+    async def versions(self, user: User, memory_ids: Collection[str]) -> list[MemoryVersion]:
+        if not memory_ids:
+            return []
+        rows = await self._session.scalars(
+            select(models.Memory).where(
+                models.Memory.user_pk == user.pk, models.Memory.id.in_(set(memory_ids))
+            )
+        )
+        return [version_record(row) for row in rows]
+
     async def page(self, user: User, query: MemoryQuery, window: Window) -> Page[MemoryVersion]:
         return await fetch_page(
             self._session,

@@ -18,6 +18,7 @@ from recallr_server.store.memories import MemoryStore
 from recallr_server.store.merge_conflicts import MergeConflictStore
 from recallr_server.store.messages import MessageStore
 from recallr_server.store.sessions import SessionStore
+from recallr_server.store.transfer import UserDataStore
 from recallr_server.store.users import UserStore
 
 
@@ -55,6 +56,7 @@ class StoreTransaction:
         self.merge_conflicts = MergeConflictStore(session)
         self.categories = CategoryStore(session)
         self.jobs = QueuedJobs(session)
+        self.user_data = UserDataStore(session, postgres=postgres)
 
 
 class StoreUnitOfWork:

@@ -91,7 +91,8 @@ type Context struct {
 	// The strategy that actually ran (AUTO resolves to one of the others, and
 	// AGENTIC falls back to BALANCED without an LLM).
 	RecallStrategyUsed RecallStrategy `protobuf:"varint,2,opt,name=recall_strategy_used,json=recallStrategyUsed,proto3,enum=recallr.v1.RecallStrategy" json:"recall_strategy_used,omitempty"`
-	// What contributed, when include_metadata_ids was set.
+	// How it was found: the searches always, and what contributed (the id
+	// lists) when include_metadata_ids was set.
 	Metadata      *ContextMetadata `protobuf:"bytes,3,opt,name=metadata,proto3" json:"metadata,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -162,9 +163,12 @@ type ContextMetadata struct {
 	// The keywords searched for.
 	Keywords []string `protobuf:"bytes,5,rep,name=keywords,proto3" json:"keywords,omitempty"`
 	// The event-date ranges understood from the query.
-	DateFilters   []*DateRange `protobuf:"bytes,6,rep,name=date_filters,json=dateFilters,proto3" json:"date_filters,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	DateFilters []*DateRange `protobuf:"bytes,6,rep,name=date_filters,json=dateFilters,proto3" json:"date_filters,omitempty"`
+	// What AGENTIC's reviews of its search rounds decided; empty for the other
+	// strategies.
+	AgentReasoning string `protobuf:"bytes,7,opt,name=agent_reasoning,json=agentReasoning,proto3" json:"agent_reasoning,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ContextMetadata) Reset() {
@@ -239,6 +243,13 @@ func (x *ContextMetadata) GetDateFilters() []*DateRange {
 	return nil
 }
 
+func (x *ContextMetadata) GetAgentReasoning() string {
+	if x != nil {
+		return x.AgentReasoning
+	}
+	return ""
+}
+
 // A DateRange is a half-open interval of time.
 type DateRange struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -303,7 +314,7 @@ const file_recallr_v1_context_proto_rawDesc = "" +
 	"\aContext\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12L\n" +
 	"\x14recall_strategy_used\x18\x02 \x01(\x0e2\x1a.recallr.v1.RecallStrategyR\x12recallStrategyUsed\x127\n" +
-	"\bmetadata\x18\x03 \x01(\v2\x1b.recallr.v1.ContextMetadataR\bmetadata\"\xe2\x01\n" +
+	"\bmetadata\x18\x03 \x01(\v2\x1b.recallr.v1.ContextMetadataR\bmetadata\"\x8b\x02\n" +
 	"\x0fContextMetadata\x12\x1d\n" +
 	"\n" +
 	"memory_ids\x18\x01 \x03(\tR\tmemoryIds\x12\x1f\n" +
@@ -313,7 +324,8 @@ const file_recallr_v1_context_proto_rawDesc = "" +
 	"messageIds\x12\x18\n" +
 	"\aqueries\x18\x04 \x03(\tR\aqueries\x12\x1a\n" +
 	"\bkeywords\x18\x05 \x03(\tR\bkeywords\x128\n" +
-	"\fdate_filters\x18\x06 \x03(\v2\x15.recallr.v1.DateRangeR\vdateFilters\"}\n" +
+	"\fdate_filters\x18\x06 \x03(\v2\x15.recallr.v1.DateRangeR\vdateFilters\x12'\n" +
+	"\x0fagent_reasoning\x18\a \x01(\tR\x0eagentReasoning\"}\n" +
 	"\tDateRange\x129\n" +
 	"\n" +
 	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +

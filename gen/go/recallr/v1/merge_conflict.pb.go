@@ -115,6 +115,9 @@ type MergeConflict struct {
 	ResolveTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=resolve_time,json=resolveTime,proto3" json:"resolve_time,omitempty"`
 	// Output only. Why applying the resolution failed, when FAILED.
 	FailureReason string `protobuf:"bytes,12,opt,name=failure_reason,json=failureReason,proto3" json:"failure_reason,omitempty"`
+	// Output only. The memory versions the resolution created, in full (their ids
+	// are new_memory_ids); a version deleted since is left out.
+	NewMemories   []*MergeConflictNewMemory `protobuf:"bytes,13,rep,name=new_memories,json=newMemories,proto3" json:"new_memories,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -233,6 +236,95 @@ func (x *MergeConflict) GetFailureReason() string {
 	return ""
 }
 
+func (x *MergeConflict) GetNewMemories() []*MergeConflictNewMemory {
+	if x != nil {
+		return x.NewMemories
+	}
+	return nil
+}
+
+// MergeConflictNewMemory is a memory version a merge conflict's resolution created.
+type MergeConflictNewMemory struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The version's id.
+	MemoryId string `protobuf:"bytes,1,opt,name=memory_id,json=memoryId,proto3" json:"memory_id,omitempty"`
+	// Its content.
+	Content string `protobuf:"bytes,2,opt,name=content,proto3" json:"content,omitempty"`
+	// When the remembered event began, if known.
+	EventStartTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=event_start_time,json=eventStartTime,proto3" json:"event_start_time,omitempty"`
+	// When the remembered event ended (exclusive), if known.
+	EventEndTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=event_end_time,json=eventEndTime,proto3" json:"event_end_time,omitempty"`
+	// When the version was recorded.
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MergeConflictNewMemory) Reset() {
+	*x = MergeConflictNewMemory{}
+	mi := &file_recallr_v1_merge_conflict_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MergeConflictNewMemory) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MergeConflictNewMemory) ProtoMessage() {}
+
+func (x *MergeConflictNewMemory) ProtoReflect() protoreflect.Message {
+	mi := &file_recallr_v1_merge_conflict_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MergeConflictNewMemory.ProtoReflect.Descriptor instead.
+func (*MergeConflictNewMemory) Descriptor() ([]byte, []int) {
+	return file_recallr_v1_merge_conflict_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *MergeConflictNewMemory) GetMemoryId() string {
+	if x != nil {
+		return x.MemoryId
+	}
+	return ""
+}
+
+func (x *MergeConflictNewMemory) GetContent() string {
+	if x != nil {
+		return x.Content
+	}
+	return ""
+}
+
+func (x *MergeConflictNewMemory) GetEventStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EventStartTime
+	}
+	return nil
+}
+
+func (x *MergeConflictNewMemory) GetEventEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EventEndTime
+	}
+	return nil
+}
+
+func (x *MergeConflictNewMemory) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
 // ConflictingMemory is an existing memory a merge conflict concerns.
 type ConflictingMemory struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -241,14 +333,21 @@ type ConflictingMemory struct {
 	// Its content.
 	Content string `protobuf:"bytes,2,opt,name=content,proto3" json:"content,omitempty"`
 	// Why it conflicts with the proposed content.
-	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// When the remembered event began, if known (unset, too, for a memory deleted
+	// since the conflict was raised).
+	EventStartTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=event_start_time,json=eventStartTime,proto3" json:"event_start_time,omitempty"`
+	// When the remembered event ended (exclusive), if known.
+	EventEndTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=event_end_time,json=eventEndTime,proto3" json:"event_end_time,omitempty"`
+	// When the memory was recorded; unset for a memory deleted since.
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ConflictingMemory) Reset() {
 	*x = ConflictingMemory{}
-	mi := &file_recallr_v1_merge_conflict_proto_msgTypes[1]
+	mi := &file_recallr_v1_merge_conflict_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -260,7 +359,7 @@ func (x *ConflictingMemory) String() string {
 func (*ConflictingMemory) ProtoMessage() {}
 
 func (x *ConflictingMemory) ProtoReflect() protoreflect.Message {
-	mi := &file_recallr_v1_merge_conflict_proto_msgTypes[1]
+	mi := &file_recallr_v1_merge_conflict_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -273,7 +372,7 @@ func (x *ConflictingMemory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConflictingMemory.ProtoReflect.Descriptor instead.
 func (*ConflictingMemory) Descriptor() ([]byte, []int) {
-	return file_recallr_v1_merge_conflict_proto_rawDescGZIP(), []int{1}
+	return file_recallr_v1_merge_conflict_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ConflictingMemory) GetMemoryId() string {
@@ -297,6 +396,27 @@ func (x *ConflictingMemory) GetReason() string {
 	return ""
 }
 
+func (x *ConflictingMemory) GetEventStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EventStartTime
+	}
+	return nil
+}
+
+func (x *ConflictingMemory) GetEventEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EventEndTime
+	}
+	return nil
+}
+
+func (x *ConflictingMemory) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
 // ClarifyingQuestion is one question that settles part of a merge conflict.
 type ClarifyingQuestion struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -310,7 +430,7 @@ type ClarifyingQuestion struct {
 
 func (x *ClarifyingQuestion) Reset() {
 	*x = ClarifyingQuestion{}
-	mi := &file_recallr_v1_merge_conflict_proto_msgTypes[2]
+	mi := &file_recallr_v1_merge_conflict_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -322,7 +442,7 @@ func (x *ClarifyingQuestion) String() string {
 func (*ClarifyingQuestion) ProtoMessage() {}
 
 func (x *ClarifyingQuestion) ProtoReflect() protoreflect.Message {
-	mi := &file_recallr_v1_merge_conflict_proto_msgTypes[2]
+	mi := &file_recallr_v1_merge_conflict_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -335,7 +455,7 @@ func (x *ClarifyingQuestion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClarifyingQuestion.ProtoReflect.Descriptor instead.
 func (*ClarifyingQuestion) Descriptor() ([]byte, []int) {
-	return file_recallr_v1_merge_conflict_proto_rawDescGZIP(), []int{2}
+	return file_recallr_v1_merge_conflict_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ClarifyingQuestion) GetQuestion() string {
@@ -367,7 +487,7 @@ type MergeConflictAnswer struct {
 
 func (x *MergeConflictAnswer) Reset() {
 	*x = MergeConflictAnswer{}
-	mi := &file_recallr_v1_merge_conflict_proto_msgTypes[3]
+	mi := &file_recallr_v1_merge_conflict_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -379,7 +499,7 @@ func (x *MergeConflictAnswer) String() string {
 func (*MergeConflictAnswer) ProtoMessage() {}
 
 func (x *MergeConflictAnswer) ProtoReflect() protoreflect.Message {
-	mi := &file_recallr_v1_merge_conflict_proto_msgTypes[3]
+	mi := &file_recallr_v1_merge_conflict_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -392,7 +512,7 @@ func (x *MergeConflictAnswer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeConflictAnswer.ProtoReflect.Descriptor instead.
 func (*MergeConflictAnswer) Descriptor() ([]byte, []int) {
-	return file_recallr_v1_merge_conflict_proto_rawDescGZIP(), []int{3}
+	return file_recallr_v1_merge_conflict_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *MergeConflictAnswer) GetQuestion() string {
@@ -421,7 +541,7 @@ var File_recallr_v1_merge_conflict_proto protoreflect.FileDescriptor
 const file_recallr_v1_merge_conflict_proto_rawDesc = "" +
 	"\n" +
 	"\x1frecallr/v1/merge_conflict.proto\x12\n" +
-	"recallr.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x83\x05\n" +
+	"recallr.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xca\x05\n" +
 	"\rMergeConflict\x12*\n" +
 	"\x11merge_conflict_id\x18\x01 \x01(\tR\x0fmergeConflictId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x1d\n" +
@@ -437,11 +557,23 @@ const file_recallr_v1_merge_conflict_proto_rawDesc = "" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12=\n" +
 	"\fresolve_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\vresolveTime\x12%\n" +
-	"\x0efailure_reason\x18\f \x01(\tR\rfailureReason\"b\n" +
+	"\x0efailure_reason\x18\f \x01(\tR\rfailureReason\x12E\n" +
+	"\fnew_memories\x18\r \x03(\v2\".recallr.v1.MergeConflictNewMemoryR\vnewMemories\"\x94\x02\n" +
+	"\x16MergeConflictNewMemory\x12\x1b\n" +
+	"\tmemory_id\x18\x01 \x01(\tR\bmemoryId\x12\x18\n" +
+	"\acontent\x18\x02 \x01(\tR\acontent\x12D\n" +
+	"\x10event_start_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x0eeventStartTime\x12@\n" +
+	"\x0eevent_end_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\feventEndTime\x12;\n" +
+	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\"\xa7\x02\n" +
 	"\x11ConflictingMemory\x12\x1b\n" +
 	"\tmemory_id\x18\x01 \x01(\tR\bmemoryId\x12\x18\n" +
 	"\acontent\x18\x02 \x01(\tR\acontent\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\"J\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12D\n" +
+	"\x10event_start_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x0eeventStartTime\x12@\n" +
+	"\x0eevent_end_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\feventEndTime\x12;\n" +
+	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\"J\n" +
 	"\x12ClarifyingQuestion\x12\x1a\n" +
 	"\bquestion\x18\x01 \x01(\tR\bquestion\x12\x18\n" +
 	"\aoptions\x18\x02 \x03(\tR\aoptions\"c\n" +
@@ -473,27 +605,35 @@ func file_recallr_v1_merge_conflict_proto_rawDescGZIP() []byte {
 }
 
 var file_recallr_v1_merge_conflict_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_recallr_v1_merge_conflict_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_recallr_v1_merge_conflict_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_recallr_v1_merge_conflict_proto_goTypes = []any{
-	(MergeConflictStatus)(0),      // 0: recallr.v1.MergeConflictStatus
-	(*MergeConflict)(nil),         // 1: recallr.v1.MergeConflict
-	(*ConflictingMemory)(nil),     // 2: recallr.v1.ConflictingMemory
-	(*ClarifyingQuestion)(nil),    // 3: recallr.v1.ClarifyingQuestion
-	(*MergeConflictAnswer)(nil),   // 4: recallr.v1.MergeConflictAnswer
-	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
+	(MergeConflictStatus)(0),       // 0: recallr.v1.MergeConflictStatus
+	(*MergeConflict)(nil),          // 1: recallr.v1.MergeConflict
+	(*MergeConflictNewMemory)(nil), // 2: recallr.v1.MergeConflictNewMemory
+	(*ConflictingMemory)(nil),      // 3: recallr.v1.ConflictingMemory
+	(*ClarifyingQuestion)(nil),     // 4: recallr.v1.ClarifyingQuestion
+	(*MergeConflictAnswer)(nil),    // 5: recallr.v1.MergeConflictAnswer
+	(*timestamppb.Timestamp)(nil),  // 6: google.protobuf.Timestamp
 }
 var file_recallr_v1_merge_conflict_proto_depIdxs = []int32{
-	0, // 0: recallr.v1.MergeConflict.status:type_name -> recallr.v1.MergeConflictStatus
-	2, // 1: recallr.v1.MergeConflict.conflicting_memories:type_name -> recallr.v1.ConflictingMemory
-	3, // 2: recallr.v1.MergeConflict.clarifying_questions:type_name -> recallr.v1.ClarifyingQuestion
-	4, // 3: recallr.v1.MergeConflict.answers:type_name -> recallr.v1.MergeConflictAnswer
-	5, // 4: recallr.v1.MergeConflict.create_time:type_name -> google.protobuf.Timestamp
-	5, // 5: recallr.v1.MergeConflict.resolve_time:type_name -> google.protobuf.Timestamp
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	0,  // 0: recallr.v1.MergeConflict.status:type_name -> recallr.v1.MergeConflictStatus
+	3,  // 1: recallr.v1.MergeConflict.conflicting_memories:type_name -> recallr.v1.ConflictingMemory
+	4,  // 2: recallr.v1.MergeConflict.clarifying_questions:type_name -> recallr.v1.ClarifyingQuestion
+	5,  // 3: recallr.v1.MergeConflict.answers:type_name -> recallr.v1.MergeConflictAnswer
+	6,  // 4: recallr.v1.MergeConflict.create_time:type_name -> google.protobuf.Timestamp
+	6,  // 5: recallr.v1.MergeConflict.resolve_time:type_name -> google.protobuf.Timestamp
+	2,  // 6: recallr.v1.MergeConflict.new_memories:type_name -> recallr.v1.MergeConflictNewMemory
+	6,  // 7: recallr.v1.MergeConflictNewMemory.event_start_time:type_name -> google.protobuf.Timestamp
+	6,  // 8: recallr.v1.MergeConflictNewMemory.event_end_time:type_name -> google.protobuf.Timestamp
+	6,  // 9: recallr.v1.MergeConflictNewMemory.create_time:type_name -> google.protobuf.Timestamp
+	6,  // 10: recallr.v1.ConflictingMemory.event_start_time:type_name -> google.protobuf.Timestamp
+	6,  // 11: recallr.v1.ConflictingMemory.event_end_time:type_name -> google.protobuf.Timestamp
+	6,  // 12: recallr.v1.ConflictingMemory.create_time:type_name -> google.protobuf.Timestamp
+	13, // [13:13] is the sub-list for method output_type
+	13, // [13:13] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_recallr_v1_merge_conflict_proto_init() }
@@ -507,7 +647,7 @@ func file_recallr_v1_merge_conflict_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_recallr_v1_merge_conflict_proto_rawDesc), len(file_recallr_v1_merge_conflict_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   4,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

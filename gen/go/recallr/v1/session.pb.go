@@ -252,7 +252,8 @@ type Message struct {
 	Role MessageRole `protobuf:"varint,3,opt,name=role,proto3,enum=recallr.v1.MessageRole" json:"role,omitempty"`
 	// Required. The text of the message, 1 to 100,000 characters.
 	Content string `protobuf:"bytes,4,opt,name=content,proto3" json:"content,omitempty"`
-	// Output only. When the message was added.
+	// When the message was written. Output only, except that ImportSession and
+	// AddMessages read it (historical conversations).
 	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

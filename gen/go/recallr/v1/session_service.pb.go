@@ -1173,6 +1173,274 @@ func (x *TailMessagesResponse) GetMessages() []*Message {
 	return nil
 }
 
+// Request for ImportSession.
+type ImportSessionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The user the session belongs to.
+	UserId string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// Required. The session to create: metadata, create_time (optional: when
+	// the conversation began; processing treats it as "now"; default the time
+	// of the call) and auto_process_after_seconds are read.
+	Session *Session `protobuf:"bytes,2,opt,name=session,proto3" json:"session,omitempty"`
+	// The conversation's messages, oldest first, 0 to 10,000 (and at most
+	// 4 MiB for the whole request, the server's receive limit): role and
+	// content are required, create_time is optional (default the session's
+	// create_time); message_id and session_id are ignored.
+	Messages []*Message `protobuf:"bytes,3,rep,name=messages,proto3" json:"messages,omitempty"`
+	// Queue the session for processing in the same transaction; the response
+	// then shows it PROCESSING.
+	Process bool `protobuf:"varint,4,opt,name=process,proto3" json:"process,omitempty"`
+	// Optional idempotency key (AIP-155), shared with CreateSession: a retry
+	// with the same key for the same user returns the session the first call
+	// created.
+	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportSessionRequest) Reset() {
+	*x = ImportSessionRequest{}
+	mi := &file_recallr_v1_session_service_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportSessionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportSessionRequest) ProtoMessage() {}
+
+func (x *ImportSessionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_recallr_v1_session_service_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportSessionRequest.ProtoReflect.Descriptor instead.
+func (*ImportSessionRequest) Descriptor() ([]byte, []int) {
+	return file_recallr_v1_session_service_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ImportSessionRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *ImportSessionRequest) GetSession() *Session {
+	if x != nil {
+		return x.Session
+	}
+	return nil
+}
+
+func (x *ImportSessionRequest) GetMessages() []*Message {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+func (x *ImportSessionRequest) GetProcess() bool {
+	if x != nil {
+		return x.Process
+	}
+	return false
+}
+
+func (x *ImportSessionRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// Response of ImportSession.
+type ImportSessionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The created session.
+	Session *Session `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
+	// The ids of the added messages, in the order given.
+	MessageIds    []string `protobuf:"bytes,2,rep,name=message_ids,json=messageIds,proto3" json:"message_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportSessionResponse) Reset() {
+	*x = ImportSessionResponse{}
+	mi := &file_recallr_v1_session_service_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportSessionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportSessionResponse) ProtoMessage() {}
+
+func (x *ImportSessionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_recallr_v1_session_service_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportSessionResponse.ProtoReflect.Descriptor instead.
+func (*ImportSessionResponse) Descriptor() ([]byte, []int) {
+	return file_recallr_v1_session_service_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ImportSessionResponse) GetSession() *Session {
+	if x != nil {
+		return x.Session
+	}
+	return nil
+}
+
+func (x *ImportSessionResponse) GetMessageIds() []string {
+	if x != nil {
+		return x.MessageIds
+	}
+	return nil
+}
+
+// Request for AddMessages.
+type AddMessagesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The user the session belongs to.
+	UserId string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// Required. The session's id.
+	SessionId string `protobuf:"bytes,2,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	// Required. The messages, oldest first, 1 to 10,000 (and at most 4 MiB for
+	// the whole request, the server's receive limit): role and content are
+	// required, create_time is optional (default the time of the call);
+	// message_id and session_id are ignored.
+	Messages []*Message `protobuf:"bytes,3,rep,name=messages,proto3" json:"messages,omitempty"`
+	// Optional idempotency key (AIP-155): a retry with the same key for the
+	// same session returns the messages the first call added.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddMessagesRequest) Reset() {
+	*x = AddMessagesRequest{}
+	mi := &file_recallr_v1_session_service_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddMessagesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddMessagesRequest) ProtoMessage() {}
+
+func (x *AddMessagesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_recallr_v1_session_service_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddMessagesRequest.ProtoReflect.Descriptor instead.
+func (*AddMessagesRequest) Descriptor() ([]byte, []int) {
+	return file_recallr_v1_session_service_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *AddMessagesRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *AddMessagesRequest) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *AddMessagesRequest) GetMessages() []*Message {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+func (x *AddMessagesRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// Response of AddMessages.
+type AddMessagesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The added messages, in the order given.
+	Messages      []*Message `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddMessagesResponse) Reset() {
+	*x = AddMessagesResponse{}
+	mi := &file_recallr_v1_session_service_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddMessagesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddMessagesResponse) ProtoMessage() {}
+
+func (x *AddMessagesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_recallr_v1_session_service_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddMessagesResponse.ProtoReflect.Descriptor instead.
+func (*AddMessagesResponse) Descriptor() ([]byte, []int) {
+	return file_recallr_v1_session_service_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *AddMessagesResponse) GetMessages() []*Message {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
 var File_recallr_v1_session_service_proto protoreflect.FileDescriptor
 
 const file_recallr_v1_session_service_proto_rawDesc = "" +
@@ -1255,7 +1523,27 @@ const file_recallr_v1_session_service_proto_rawDesc = "" +
 	"\x01n\x18\x02 \x01(\x05R\x01n\x12\x16\n" +
 	"\x06follow\x18\x03 \x01(\bR\x06follow\"G\n" +
 	"\x14TailMessagesResponse\x12/\n" +
-	"\bmessages\x18\x01 \x03(\v2\x13.recallr.v1.MessageR\bmessages2\x97\a\n" +
+	"\bmessages\x18\x01 \x03(\v2\x13.recallr.v1.MessageR\bmessages\"\xc8\x01\n" +
+	"\x14ImportSessionRequest\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\x12-\n" +
+	"\asession\x18\x02 \x01(\v2\x13.recallr.v1.SessionR\asession\x12/\n" +
+	"\bmessages\x18\x03 \x03(\v2\x13.recallr.v1.MessageR\bmessages\x12\x18\n" +
+	"\aprocess\x18\x04 \x01(\bR\aprocess\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tR\trequestId\"g\n" +
+	"\x15ImportSessionResponse\x12-\n" +
+	"\asession\x18\x01 \x01(\v2\x13.recallr.v1.SessionR\asession\x12\x1f\n" +
+	"\vmessage_ids\x18\x02 \x03(\tR\n" +
+	"messageIds\"\x9c\x01\n" +
+	"\x12AddMessagesRequest\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x02 \x01(\tR\tsessionId\x12/\n" +
+	"\bmessages\x18\x03 \x03(\v2\x13.recallr.v1.MessageR\bmessages\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"F\n" +
+	"\x13AddMessagesResponse\x12/\n" +
+	"\bmessages\x18\x01 \x03(\v2\x13.recallr.v1.MessageR\bmessages2\xc7\b\n" +
 	"\x0eSessionService\x12Y\n" +
 	"\rCreateSession\x12 .recallr.v1.CreateSessionRequest\x1a!.recallr.v1.CreateSessionResponse\"\x03\x90\x02\x02\x12P\n" +
 	"\n" +
@@ -1268,7 +1556,9 @@ const file_recallr_v1_session_service_proto_rawDesc = "" +
 	"AddMessage\x12\x1d.recallr.v1.AddMessageRequest\x1a\x1e.recallr.v1.AddMessageResponse\"\x03\x90\x02\x02\x12V\n" +
 	"\fListMessages\x12\x1f.recallr.v1.ListMessagesRequest\x1a .recallr.v1.ListMessagesResponse\"\x03\x90\x02\x01\x12h\n" +
 	"\x12ListRecentMessages\x12%.recallr.v1.ListRecentMessagesRequest\x1a&.recallr.v1.ListRecentMessagesResponse\"\x03\x90\x02\x01\x12X\n" +
-	"\fTailMessages\x12\x1f.recallr.v1.TailMessagesRequest\x1a .recallr.v1.TailMessagesResponse\"\x03\x90\x02\x010\x01B\xa6\x01\n" +
+	"\fTailMessages\x12\x1f.recallr.v1.TailMessagesRequest\x1a .recallr.v1.TailMessagesResponse\"\x03\x90\x02\x010\x01\x12Y\n" +
+	"\rImportSession\x12 .recallr.v1.ImportSessionRequest\x1a!.recallr.v1.ImportSessionResponse\"\x03\x90\x02\x02\x12S\n" +
+	"\vAddMessages\x12\x1e.recallr.v1.AddMessagesRequest\x1a\x1f.recallr.v1.AddMessagesResponse\"\x03\x90\x02\x02B\xa6\x01\n" +
 	"\x0ecom.recallr.v1B\x13SessionServiceProtoP\x01Z6github.com/recallr/recallr/gen/go/recallr/v1;recallrv1\xa2\x02\x03RXX\xaa\x02\n" +
 	"Recallr.V1\xca\x02\n" +
 	"Recallr\\V1\xe2\x02\x16Recallr\\V1\\GPBMetadata\xea\x02\vRecallr::V1b\x06proto3"
@@ -1285,7 +1575,7 @@ func file_recallr_v1_session_service_proto_rawDescGZIP() []byte {
 	return file_recallr_v1_session_service_proto_rawDescData
 }
 
-var file_recallr_v1_session_service_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_recallr_v1_session_service_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_recallr_v1_session_service_proto_goTypes = []any{
 	(*CreateSessionRequest)(nil),       // 0: recallr.v1.CreateSessionRequest
 	(*CreateSessionResponse)(nil),      // 1: recallr.v1.CreateSessionResponse
@@ -1307,53 +1597,66 @@ var file_recallr_v1_session_service_proto_goTypes = []any{
 	(*ListRecentMessagesResponse)(nil), // 17: recallr.v1.ListRecentMessagesResponse
 	(*TailMessagesRequest)(nil),        // 18: recallr.v1.TailMessagesRequest
 	(*TailMessagesResponse)(nil),       // 19: recallr.v1.TailMessagesResponse
-	(*Session)(nil),                    // 20: recallr.v1.Session
-	(*structpb.Struct)(nil),            // 21: google.protobuf.Struct
-	(SessionStatus)(0),                 // 22: recallr.v1.SessionStatus
-	(*fieldmaskpb.FieldMask)(nil),      // 23: google.protobuf.FieldMask
-	(*Message)(nil),                    // 24: recallr.v1.Message
+	(*ImportSessionRequest)(nil),       // 20: recallr.v1.ImportSessionRequest
+	(*ImportSessionResponse)(nil),      // 21: recallr.v1.ImportSessionResponse
+	(*AddMessagesRequest)(nil),         // 22: recallr.v1.AddMessagesRequest
+	(*AddMessagesResponse)(nil),        // 23: recallr.v1.AddMessagesResponse
+	(*Session)(nil),                    // 24: recallr.v1.Session
+	(*structpb.Struct)(nil),            // 25: google.protobuf.Struct
+	(SessionStatus)(0),                 // 26: recallr.v1.SessionStatus
+	(*fieldmaskpb.FieldMask)(nil),      // 27: google.protobuf.FieldMask
+	(*Message)(nil),                    // 28: recallr.v1.Message
 }
 var file_recallr_v1_session_service_proto_depIdxs = []int32{
-	20, // 0: recallr.v1.CreateSessionRequest.session:type_name -> recallr.v1.Session
-	20, // 1: recallr.v1.CreateSessionResponse.session:type_name -> recallr.v1.Session
-	20, // 2: recallr.v1.GetSessionResponse.session:type_name -> recallr.v1.Session
-	21, // 3: recallr.v1.ListSessionsRequest.metadata_filter:type_name -> google.protobuf.Struct
-	22, // 4: recallr.v1.ListSessionsRequest.status_filter:type_name -> recallr.v1.SessionStatus
-	20, // 5: recallr.v1.ListSessionsResponse.sessions:type_name -> recallr.v1.Session
-	20, // 6: recallr.v1.UpdateSessionRequest.session:type_name -> recallr.v1.Session
-	23, // 7: recallr.v1.UpdateSessionRequest.update_mask:type_name -> google.protobuf.FieldMask
-	20, // 8: recallr.v1.UpdateSessionResponse.session:type_name -> recallr.v1.Session
-	20, // 9: recallr.v1.ProcessSessionResponse.session:type_name -> recallr.v1.Session
-	24, // 10: recallr.v1.AddMessageRequest.message:type_name -> recallr.v1.Message
-	24, // 11: recallr.v1.AddMessageResponse.message:type_name -> recallr.v1.Message
-	24, // 12: recallr.v1.ListMessagesResponse.messages:type_name -> recallr.v1.Message
-	24, // 13: recallr.v1.ListRecentMessagesResponse.messages:type_name -> recallr.v1.Message
-	24, // 14: recallr.v1.TailMessagesResponse.messages:type_name -> recallr.v1.Message
-	0,  // 15: recallr.v1.SessionService.CreateSession:input_type -> recallr.v1.CreateSessionRequest
-	2,  // 16: recallr.v1.SessionService.GetSession:input_type -> recallr.v1.GetSessionRequest
-	4,  // 17: recallr.v1.SessionService.ListSessions:input_type -> recallr.v1.ListSessionsRequest
-	6,  // 18: recallr.v1.SessionService.UpdateSession:input_type -> recallr.v1.UpdateSessionRequest
-	8,  // 19: recallr.v1.SessionService.DeleteSession:input_type -> recallr.v1.DeleteSessionRequest
-	10, // 20: recallr.v1.SessionService.ProcessSession:input_type -> recallr.v1.ProcessSessionRequest
-	12, // 21: recallr.v1.SessionService.AddMessage:input_type -> recallr.v1.AddMessageRequest
-	14, // 22: recallr.v1.SessionService.ListMessages:input_type -> recallr.v1.ListMessagesRequest
-	16, // 23: recallr.v1.SessionService.ListRecentMessages:input_type -> recallr.v1.ListRecentMessagesRequest
-	18, // 24: recallr.v1.SessionService.TailMessages:input_type -> recallr.v1.TailMessagesRequest
-	1,  // 25: recallr.v1.SessionService.CreateSession:output_type -> recallr.v1.CreateSessionResponse
-	3,  // 26: recallr.v1.SessionService.GetSession:output_type -> recallr.v1.GetSessionResponse
-	5,  // 27: recallr.v1.SessionService.ListSessions:output_type -> recallr.v1.ListSessionsResponse
-	7,  // 28: recallr.v1.SessionService.UpdateSession:output_type -> recallr.v1.UpdateSessionResponse
-	9,  // 29: recallr.v1.SessionService.DeleteSession:output_type -> recallr.v1.DeleteSessionResponse
-	11, // 30: recallr.v1.SessionService.ProcessSession:output_type -> recallr.v1.ProcessSessionResponse
-	13, // 31: recallr.v1.SessionService.AddMessage:output_type -> recallr.v1.AddMessageResponse
-	15, // 32: recallr.v1.SessionService.ListMessages:output_type -> recallr.v1.ListMessagesResponse
-	17, // 33: recallr.v1.SessionService.ListRecentMessages:output_type -> recallr.v1.ListRecentMessagesResponse
-	19, // 34: recallr.v1.SessionService.TailMessages:output_type -> recallr.v1.TailMessagesResponse
-	25, // [25:35] is the sub-list for method output_type
-	15, // [15:25] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	24, // 0: recallr.v1.CreateSessionRequest.session:type_name -> recallr.v1.Session
+	24, // 1: recallr.v1.CreateSessionResponse.session:type_name -> recallr.v1.Session
+	24, // 2: recallr.v1.GetSessionResponse.session:type_name -> recallr.v1.Session
+	25, // 3: recallr.v1.ListSessionsRequest.metadata_filter:type_name -> google.protobuf.Struct
+	26, // 4: recallr.v1.ListSessionsRequest.status_filter:type_name -> recallr.v1.SessionStatus
+	24, // 5: recallr.v1.ListSessionsResponse.sessions:type_name -> recallr.v1.Session
+	24, // 6: recallr.v1.UpdateSessionRequest.session:type_name -> recallr.v1.Session
+	27, // 7: recallr.v1.UpdateSessionRequest.update_mask:type_name -> google.protobuf.FieldMask
+	24, // 8: recallr.v1.UpdateSessionResponse.session:type_name -> recallr.v1.Session
+	24, // 9: recallr.v1.ProcessSessionResponse.session:type_name -> recallr.v1.Session
+	28, // 10: recallr.v1.AddMessageRequest.message:type_name -> recallr.v1.Message
+	28, // 11: recallr.v1.AddMessageResponse.message:type_name -> recallr.v1.Message
+	28, // 12: recallr.v1.ListMessagesResponse.messages:type_name -> recallr.v1.Message
+	28, // 13: recallr.v1.ListRecentMessagesResponse.messages:type_name -> recallr.v1.Message
+	28, // 14: recallr.v1.TailMessagesResponse.messages:type_name -> recallr.v1.Message
+	24, // 15: recallr.v1.ImportSessionRequest.session:type_name -> recallr.v1.Session
+	28, // 16: recallr.v1.ImportSessionRequest.messages:type_name -> recallr.v1.Message
+	24, // 17: recallr.v1.ImportSessionResponse.session:type_name -> recallr.v1.Session
+	28, // 18: recallr.v1.AddMessagesRequest.messages:type_name -> recallr.v1.Message
+	28, // 19: recallr.v1.AddMessagesResponse.messages:type_name -> recallr.v1.Message
+	0,  // 20: recallr.v1.SessionService.CreateSession:input_type -> recallr.v1.CreateSessionRequest
+	2,  // 21: recallr.v1.SessionService.GetSession:input_type -> recallr.v1.GetSessionRequest
+	4,  // 22: recallr.v1.SessionService.ListSessions:input_type -> recallr.v1.ListSessionsRequest
+	6,  // 23: recallr.v1.SessionService.UpdateSession:input_type -> recallr.v1.UpdateSessionRequest
+	8,  // 24: recallr.v1.SessionService.DeleteSession:input_type -> recallr.v1.DeleteSessionRequest
+	10, // 25: recallr.v1.SessionService.ProcessSession:input_type -> recallr.v1.ProcessSessionRequest
+	12, // 26: recallr.v1.SessionService.AddMessage:input_type -> recallr.v1.AddMessageRequest
+	14, // 27: recallr.v1.SessionService.ListMessages:input_type -> recallr.v1.ListMessagesRequest
+	16, // 28: recallr.v1.SessionService.ListRecentMessages:input_type -> recallr.v1.ListRecentMessagesRequest
+	18, // 29: recallr.v1.SessionService.TailMessages:input_type -> recallr.v1.TailMessagesRequest
+	20, // 30: recallr.v1.SessionService.ImportSession:input_type -> recallr.v1.ImportSessionRequest
+	22, // 31: recallr.v1.SessionService.AddMessages:input_type -> recallr.v1.AddMessagesRequest
+	1,  // 32: recallr.v1.SessionService.CreateSession:output_type -> recallr.v1.CreateSessionResponse
+	3,  // 33: recallr.v1.SessionService.GetSession:output_type -> recallr.v1.GetSessionResponse
+	5,  // 34: recallr.v1.SessionService.ListSessions:output_type -> recallr.v1.ListSessionsResponse
+	7,  // 35: recallr.v1.SessionService.UpdateSession:output_type -> recallr.v1.UpdateSessionResponse
+	9,  // 36: recallr.v1.SessionService.DeleteSession:output_type -> recallr.v1.DeleteSessionResponse
+	11, // 37: recallr.v1.SessionService.ProcessSession:output_type -> recallr.v1.ProcessSessionResponse
+	13, // 38: recallr.v1.SessionService.AddMessage:output_type -> recallr.v1.AddMessageResponse
+	15, // 39: recallr.v1.SessionService.ListMessages:output_type -> recallr.v1.ListMessagesResponse
+	17, // 40: recallr.v1.SessionService.ListRecentMessages:output_type -> recallr.v1.ListRecentMessagesResponse
+	19, // 41: recallr.v1.SessionService.TailMessages:output_type -> recallr.v1.TailMessagesResponse
+	21, // 42: recallr.v1.SessionService.ImportSession:output_type -> recallr.v1.ImportSessionResponse
+	23, // 43: recallr.v1.SessionService.AddMessages:output_type -> recallr.v1.AddMessagesResponse
+	32, // [32:44] is the sub-list for method output_type
+	20, // [20:32] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_recallr_v1_session_service_proto_init() }
@@ -1368,7 +1671,7 @@ func file_recallr_v1_session_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_recallr_v1_session_service_proto_rawDesc), len(file_recallr_v1_session_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   20,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

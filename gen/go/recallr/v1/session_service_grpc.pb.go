@@ -29,6 +29,8 @@ const (
 	SessionService_ListMessages_FullMethodName       = "/recallr.v1.SessionService/ListMessages"
 	SessionService_ListRecentMessages_FullMethodName = "/recallr.v1.SessionService/ListRecentMessages"
 	SessionService_TailMessages_FullMethodName       = "/recallr.v1.SessionService/TailMessages"
+	SessionService_ImportSession_FullMethodName      = "/recallr.v1.SessionService/ImportSession"
+	SessionService_AddMessages_FullMethodName        = "/recallr.v1.SessionService/AddMessages"
 )
 
 // SessionServiceClient is the client API for SessionService service.
@@ -64,6 +66,21 @@ type SessionServiceClient interface {
 	// with `follow` keeps the stream open and sends every new message of the
 	// user as it is added, until the client cancels or the deadline passes.
 	TailMessages(ctx context.Context, in *TailMessagesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[TailMessagesResponse], error)
+	// Adds a whole conversation in one call: a session (with its historical
+	// create_time) and its messages (each with its own timestamp), in one
+	// transaction: all of it is stored, or nothing. With `process` the session
+	// is queued for processing in the same transaction. Idempotent when
+	// request_id is set: a repeat returns the session the first call created.
+	// Fails with USER_NOT_FOUND or VALIDATION_FAILED (every offending field,
+	// for example "messages[3].content").
+	ImportSession(ctx context.Context, in *ImportSessionRequest, opts ...grpc.CallOption) (*ImportSessionResponse, error)
+	// Adds a batch of messages to a PENDING session, in order, in one
+	// transaction: all of them are added, or none. Idempotent when request_id
+	// is set: a repeat returns the messages the first call added. Fails with
+	// USER_NOT_FOUND, SESSION_NOT_FOUND, INVALID_SESSION_STATE or
+	// VALIDATION_FAILED (every offending field, for example
+	// "messages[3].role").
+	AddMessages(ctx context.Context, in *AddMessagesRequest, opts ...grpc.CallOption) (*AddMessagesResponse, error)
 }
 
 type sessionServiceClient struct {
@@ -183,6 +200,26 @@ func (c *sessionServiceClient) TailMessages(ctx context.Context, in *TailMessage
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type SessionService_TailMessagesClient = grpc.ServerStreamingClient[TailMessagesResponse]
 
+func (c *sessionServiceClient) ImportSession(ctx context.Context, in *ImportSessionRequest, opts ...grpc.CallOption) (*ImportSessionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ImportSessionResponse)
+	err := c.cc.Invoke(ctx, SessionService_ImportSession_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *sessionServiceClient) AddMessages(ctx context.Context, in *AddMessagesRequest, opts ...grpc.CallOption) (*AddMessagesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddMessagesResponse)
+	err := c.cc.Invoke(ctx, SessionService_AddMessages_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SessionServiceServer is the server API for SessionService service.
 // All implementations must embed UnimplementedSessionServiceServer
 // for forward compatibility.
@@ -216,6 +253,21 @@ type SessionServiceServer interface {
 	// with `follow` keeps the stream open and sends every new message of the
 	// user as it is added, until the client cancels or the deadline passes.
 	TailMessages(*TailMessagesRequest, grpc.ServerStreamingServer[TailMessagesResponse]) error
+	// Adds a whole conversation in one call: a session (with its historical
+	// create_time) and its messages (each with its own timestamp), in one
+	// transaction: all of it is stored, or nothing. With `process` the session
+	// is queued for processing in the same transaction. Idempotent when
+	// request_id is set: a repeat returns the session the first call created.
+	// Fails with USER_NOT_FOUND or VALIDATION_FAILED (every offending field,
+	// for example "messages[3].content").
+	ImportSession(context.Context, *ImportSessionRequest) (*ImportSessionResponse, error)
+	// Adds a batch of messages to a PENDING session, in order, in one
+	// transaction: all of them are added, or none. Idempotent when request_id
+	// is set: a repeat returns the messages the first call added. Fails with
+	// USER_NOT_FOUND, SESSION_NOT_FOUND, INVALID_SESSION_STATE or
+	// VALIDATION_FAILED (every offending field, for example
+	// "messages[3].role").
+	AddMessages(context.Context, *AddMessagesRequest) (*AddMessagesResponse, error)
 	mustEmbedUnimplementedSessionServiceServer()
 }
 
@@ -255,6 +307,12 @@ func (UnimplementedSessionServiceServer) ListRecentMessages(context.Context, *Li
 }
 func (UnimplementedSessionServiceServer) TailMessages(*TailMessagesRequest, grpc.ServerStreamingServer[TailMessagesResponse]) error {
 	return status.Error(codes.Unimplemented, "method TailMessages not implemented")
+}
+func (UnimplementedSessionServiceServer) ImportSession(context.Context, *ImportSessionRequest) (*ImportSessionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ImportSession not implemented")
+}
+func (UnimplementedSessionServiceServer) AddMessages(context.Context, *AddMessagesRequest) (*AddMessagesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddMessages not implemented")
 }
 func (UnimplementedSessionServiceServer) mustEmbedUnimplementedSessionServiceServer() {}
 func (UnimplementedSessionServiceServer) testEmbeddedByValue()                        {}
@@ -450,6 +508,42 @@ func _SessionService_TailMessages_Handler(srv interface{}, stream grpc.ServerStr
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type SessionService_TailMessagesServer = grpc.ServerStreamingServer[TailMessagesResponse]
 
+func _SessionService_ImportSession_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ImportSessionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SessionServiceServer).ImportSession(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SessionService_ImportSession_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SessionServiceServer).ImportSession(ctx, req.(*ImportSessionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SessionService_AddMessages_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddMessagesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SessionServiceServer).AddMessages(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SessionService_AddMessages_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SessionServiceServer).AddMessages(ctx, req.(*AddMessagesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SessionService_ServiceDesc is the grpc.ServiceDesc for SessionService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -492,6 +586,14 @@ var SessionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListRecentMessages",
 			Handler:    _SessionService_ListRecentMessages_Handler,
+		},
+		{
+			MethodName: "ImportSession",
+			Handler:    _SessionService_ImportSession_Handler,
+		},
+		{
+			MethodName: "AddMessages",
+			Handler:    _SessionService_AddMessages_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

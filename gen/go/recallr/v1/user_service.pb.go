@@ -541,12 +541,240 @@ func (*DeleteUserResponse) Descriptor() ([]byte, []int) {
 	return file_recallr_v1_user_service_proto_rawDescGZIP(), []int{9}
 }
 
+// Request for ExportUser.
+type ExportUserRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The user to export.
+	UserId        string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportUserRequest) Reset() {
+	*x = ExportUserRequest{}
+	mi := &file_recallr_v1_user_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportUserRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportUserRequest) ProtoMessage() {}
+
+func (x *ExportUserRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_recallr_v1_user_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportUserRequest.ProtoReflect.Descriptor instead.
+func (*ExportUserRequest) Descriptor() ([]byte, []int) {
+	return file_recallr_v1_user_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ExportUserRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+// One batch of an ExportUser stream.
+type ExportUserResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The next records of the export, in order; the first response starts
+	// with the header and the user.
+	Records       []*UserExportRecord `protobuf:"bytes,1,rep,name=records,proto3" json:"records,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportUserResponse) Reset() {
+	*x = ExportUserResponse{}
+	mi := &file_recallr_v1_user_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportUserResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportUserResponse) ProtoMessage() {}
+
+func (x *ExportUserResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_recallr_v1_user_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportUserResponse.ProtoReflect.Descriptor instead.
+func (*ExportUserResponse) Descriptor() ([]byte, []int) {
+	return file_recallr_v1_user_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ExportUserResponse) GetRecords() []*UserExportRecord {
+	if x != nil {
+		return x.Records
+	}
+	return nil
+}
+
+// One message of an ImportUser stream.
+type ImportUserRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required, 2 to 1,000,000 records over the whole stream. The next records
+	// of the export, in the order ExportUser sent them: the header first, then
+	// the user, then the rest. At most 4 MiB per stream message (the server's
+	// receive limit).
+	Records []*UserExportRecord `protobuf:"bytes,1,rep,name=records,proto3" json:"records,omitempty"`
+	// Optional. The user id to import as; empty keeps the exported one. Read
+	// from the first message of the stream only, like the fields below.
+	UserId string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// Give every session, message, memory, chain and merge conflict a new id,
+	// with every reference rewritten to match: a copy of a user whose records
+	// are still on this server (in the same or another project).
+	AssignNewIds bool `protobuf:"varint,3,opt,name=assign_new_ids,json=assignNewIds,proto3" json:"assign_new_ids,omitempty"`
+	// Optional idempotency key (AIP-155): a retry with the same key in the same
+	// project returns the user the first call created.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportUserRequest) Reset() {
+	*x = ImportUserRequest{}
+	mi := &file_recallr_v1_user_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportUserRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportUserRequest) ProtoMessage() {}
+
+func (x *ImportUserRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_recallr_v1_user_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportUserRequest.ProtoReflect.Descriptor instead.
+func (*ImportUserRequest) Descriptor() ([]byte, []int) {
+	return file_recallr_v1_user_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ImportUserRequest) GetRecords() []*UserExportRecord {
+	if x != nil {
+		return x.Records
+	}
+	return nil
+}
+
+func (x *ImportUserRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *ImportUserRequest) GetAssignNewIds() bool {
+	if x != nil {
+		return x.AssignNewIds
+	}
+	return false
+}
+
+func (x *ImportUserRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// Response of ImportUser.
+type ImportUserResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The created user.
+	User *User `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	// How many records of each kind were imported.
+	Counts        *UserDataCounts `protobuf:"bytes,2,opt,name=counts,proto3" json:"counts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportUserResponse) Reset() {
+	*x = ImportUserResponse{}
+	mi := &file_recallr_v1_user_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportUserResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportUserResponse) ProtoMessage() {}
+
+func (x *ImportUserResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_recallr_v1_user_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportUserResponse.ProtoReflect.Descriptor instead.
+func (*ImportUserResponse) Descriptor() ([]byte, []int) {
+	return file_recallr_v1_user_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ImportUserResponse) GetUser() *User {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
+func (x *ImportUserResponse) GetCounts() *UserDataCounts {
+	if x != nil {
+		return x.Counts
+	}
+	return nil
+}
+
 var File_recallr_v1_user_service_proto protoreflect.FileDescriptor
 
 const file_recallr_v1_user_service_proto_rawDesc = "" +
 	"\n" +
 	"\x1drecallr/v1/user_service.proto\x12\n" +
-	"recallr.v1\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x15recallr/v1/user.proto\"9\n" +
+	"recallr.v1\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x15recallr/v1/user.proto\x1a\x1crecallr/v1/user_export.proto\"9\n" +
 	"\x11CreateUserRequest\x12$\n" +
 	"\x04user\x18\x01 \x01(\v2\x10.recallr.v1.UserR\x04user\":\n" +
 	"\x12CreateUserResponse\x12$\n" +
@@ -575,7 +803,20 @@ const file_recallr_v1_user_service_proto_rawDesc = "" +
 	"\x04user\x18\x01 \x01(\v2\x10.recallr.v1.UserR\x04user\",\n" +
 	"\x11DeleteUserRequest\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\"\x14\n" +
-	"\x12DeleteUserResponse2\x9b\x03\n" +
+	"\x12DeleteUserResponse\",\n" +
+	"\x11ExportUserRequest\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\"L\n" +
+	"\x12ExportUserResponse\x126\n" +
+	"\arecords\x18\x01 \x03(\v2\x1c.recallr.v1.UserExportRecordR\arecords\"\xa9\x01\n" +
+	"\x11ImportUserRequest\x126\n" +
+	"\arecords\x18\x01 \x03(\v2\x1c.recallr.v1.UserExportRecordR\arecords\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\tR\x06userId\x12$\n" +
+	"\x0eassign_new_ids\x18\x03 \x01(\bR\fassignNewIds\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"n\n" +
+	"\x12ImportUserResponse\x12$\n" +
+	"\x04user\x18\x01 \x01(\v2\x10.recallr.v1.UserR\x04user\x122\n" +
+	"\x06counts\x18\x02 \x01(\v2\x1a.recallr.v1.UserDataCountsR\x06counts2\xc3\x04\n" +
 	"\vUserService\x12P\n" +
 	"\n" +
 	"CreateUser\x12\x1d.recallr.v1.CreateUserRequest\x1a\x1e.recallr.v1.CreateUserResponse\"\x03\x90\x02\x00\x12G\n" +
@@ -584,7 +825,11 @@ const file_recallr_v1_user_service_proto_rawDesc = "" +
 	"\n" +
 	"UpdateUser\x12\x1d.recallr.v1.UpdateUserRequest\x1a\x1e.recallr.v1.UpdateUserResponse\"\x03\x90\x02\x00\x12P\n" +
 	"\n" +
-	"DeleteUser\x12\x1d.recallr.v1.DeleteUserRequest\x1a\x1e.recallr.v1.DeleteUserResponse\"\x03\x90\x02\x00B\xa3\x01\n" +
+	"DeleteUser\x12\x1d.recallr.v1.DeleteUserRequest\x1a\x1e.recallr.v1.DeleteUserResponse\"\x03\x90\x02\x00\x12R\n" +
+	"\n" +
+	"ExportUser\x12\x1d.recallr.v1.ExportUserRequest\x1a\x1e.recallr.v1.ExportUserResponse\"\x03\x90\x02\x010\x01\x12R\n" +
+	"\n" +
+	"ImportUser\x12\x1d.recallr.v1.ImportUserRequest\x1a\x1e.recallr.v1.ImportUserResponse\"\x03\x90\x02\x02(\x01B\xa3\x01\n" +
 	"\x0ecom.recallr.v1B\x10UserServiceProtoP\x01Z6github.com/recallr/recallr/gen/go/recallr/v1;recallrv1\xa2\x02\x03RXX\xaa\x02\n" +
 	"Recallr.V1\xca\x02\n" +
 	"Recallr\\V1\xe2\x02\x16Recallr\\V1\\GPBMetadata\xea\x02\vRecallr::V1b\x06proto3"
@@ -601,7 +846,7 @@ func file_recallr_v1_user_service_proto_rawDescGZIP() []byte {
 	return file_recallr_v1_user_service_proto_rawDescData
 }
 
-var file_recallr_v1_user_service_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_recallr_v1_user_service_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_recallr_v1_user_service_proto_goTypes = []any{
 	(*CreateUserRequest)(nil),     // 0: recallr.v1.CreateUserRequest
 	(*CreateUserResponse)(nil),    // 1: recallr.v1.CreateUserResponse
@@ -613,34 +858,48 @@ var file_recallr_v1_user_service_proto_goTypes = []any{
 	(*UpdateUserResponse)(nil),    // 7: recallr.v1.UpdateUserResponse
 	(*DeleteUserRequest)(nil),     // 8: recallr.v1.DeleteUserRequest
 	(*DeleteUserResponse)(nil),    // 9: recallr.v1.DeleteUserResponse
-	(*User)(nil),                  // 10: recallr.v1.User
-	(*structpb.Struct)(nil),       // 11: google.protobuf.Struct
-	(*fieldmaskpb.FieldMask)(nil), // 12: google.protobuf.FieldMask
+	(*ExportUserRequest)(nil),     // 10: recallr.v1.ExportUserRequest
+	(*ExportUserResponse)(nil),    // 11: recallr.v1.ExportUserResponse
+	(*ImportUserRequest)(nil),     // 12: recallr.v1.ImportUserRequest
+	(*ImportUserResponse)(nil),    // 13: recallr.v1.ImportUserResponse
+	(*User)(nil),                  // 14: recallr.v1.User
+	(*structpb.Struct)(nil),       // 15: google.protobuf.Struct
+	(*fieldmaskpb.FieldMask)(nil), // 16: google.protobuf.FieldMask
+	(*UserExportRecord)(nil),      // 17: recallr.v1.UserExportRecord
+	(*UserDataCounts)(nil),        // 18: recallr.v1.UserDataCounts
 }
 var file_recallr_v1_user_service_proto_depIdxs = []int32{
-	10, // 0: recallr.v1.CreateUserRequest.user:type_name -> recallr.v1.User
-	10, // 1: recallr.v1.CreateUserResponse.user:type_name -> recallr.v1.User
-	10, // 2: recallr.v1.GetUserResponse.user:type_name -> recallr.v1.User
-	11, // 3: recallr.v1.ListUsersRequest.metadata_filter:type_name -> google.protobuf.Struct
-	10, // 4: recallr.v1.ListUsersResponse.users:type_name -> recallr.v1.User
-	10, // 5: recallr.v1.UpdateUserRequest.user:type_name -> recallr.v1.User
-	12, // 6: recallr.v1.UpdateUserRequest.update_mask:type_name -> google.protobuf.FieldMask
-	10, // 7: recallr.v1.UpdateUserResponse.user:type_name -> recallr.v1.User
-	0,  // 8: recallr.v1.UserService.CreateUser:input_type -> recallr.v1.CreateUserRequest
-	2,  // 9: recallr.v1.UserService.GetUser:input_type -> recallr.v1.GetUserRequest
-	4,  // 10: recallr.v1.UserService.ListUsers:input_type -> recallr.v1.ListUsersRequest
-	6,  // 11: recallr.v1.UserService.UpdateUser:input_type -> recallr.v1.UpdateUserRequest
-	8,  // 12: recallr.v1.UserService.DeleteUser:input_type -> recallr.v1.DeleteUserRequest
-	1,  // 13: recallr.v1.UserService.CreateUser:output_type -> recallr.v1.CreateUserResponse
-	3,  // 14: recallr.v1.UserService.GetUser:output_type -> recallr.v1.GetUserResponse
-	5,  // 15: recallr.v1.UserService.ListUsers:output_type -> recallr.v1.ListUsersResponse
-	7,  // 16: recallr.v1.UserService.UpdateUser:output_type -> recallr.v1.UpdateUserResponse
-	9,  // 17: recallr.v1.UserService.DeleteUser:output_type -> recallr.v1.DeleteUserResponse
-	13, // [13:18] is the sub-list for method output_type
-	8,  // [8:13] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	14, // 0: recallr.v1.CreateUserRequest.user:type_name -> recallr.v1.User
+	14, // 1: recallr.v1.CreateUserResponse.user:type_name -> recallr.v1.User
+	14, // 2: recallr.v1.GetUserResponse.user:type_name -> recallr.v1.User
+	15, // 3: recallr.v1.ListUsersRequest.metadata_filter:type_name -> google.protobuf.Struct
+	14, // 4: recallr.v1.ListUsersResponse.users:type_name -> recallr.v1.User
+	14, // 5: recallr.v1.UpdateUserRequest.user:type_name -> recallr.v1.User
+	16, // 6: recallr.v1.UpdateUserRequest.update_mask:type_name -> google.protobuf.FieldMask
+	14, // 7: recallr.v1.UpdateUserResponse.user:type_name -> recallr.v1.User
+	17, // 8: recallr.v1.ExportUserResponse.records:type_name -> recallr.v1.UserExportRecord
+	17, // 9: recallr.v1.ImportUserRequest.records:type_name -> recallr.v1.UserExportRecord
+	14, // 10: recallr.v1.ImportUserResponse.user:type_name -> recallr.v1.User
+	18, // 11: recallr.v1.ImportUserResponse.counts:type_name -> recallr.v1.UserDataCounts
+	0,  // 12: recallr.v1.UserService.CreateUser:input_type -> recallr.v1.CreateUserRequest
+	2,  // 13: recallr.v1.UserService.GetUser:input_type -> recallr.v1.GetUserRequest
+	4,  // 14: recallr.v1.UserService.ListUsers:input_type -> recallr.v1.ListUsersRequest
+	6,  // 15: recallr.v1.UserService.UpdateUser:input_type -> recallr.v1.UpdateUserRequest
+	8,  // 16: recallr.v1.UserService.DeleteUser:input_type -> recallr.v1.DeleteUserRequest
+	10, // 17: recallr.v1.UserService.ExportUser:input_type -> recallr.v1.ExportUserRequest
+	12, // 18: recallr.v1.UserService.ImportUser:input_type -> recallr.v1.ImportUserRequest
+	1,  // 19: recallr.v1.UserService.CreateUser:output_type -> recallr.v1.CreateUserResponse
+	3,  // 20: recallr.v1.UserService.GetUser:output_type -> recallr.v1.GetUserResponse
+	5,  // 21: recallr.v1.UserService.ListUsers:output_type -> recallr.v1.ListUsersResponse
+	7,  // 22: recallr.v1.UserService.UpdateUser:output_type -> recallr.v1.UpdateUserResponse
+	9,  // 23: recallr.v1.UserService.DeleteUser:output_type -> recallr.v1.DeleteUserResponse
+	11, // 24: recallr.v1.UserService.ExportUser:output_type -> recallr.v1.ExportUserResponse
+	13, // 25: recallr.v1.UserService.ImportUser:output_type -> recallr.v1.ImportUserResponse
+	19, // [19:26] is the sub-list for method output_type
+	12, // [12:19] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_recallr_v1_user_service_proto_init() }
@@ -649,13 +908,14 @@ func file_recallr_v1_user_service_proto_init() {
 		return
 	}
 	file_recallr_v1_user_proto_init()
+	file_recallr_v1_user_export_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_recallr_v1_user_service_proto_rawDesc), len(file_recallr_v1_user_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -24,6 +24,8 @@ const (
 	UserService_ListUsers_FullMethodName  = "/recallr.v1.UserService/ListUsers"
 	UserService_UpdateUser_FullMethodName = "/recallr.v1.UserService/UpdateUser"
 	UserService_DeleteUser_FullMethodName = "/recallr.v1.UserService/DeleteUser"
+	UserService_ExportUser_FullMethodName = "/recallr.v1.UserService/ExportUser"
+	UserService_ImportUser_FullMethodName = "/recallr.v1.UserService/ImportUser"
 )
 
 // UserServiceClient is the client API for UserService service.
@@ -47,6 +49,24 @@ type UserServiceClient interface {
 	// conflicts. Not retried: a repeat fails with USER_NOT_FOUND, or deletes a
 	// new user created under the same id in between.
 	DeleteUser(ctx context.Context, in *DeleteUserRequest, opts ...grpc.CallOption) (*DeleteUserResponse, error)
+	// Streams everything stored about a user, read from one consistent
+	// snapshot, as the records of an export (recallr/v1/user_export.proto,
+	// docs/export-format.md): the header, the user, then sessions, messages,
+	// memory versions, memory links, merge conflicts and session summaries.
+	// Each response carries a batch of records, at most 500.
+	ExportUser(ctx context.Context, in *ExportUserRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportUserResponse], error)
+	// Creates a user from an export that the client streams in, as one
+	// transaction: every record is stored, or none (a record that fails
+	// validation rejects the whole import). Ids, versions, dates, links,
+	// conflicts and summaries are kept as exported. Ids are unique across a
+	// server: an import whose ids are already in use there fails with
+	// USER_ALREADY_EXISTS unless assign_new_ids is set. Idempotent when
+	// request_id is set: a retry returns the user the first call created.
+	// Fails with USER_ALREADY_EXISTS (the user id is taken in the project, or
+	// the ids on the server), INVALID_CATEGORIES (memories name categories the
+	// project lacks) or VALIDATION_FAILED (every offending field, for example
+	// "records[7].message.session_id", counting records over the stream).
+	ImportUser(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[ImportUserRequest, ImportUserResponse], error)
 }
 
 type userServiceClient struct {
@@ -107,6 +127,38 @@ func (c *userServiceClient) DeleteUser(ctx context.Context, in *DeleteUserReques
 	return out, nil
 }
 
+func (c *userServiceClient) ExportUser(ctx context.Context, in *ExportUserRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportUserResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &UserService_ServiceDesc.Streams[0], UserService_ExportUser_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ExportUserRequest, ExportUserResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type UserService_ExportUserClient = grpc.ServerStreamingClient[ExportUserResponse]
+
+func (c *userServiceClient) ImportUser(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[ImportUserRequest, ImportUserResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &UserService_ServiceDesc.Streams[1], UserService_ImportUser_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ImportUserRequest, ImportUserResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type UserService_ImportUserClient = grpc.ClientStreamingClient[ImportUserRequest, ImportUserResponse]
+
 // UserServiceServer is the server API for UserService service.
 // All implementations must embed UnimplementedUserServiceServer
 // for forward compatibility.
@@ -128,6 +180,24 @@ type UserServiceServer interface {
 	// conflicts. Not retried: a repeat fails with USER_NOT_FOUND, or deletes a
 	// new user created under the same id in between.
 	DeleteUser(context.Context, *DeleteUserRequest) (*DeleteUserResponse, error)
+	// Streams everything stored about a user, read from one consistent
+	// snapshot, as the records of an export (recallr/v1/user_export.proto,
+	// docs/export-format.md): the header, the user, then sessions, messages,
+	// memory versions, memory links, merge conflicts and session summaries.
+	// Each response carries a batch of records, at most 500.
+	ExportUser(*ExportUserRequest, grpc.ServerStreamingServer[ExportUserResponse]) error
+	// Creates a user from an export that the client streams in, as one
+	// transaction: every record is stored, or none (a record that fails
+	// validation rejects the whole import). Ids, versions, dates, links,
+	// conflicts and summaries are kept as exported. Ids are unique across a
+	// server: an import whose ids are already in use there fails with
+	// USER_ALREADY_EXISTS unless assign_new_ids is set. Idempotent when
+	// request_id is set: a retry returns the user the first call created.
+	// Fails with USER_ALREADY_EXISTS (the user id is taken in the project, or
+	// the ids on the server), INVALID_CATEGORIES (memories name categories the
+	// project lacks) or VALIDATION_FAILED (every offending field, for example
+	// "records[7].message.session_id", counting records over the stream).
+	ImportUser(grpc.ClientStreamingServer[ImportUserRequest, ImportUserResponse]) error
 	mustEmbedUnimplementedUserServiceServer()
 }
 
@@ -152,6 +222,12 @@ func (UnimplementedUserServiceServer) UpdateUser(context.Context, *UpdateUserReq
 }
 func (UnimplementedUserServiceServer) DeleteUser(context.Context, *DeleteUserRequest) (*DeleteUserResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteUser not implemented")
+}
+func (UnimplementedUserServiceServer) ExportUser(*ExportUserRequest, grpc.ServerStreamingServer[ExportUserResponse]) error {
+	return status.Error(codes.Unimplemented, "method ExportUser not implemented")
+}
+func (UnimplementedUserServiceServer) ImportUser(grpc.ClientStreamingServer[ImportUserRequest, ImportUserResponse]) error {
+	return status.Error(codes.Unimplemented, "method ImportUser not implemented")
 }
 func (UnimplementedUserServiceServer) mustEmbedUnimplementedUserServiceServer() {}
 func (UnimplementedUserServiceServer) testEmbeddedByValue()                     {}
@@ -264,6 +340,24 @@ func _UserService_DeleteUser_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _UserService_ExportUser_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(ExportUserRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(UserServiceServer).ExportUser(m, &grpc.GenericServerStream[ExportUserRequest, ExportUserResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type UserService_ExportUserServer = grpc.ServerStreamingServer[ExportUserResponse]
+
+func _UserService_ImportUser_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(UserServiceServer).ImportUser(&grpc.GenericServerStream[ImportUserRequest, ImportUserResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type UserService_ImportUserServer = grpc.ClientStreamingServer[ImportUserRequest, ImportUserResponse]
+
 // UserService_ServiceDesc is the grpc.ServiceDesc for UserService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -292,6 +386,17 @@ var UserService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _UserService_DeleteUser_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "ExportUser",
+			Handler:       _UserService_ExportUser_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "ImportUser",
+			Handler:       _UserService_ImportUser_Handler,
+			ClientStreams: true,
+		},
+	},
 	Metadata: "recallr/v1/user_service.proto",
 }

@@ -25,19 +25,19 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18recallr/v1/context.proto\x12\nrecallr.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x80\x01\n\x07\x43ontext\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x38\n\x14recall_strategy_used\x18\x02 \x01(\x0e\x32\x1a.recallr.v1.RecallStrategy\x12-\n\x08metadata\x18\x03 \x01(\x0b\x32\x1b.recallr.v1.ContextMetadata\"\x9f\x01\n\x0f\x43ontextMetadata\x12\x12\n\nmemory_ids\x18\x01 \x03(\t\x12\x13\n\x0bsession_ids\x18\x02 \x03(\t\x12\x13\n\x0bmessage_ids\x18\x03 \x03(\t\x12\x0f\n\x07queries\x18\x04 \x03(\t\x12\x10\n\x08keywords\x18\x05 \x03(\t\x12+\n\x0c\x64\x61te_filters\x18\x06 \x03(\x0b\x32\x15.recallr.v1.DateRange\"i\n\tDateRange\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\xa7\x01\n\x0eRecallStrategy\x12\x1f\n\x1bRECALL_STRATEGY_UNSPECIFIED\x10\x00\x12\x1f\n\x1bRECALL_STRATEGY_LOW_LATENCY\x10\x01\x12\x1c\n\x18RECALL_STRATEGY_BALANCED\x10\x02\x12\x1b\n\x17RECALL_STRATEGY_AGENTIC\x10\x03\x12\x18\n\x14RECALL_STRATEGY_AUTO\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18recallr/v1/context.proto\x12\nrecallr.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x80\x01\n\x07\x43ontext\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x38\n\x14recall_strategy_used\x18\x02 \x01(\x0e\x32\x1a.recallr.v1.RecallStrategy\x12-\n\x08metadata\x18\x03 \x01(\x0b\x32\x1b.recallr.v1.ContextMetadata\"\xb8\x01\n\x0f\x43ontextMetadata\x12\x12\n\nmemory_ids\x18\x01 \x03(\t\x12\x13\n\x0bsession_ids\x18\x02 \x03(\t\x12\x13\n\x0bmessage_ids\x18\x03 \x03(\t\x12\x0f\n\x07queries\x18\x04 \x03(\t\x12\x10\n\x08keywords\x18\x05 \x03(\t\x12+\n\x0c\x64\x61te_filters\x18\x06 \x03(\x0b\x32\x15.recallr.v1.DateRange\x12\x17\n\x0f\x61gent_reasoning\x18\x07 \x01(\t\"i\n\tDateRange\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\xa7\x01\n\x0eRecallStrategy\x12\x1f\n\x1bRECALL_STRATEGY_UNSPECIFIED\x10\x00\x12\x1f\n\x1bRECALL_STRATEGY_LOW_LATENCY\x10\x01\x12\x1c\n\x18RECALL_STRATEGY_BALANCED\x10\x02\x12\x1b\n\x17RECALL_STRATEGY_AGENTIC\x10\x03\x12\x18\n\x14RECALL_STRATEGY_AUTO\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'recallr.v1.context_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RECALLSTRATEGY']._serialized_start=474
-  _globals['_RECALLSTRATEGY']._serialized_end=641
+  _globals['_RECALLSTRATEGY']._serialized_start=499
+  _globals['_RECALLSTRATEGY']._serialized_end=666
   _globals['_CONTEXT']._serialized_start=74
   _globals['_CONTEXT']._serialized_end=202
   _globals['_CONTEXTMETADATA']._serialized_start=205
-  _globals['_CONTEXTMETADATA']._serialized_end=364
-  _globals['_DATERANGE']._serialized_start=366
-  _globals['_DATERANGE']._serialized_end=471
+  _globals['_CONTEXTMETADATA']._serialized_end=389
+  _globals['_DATERANGE']._serialized_start=391
+  _globals['_DATERANGE']._serialized_end=496
 # @@protoc_insertion_point(module_scope)

@@ -69,7 +69,9 @@ class Context(_message.Message):
     """
     @_builtins.property
     def metadata(self) -> Global___ContextMetadata:
-        """What contributed, when include_metadata_ids was set."""
+        """How it was found: the searches always, and what contributed (the id
+        lists) when include_metadata_ids was set.
+        """
 
     def __init__(
         self,
@@ -98,6 +100,11 @@ class ContextMetadata(_message.Message):
     QUERIES_FIELD_NUMBER: _builtins.int
     KEYWORDS_FIELD_NUMBER: _builtins.int
     DATE_FILTERS_FIELD_NUMBER: _builtins.int
+    AGENT_REASONING_FIELD_NUMBER: _builtins.int
+    agent_reasoning: _builtins.str
+    """What AGENTIC's reviews of its search rounds decided; empty for the other
+    strategies.
+    """
     @_builtins.property
     def memory_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Ids of the memory versions included."""
@@ -131,10 +138,11 @@ class ContextMetadata(_message.Message):
         queries: _abc.Iterable[_builtins.str] | None = ...,
         keywords: _abc.Iterable[_builtins.str] | None = ...,
         date_filters: _abc.Iterable[Global___DateRange] | None = ...,
+        agent_reasoning: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["date_filters", b"date_filters", "keywords", b"keywords", "memory_ids", b"memory_ids", "message_ids", b"message_ids", "queries", b"queries", "session_ids", b"session_ids"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_reasoning", b"agent_reasoning", "date_filters", b"date_filters", "keywords", b"keywords", "memory_ids", b"memory_ids", "message_ids", b"message_ids", "queries", b"queries", "session_ids", b"session_ids"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

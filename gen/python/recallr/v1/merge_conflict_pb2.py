@@ -25,21 +25,23 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1frecallr/v1/merge_conflict.proto\x12\nrecallr.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdc\x03\n\rMergeConflict\x12\x19\n\x11merge_conflict_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x12\n\nsession_id\x18\x03 \x01(\t\x12/\n\x06status\x18\x04 \x01(\x0e\x32\x1f.recallr.v1.MergeConflictStatus\x12\x1a\n\x12new_memory_content\x18\x05 \x01(\t\x12;\n\x14\x63onflicting_memories\x18\x06 \x03(\x0b\x32\x1d.recallr.v1.ConflictingMemory\x12<\n\x14\x63larifying_questions\x18\x07 \x03(\x0b\x32\x1e.recallr.v1.ClarifyingQuestion\x12\x30\n\x07\x61nswers\x18\x08 \x03(\x0b\x32\x1f.recallr.v1.MergeConflictAnswer\x12\x16\n\x0enew_memory_ids\x18\t \x03(\t\x12/\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0cresolve_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x66\x61ilure_reason\x18\x0c \x01(\t\"G\n\x11\x43onflictingMemory\x12\x11\n\tmemory_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"7\n\x12\x43larifyingQuestion\x12\x10\n\x08question\x18\x01 \x01(\t\x12\x0f\n\x07options\x18\x02 \x03(\t\"H\n\x13MergeConflictAnswer\x12\x10\n\x08question\x18\x01 \x01(\t\x12\x0e\n\x06\x61nswer\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t*\xee\x01\n\x13MergeConflictStatus\x12%\n!MERGE_CONFLICT_STATUS_UNSPECIFIED\x10\x00\x12!\n\x1dMERGE_CONFLICT_STATUS_PENDING\x10\x01\x12\"\n\x1eMERGE_CONFLICT_STATUS_IN_QUEUE\x10\x02\x12#\n\x1fMERGE_CONFLICT_STATUS_RESOLVING\x10\x03\x12\"\n\x1eMERGE_CONFLICT_STATUS_RESOLVED\x10\x04\x12 \n\x1cMERGE_CONFLICT_STATUS_FAILED\x10\x05\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1frecallr/v1/merge_conflict.proto\x12\nrecallr.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x96\x04\n\rMergeConflict\x12\x19\n\x11merge_conflict_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x12\n\nsession_id\x18\x03 \x01(\t\x12/\n\x06status\x18\x04 \x01(\x0e\x32\x1f.recallr.v1.MergeConflictStatus\x12\x1a\n\x12new_memory_content\x18\x05 \x01(\t\x12;\n\x14\x63onflicting_memories\x18\x06 \x03(\x0b\x32\x1d.recallr.v1.ConflictingMemory\x12<\n\x14\x63larifying_questions\x18\x07 \x03(\x0b\x32\x1e.recallr.v1.ClarifyingQuestion\x12\x30\n\x07\x61nswers\x18\x08 \x03(\x0b\x32\x1f.recallr.v1.MergeConflictAnswer\x12\x16\n\x0enew_memory_ids\x18\t \x03(\t\x12/\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0cresolve_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x66\x61ilure_reason\x18\x0c \x01(\t\x12\x38\n\x0cnew_memories\x18\r \x03(\x0b\x32\".recallr.v1.MergeConflictNewMemory\"\xd7\x01\n\x16MergeConflictNewMemory\x12\x11\n\tmemory_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\x12\x34\n\x10\x65vent_start_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0e\x65vent_end_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xe2\x01\n\x11\x43onflictingMemory\x12\x11\n\tmemory_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x34\n\x10\x65vent_start_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0e\x65vent_end_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"7\n\x12\x43larifyingQuestion\x12\x10\n\x08question\x18\x01 \x01(\t\x12\x0f\n\x07options\x18\x02 \x03(\t\"H\n\x13MergeConflictAnswer\x12\x10\n\x08question\x18\x01 \x01(\t\x12\x0e\n\x06\x61nswer\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t*\xee\x01\n\x13MergeConflictStatus\x12%\n!MERGE_CONFLICT_STATUS_UNSPECIFIED\x10\x00\x12!\n\x1dMERGE_CONFLICT_STATUS_PENDING\x10\x01\x12\"\n\x1eMERGE_CONFLICT_STATUS_IN_QUEUE\x10\x02\x12#\n\x1fMERGE_CONFLICT_STATUS_RESOLVING\x10\x03\x12\"\n\x1eMERGE_CONFLICT_STATUS_RESOLVED\x10\x04\x12 \n\x1cMERGE_CONFLICT_STATUS_FAILED\x10\x05\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'recallr.v1.merge_conflict_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MERGECONFLICTSTATUS']._serialized_start=764
-  _globals['_MERGECONFLICTSTATUS']._serialized_end=1002
+  _globals['_MERGECONFLICTSTATUS']._serialized_start=1196
+  _globals['_MERGECONFLICTSTATUS']._serialized_end=1434
   _globals['_MERGECONFLICT']._serialized_start=81
-  _globals['_MERGECONFLICT']._serialized_end=557
-  _globals['_CONFLICTINGMEMORY']._serialized_start=559
-  _globals['_CONFLICTINGMEMORY']._serialized_end=630
-  _globals['_CLARIFYINGQUESTION']._serialized_start=632
-  _globals['_CLARIFYINGQUESTION']._serialized_end=687
-  _globals['_MERGECONFLICTANSWER']._serialized_start=689
-  _globals['_MERGECONFLICTANSWER']._serialized_end=761
+  _globals['_MERGECONFLICT']._serialized_end=615
+  _globals['_MERGECONFLICTNEWMEMORY']._serialized_start=618
+  _globals['_MERGECONFLICTNEWMEMORY']._serialized_end=833
+  _globals['_CONFLICTINGMEMORY']._serialized_start=836
+  _globals['_CONFLICTINGMEMORY']._serialized_end=1062
+  _globals['_CLARIFYINGQUESTION']._serialized_start=1064
+  _globals['_CLARIFYINGQUESTION']._serialized_end=1119
+  _globals['_MERGECONFLICTANSWER']._serialized_start=1121
+  _globals['_MERGECONFLICTANSWER']._serialized_end=1193
 # @@protoc_insertion_point(module_scope)

@@ -76,6 +76,7 @@ class MergeConflict(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     RESOLVE_TIME_FIELD_NUMBER: _builtins.int
     FAILURE_REASON_FIELD_NUMBER: _builtins.int
+    NEW_MEMORIES_FIELD_NUMBER: _builtins.int
     merge_conflict_id: _builtins.str
     """Output only. The conflict's UUID."""
     user_id: _builtins.str
@@ -112,6 +113,12 @@ class MergeConflict(_message.Message):
     def resolve_time(self) -> _timestamp_pb2.Timestamp:
         """Output only. When the resolution was applied."""
 
+    @_builtins.property
+    def new_memories(self) -> _containers.RepeatedCompositeFieldContainer[Global___MergeConflictNewMemory]:
+        """Output only. The memory versions the resolution created, in full (their ids
+        are new_memory_ids); a version deleted since is left out.
+        """
+
     def __init__(
         self,
         *,
@@ -127,14 +134,59 @@ class MergeConflict(_message.Message):
         create_time: _timestamp_pb2.Timestamp | None = ...,
         resolve_time: _timestamp_pb2.Timestamp | None = ...,
         failure_reason: _builtins.str = ...,
+        new_memories: _abc.Iterable[Global___MergeConflictNewMemory] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "resolve_time", b"resolve_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["answers", b"answers", "clarifying_questions", b"clarifying_questions", "conflicting_memories", b"conflicting_memories", "create_time", b"create_time", "failure_reason", b"failure_reason", "merge_conflict_id", b"merge_conflict_id", "new_memory_content", b"new_memory_content", "new_memory_ids", b"new_memory_ids", "resolve_time", b"resolve_time", "session_id", b"session_id", "status", b"status", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answers", b"answers", "clarifying_questions", b"clarifying_questions", "conflicting_memories", b"conflicting_memories", "create_time", b"create_time", "failure_reason", b"failure_reason", "merge_conflict_id", b"merge_conflict_id", "new_memories", b"new_memories", "new_memory_content", b"new_memory_content", "new_memory_ids", b"new_memory_ids", "resolve_time", b"resolve_time", "session_id", b"session_id", "status", b"status", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___MergeConflict: _TypeAlias = MergeConflict  # noqa: Y015
+
+@_typing.final
+class MergeConflictNewMemory(_message.Message):
+    """MergeConflictNewMemory is a memory version a merge conflict's resolution created."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEMORY_ID_FIELD_NUMBER: _builtins.int
+    CONTENT_FIELD_NUMBER: _builtins.int
+    EVENT_START_TIME_FIELD_NUMBER: _builtins.int
+    EVENT_END_TIME_FIELD_NUMBER: _builtins.int
+    CREATE_TIME_FIELD_NUMBER: _builtins.int
+    memory_id: _builtins.str
+    """The version's id."""
+    content: _builtins.str
+    """Its content."""
+    @_builtins.property
+    def event_start_time(self) -> _timestamp_pb2.Timestamp:
+        """When the remembered event began, if known."""
+
+    @_builtins.property
+    def event_end_time(self) -> _timestamp_pb2.Timestamp:
+        """When the remembered event ended (exclusive), if known."""
+
+    @_builtins.property
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When the version was recorded."""
+
+    def __init__(
+        self,
+        *,
+        memory_id: _builtins.str = ...,
+        content: _builtins.str = ...,
+        event_start_time: _timestamp_pb2.Timestamp | None = ...,
+        event_end_time: _timestamp_pb2.Timestamp | None = ...,
+        create_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "event_end_time", b"event_end_time", "event_start_time", b"event_start_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "create_time", b"create_time", "event_end_time", b"event_end_time", "event_start_time", b"event_start_time", "memory_id", b"memory_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MergeConflictNewMemory: _TypeAlias = MergeConflictNewMemory  # noqa: Y015
 
 @_typing.final
 class ConflictingMemory(_message.Message):
@@ -145,22 +197,42 @@ class ConflictingMemory(_message.Message):
     MEMORY_ID_FIELD_NUMBER: _builtins.int
     CONTENT_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
+    EVENT_START_TIME_FIELD_NUMBER: _builtins.int
+    EVENT_END_TIME_FIELD_NUMBER: _builtins.int
+    CREATE_TIME_FIELD_NUMBER: _builtins.int
     memory_id: _builtins.str
     """The current version's id."""
     content: _builtins.str
     """Its content."""
     reason: _builtins.str
     """Why it conflicts with the proposed content."""
+    @_builtins.property
+    def event_start_time(self) -> _timestamp_pb2.Timestamp:
+        """When the remembered event began, if known (unset, too, for a memory deleted
+        since the conflict was raised).
+        """
+
+    @_builtins.property
+    def event_end_time(self) -> _timestamp_pb2.Timestamp:
+        """When the remembered event ended (exclusive), if known."""
+
+    @_builtins.property
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When the memory was recorded; unset for a memory deleted since."""
+
     def __init__(
         self,
         *,
         memory_id: _builtins.str = ...,
         content: _builtins.str = ...,
         reason: _builtins.str = ...,
+        event_start_time: _timestamp_pb2.Timestamp | None = ...,
+        event_end_time: _timestamp_pb2.Timestamp | None = ...,
+        create_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "event_end_time", b"event_end_time", "event_start_time", b"event_start_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "memory_id", b"memory_id", "reason", b"reason"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "create_time", b"create_time", "event_end_time", b"event_end_time", "event_start_time", b"event_start_time", "memory_id", b"memory_id", "reason", b"reason"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -153,7 +153,9 @@ class Message(_message.Message):
     """Required. The text of the message, 1 to 100,000 characters."""
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
-        """Output only. When the message was added."""
+        """When the message was written. Output only, except that ImportSession and
+        AddMessages read it (historical conversations).
+        """
 
     def __init__(
         self,

@@ -599,3 +599,153 @@ class TailMessagesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___TailMessagesResponse: _TypeAlias = TailMessagesResponse  # noqa: Y015
+
+@_typing.final
+class ImportSessionRequest(_message.Message):
+    """Request for ImportSession."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    SESSION_FIELD_NUMBER: _builtins.int
+    MESSAGES_FIELD_NUMBER: _builtins.int
+    PROCESS_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.str
+    """Required. The user the session belongs to."""
+    process: _builtins.bool
+    """Queue the session for processing in the same transaction; the response
+    then shows it PROCESSING.
+    """
+    request_id: _builtins.str
+    """Optional idempotency key (AIP-155), shared with CreateSession: a retry
+    with the same key for the same user returns the session the first call
+    created.
+    """
+    @_builtins.property
+    def session(self) -> _session_pb2.Session:
+        """Required. The session to create: metadata, create_time (optional: when
+        the conversation began; processing treats it as "now"; default the time
+        of the call) and auto_process_after_seconds are read.
+        """
+
+    @_builtins.property
+    def messages(self) -> _containers.RepeatedCompositeFieldContainer[_session_pb2.Message]:
+        """The conversation's messages, oldest first, 0 to 10,000 (and at most
+        4 MiB for the whole request, the server's receive limit): role and
+        content are required, create_time is optional (default the session's
+        create_time); message_id and session_id are ignored.
+        """
+
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.str = ...,
+        session: _session_pb2.Session | None = ...,
+        messages: _abc.Iterable[_session_pb2.Message] | None = ...,
+        process: _builtins.bool = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["session", b"session"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["messages", b"messages", "process", b"process", "request_id", b"request_id", "session", b"session", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImportSessionRequest: _TypeAlias = ImportSessionRequest  # noqa: Y015
+
+@_typing.final
+class ImportSessionResponse(_message.Message):
+    """Response of ImportSession."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_FIELD_NUMBER: _builtins.int
+    MESSAGE_IDS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def session(self) -> _session_pb2.Session:
+        """The created session."""
+
+    @_builtins.property
+    def message_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The ids of the added messages, in the order given."""
+
+    def __init__(
+        self,
+        *,
+        session: _session_pb2.Session | None = ...,
+        message_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["session", b"session"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["message_ids", b"message_ids", "session", b"session"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImportSessionResponse: _TypeAlias = ImportSessionResponse  # noqa: Y015
+
+@_typing.final
+class AddMessagesRequest(_message.Message):
+    """Request for AddMessages."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    MESSAGES_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.str
+    """Required. The user the session belongs to."""
+    session_id: _builtins.str
+    """Required. The session's id."""
+    request_id: _builtins.str
+    """Optional idempotency key (AIP-155): a retry with the same key for the
+    same session returns the messages the first call added.
+    """
+    @_builtins.property
+    def messages(self) -> _containers.RepeatedCompositeFieldContainer[_session_pb2.Message]:
+        """Required. The messages, oldest first, 1 to 10,000 (and at most 4 MiB for
+        the whole request, the server's receive limit): role and content are
+        required, create_time is optional (default the time of the call);
+        message_id and session_id are ignored.
+        """
+
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.str = ...,
+        session_id: _builtins.str = ...,
+        messages: _abc.Iterable[_session_pb2.Message] | None = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["messages", b"messages", "request_id", b"request_id", "session_id", b"session_id", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddMessagesRequest: _TypeAlias = AddMessagesRequest  # noqa: Y015
+
+@_typing.final
+class AddMessagesResponse(_message.Message):
+    """Response of AddMessages."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MESSAGES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def messages(self) -> _containers.RepeatedCompositeFieldContainer[_session_pb2.Message]:
+        """The added messages, in the order given."""
+
+    def __init__(
+        self,
+        *,
+        messages: _abc.Iterable[_session_pb2.Message] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["messages", b"messages"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddMessagesResponse: _TypeAlias = AddMessagesResponse  # noqa: Y015

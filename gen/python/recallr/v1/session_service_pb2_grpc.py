@@ -85,6 +85,16 @@ class SessionServiceStub:
                 request_serializer=recallr_dot_v1_dot_session__service__pb2.TailMessagesRequest.SerializeToString,
                 response_deserializer=recallr_dot_v1_dot_session__service__pb2.TailMessagesResponse.FromString,
                 _registered_method=True)
+        self.ImportSession = channel.unary_unary(
+                '/recallr.v1.SessionService/ImportSession',
+                request_serializer=recallr_dot_v1_dot_session__service__pb2.ImportSessionRequest.SerializeToString,
+                response_deserializer=recallr_dot_v1_dot_session__service__pb2.ImportSessionResponse.FromString,
+                _registered_method=True)
+        self.AddMessages = channel.unary_unary(
+                '/recallr.v1.SessionService/AddMessages',
+                request_serializer=recallr_dot_v1_dot_session__service__pb2.AddMessagesRequest.SerializeToString,
+                response_deserializer=recallr_dot_v1_dot_session__service__pb2.AddMessagesResponse.FromString,
+                _registered_method=True)
 
 
 class SessionServiceServicer:
@@ -168,6 +178,31 @@ class SessionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ImportSession(self, request, context):
+        """Adds a whole conversation in one call: a session (with its historical
+        create_time) and its messages (each with its own timestamp), in one
+        transaction: all of it is stored, or nothing. With `process` the session
+        is queued for processing in the same transaction. Idempotent when
+        request_id is set: a repeat returns the session the first call created.
+        Fails with USER_NOT_FOUND or VALIDATION_FAILED (every offending field,
+        for example "messages[3].content").
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddMessages(self, request, context):
+        """Adds a batch of messages to a PENDING session, in order, in one
+        transaction: all of them are added, or none. Idempotent when request_id
+        is set: a repeat returns the messages the first call added. Fails with
+        USER_NOT_FOUND, SESSION_NOT_FOUND, INVALID_SESSION_STATE or
+        VALIDATION_FAILED (every offending field, for example
+        "messages[3].role").
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SessionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -220,6 +255,16 @@ def add_SessionServiceServicer_to_server(servicer, server):
                     servicer.TailMessages,
                     request_deserializer=recallr_dot_v1_dot_session__service__pb2.TailMessagesRequest.FromString,
                     response_serializer=recallr_dot_v1_dot_session__service__pb2.TailMessagesResponse.SerializeToString,
+            ),
+            'ImportSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportSession,
+                    request_deserializer=recallr_dot_v1_dot_session__service__pb2.ImportSessionRequest.FromString,
+                    response_serializer=recallr_dot_v1_dot_session__service__pb2.ImportSessionResponse.SerializeToString,
+            ),
+            'AddMessages': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddMessages,
+                    request_deserializer=recallr_dot_v1_dot_session__service__pb2.AddMessagesRequest.FromString,
+                    response_serializer=recallr_dot_v1_dot_session__service__pb2.AddMessagesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -493,6 +538,60 @@ class SessionService:
             '/recallr.v1.SessionService/TailMessages',
             recallr_dot_v1_dot_session__service__pb2.TailMessagesRequest.SerializeToString,
             recallr_dot_v1_dot_session__service__pb2.TailMessagesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/recallr.v1.SessionService/ImportSession',
+            recallr_dot_v1_dot_session__service__pb2.ImportSessionRequest.SerializeToString,
+            recallr_dot_v1_dot_session__service__pb2.ImportSessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddMessages(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/recallr.v1.SessionService/AddMessages',
+            recallr_dot_v1_dot_session__service__pb2.AddMessagesRequest.SerializeToString,
+            recallr_dot_v1_dot_session__service__pb2.AddMessagesResponse.FromString,
             options,
             channel_credentials,
             insecure,

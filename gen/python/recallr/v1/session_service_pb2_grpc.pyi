@@ -66,6 +66,23 @@ class SessionServiceStub:
     with `follow` keeps the stream open and sends every new message of the
     user as it is added, until the client cancels or the deadline passes.
     """
+    ImportSession: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.ImportSessionRequest, _session_service_pb2.ImportSessionResponse]
+    """Adds a whole conversation in one call: a session (with its historical
+    create_time) and its messages (each with its own timestamp), in one
+    transaction: all of it is stored, or nothing. With `process` the session
+    is queued for processing in the same transaction. Idempotent when
+    request_id is set: a repeat returns the session the first call created.
+    Fails with USER_NOT_FOUND or VALIDATION_FAILED (every offending field,
+    for example "messages[3].content").
+    """
+    AddMessages: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.AddMessagesRequest, _session_service_pb2.AddMessagesResponse]
+    """Adds a batch of messages to a PENDING session, in order, in one
+    transaction: all of them are added, or none. Idempotent when request_id
+    is set: a repeat returns the messages the first call added. Fails with
+    USER_NOT_FOUND, SESSION_NOT_FOUND, INVALID_SESSION_STATE or
+    VALIDATION_FAILED (every offending field, for example
+    "messages[3].role").
+    """
 
 @_typing.type_check_only
 class SessionServiceAsyncStub(SessionServiceStub):
@@ -104,6 +121,23 @@ class SessionServiceAsyncStub(SessionServiceStub):
     """Streams a user's last n messages across all sessions, oldest first, and
     with `follow` keeps the stream open and sends every new message of the
     user as it is added, until the client cancels or the deadline passes.
+    """
+    ImportSession: _aio.UnaryUnaryMultiCallable[_session_service_pb2.ImportSessionRequest, _session_service_pb2.ImportSessionResponse]  # type: ignore[assignment]
+    """Adds a whole conversation in one call: a session (with its historical
+    create_time) and its messages (each with its own timestamp), in one
+    transaction: all of it is stored, or nothing. With `process` the session
+    is queued for processing in the same transaction. Idempotent when
+    request_id is set: a repeat returns the session the first call created.
+    Fails with USER_NOT_FOUND or VALIDATION_FAILED (every offending field,
+    for example "messages[3].content").
+    """
+    AddMessages: _aio.UnaryUnaryMultiCallable[_session_service_pb2.AddMessagesRequest, _session_service_pb2.AddMessagesResponse]  # type: ignore[assignment]
+    """Adds a batch of messages to a PENDING session, in order, in one
+    transaction: all of them are added, or none. Idempotent when request_id
+    is set: a repeat returns the messages the first call added. Fails with
+    USER_NOT_FOUND, SESSION_NOT_FOUND, INVALID_SESSION_STATE or
+    VALIDATION_FAILED (every offending field, for example
+    "messages[3].role").
     """
 
 class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -200,6 +234,35 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         """Streams a user's last n messages across all sessions, oldest first, and
         with `follow` keeps the stream open and sends every new message of the
         user as it is added, until the client cancels or the deadline passes.
+        """
+
+    @_abc_1.abstractmethod
+    def ImportSession(
+        self,
+        request: _session_service_pb2.ImportSessionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_session_service_pb2.ImportSessionResponse, _abc.Awaitable[_session_service_pb2.ImportSessionResponse]]:
+        """Adds a whole conversation in one call: a session (with its historical
+        create_time) and its messages (each with its own timestamp), in one
+        transaction: all of it is stored, or nothing. With `process` the session
+        is queued for processing in the same transaction. Idempotent when
+        request_id is set: a repeat returns the session the first call created.
+        Fails with USER_NOT_FOUND or VALIDATION_FAILED (every offending field,
+        for example "messages[3].content").
+        """
+
+    @_abc_1.abstractmethod
+    def AddMessages(
+        self,
+        request: _session_service_pb2.AddMessagesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_session_service_pb2.AddMessagesResponse, _abc.Awaitable[_session_service_pb2.AddMessagesResponse]]:
+        """Adds a batch of messages to a PENDING session, in order, in one
+        transaction: all of them are added, or none. Idempotent when request_id
+        is set: a repeat returns the messages the first call added. Fails with
+        USER_NOT_FOUND, SESSION_NOT_FOUND, INVALID_SESSION_STATE or
+        VALIDATION_FAILED (every offending field, for example
+        "messages[3].role").
         """
 
 def add_SessionServiceServicer_to_server(servicer: SessionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -25,9 +25,10 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from recallr.v1 import user_pb2 as recallr_dot_v1_dot_user__pb2
+from recallr.v1 import user_export_pb2 as recallr_dot_v1_dot_user__export__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1drecallr/v1/user_service.proto\x12\nrecallr.v1\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x15recallr/v1/user.proto\"3\n\x11\x43reateUserRequest\x12\x1e\n\x04user\x18\x01 \x01(\x0b\x32\x10.recallr.v1.User\"4\n\x12\x43reateUserResponse\x12\x1e\n\x04user\x18\x01 \x01(\x0b\x32\x10.recallr.v1.User\"!\n\x0eGetUserRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"1\n\x0fGetUserResponse\x12\x1e\n\x04user\x18\x01 \x01(\x0b\x32\x10.recallr.v1.User\"y\n\x10ListUsersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0c\n\x04skip\x18\x03 \x01(\x05\x12\x30\n\x0fmetadata_filter\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\"a\n\x11ListUsersResponse\x12\x1f\n\x05users\x18\x01 \x03(\x0b\x32\x10.recallr.v1.User\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"u\n\x11UpdateUserRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x1e\n\x04user\x18\x02 \x01(\x0b\x32\x10.recallr.v1.User\x12/\n\x0bupdate_mask\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"4\n\x12UpdateUserResponse\x12\x1e\n\x04user\x18\x01 \x01(\x0b\x32\x10.recallr.v1.User\"$\n\x11\x44\x65leteUserRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"\x14\n\x12\x44\x65leteUserResponse2\x9b\x03\n\x0bUserService\x12P\n\nCreateUser\x12\x1d.recallr.v1.CreateUserRequest\x1a\x1e.recallr.v1.CreateUserResponse\"\x03\x90\x02\x00\x12G\n\x07GetUser\x12\x1a.recallr.v1.GetUserRequest\x1a\x1b.recallr.v1.GetUserResponse\"\x03\x90\x02\x01\x12M\n\tListUsers\x12\x1c.recallr.v1.ListUsersRequest\x1a\x1d.recallr.v1.ListUsersResponse\"\x03\x90\x02\x01\x12P\n\nUpdateUser\x12\x1d.recallr.v1.UpdateUserRequest\x1a\x1e.recallr.v1.UpdateUserResponse\"\x03\x90\x02\x00\x12P\n\nDeleteUser\x12\x1d.recallr.v1.DeleteUserRequest\x1a\x1e.recallr.v1.DeleteUserResponse\"\x03\x90\x02\x00\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1drecallr/v1/user_service.proto\x12\nrecallr.v1\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x15recallr/v1/user.proto\x1a\x1crecallr/v1/user_export.proto\"3\n\x11\x43reateUserRequest\x12\x1e\n\x04user\x18\x01 \x01(\x0b\x32\x10.recallr.v1.User\"4\n\x12\x43reateUserResponse\x12\x1e\n\x04user\x18\x01 \x01(\x0b\x32\x10.recallr.v1.User\"!\n\x0eGetUserRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"1\n\x0fGetUserResponse\x12\x1e\n\x04user\x18\x01 \x01(\x0b\x32\x10.recallr.v1.User\"y\n\x10ListUsersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0c\n\x04skip\x18\x03 \x01(\x05\x12\x30\n\x0fmetadata_filter\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\"a\n\x11ListUsersResponse\x12\x1f\n\x05users\x18\x01 \x03(\x0b\x32\x10.recallr.v1.User\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"u\n\x11UpdateUserRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x1e\n\x04user\x18\x02 \x01(\x0b\x32\x10.recallr.v1.User\x12/\n\x0bupdate_mask\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"4\n\x12UpdateUserResponse\x12\x1e\n\x04user\x18\x01 \x01(\x0b\x32\x10.recallr.v1.User\"$\n\x11\x44\x65leteUserRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"\x14\n\x12\x44\x65leteUserResponse\"$\n\x11\x45xportUserRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"C\n\x12\x45xportUserResponse\x12-\n\x07records\x18\x01 \x03(\x0b\x32\x1c.recallr.v1.UserExportRecord\"\x7f\n\x11ImportUserRequest\x12-\n\x07records\x18\x01 \x03(\x0b\x32\x1c.recallr.v1.UserExportRecord\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x16\n\x0e\x61ssign_new_ids\x18\x03 \x01(\x08\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"`\n\x12ImportUserResponse\x12\x1e\n\x04user\x18\x01 \x01(\x0b\x32\x10.recallr.v1.User\x12*\n\x06\x63ounts\x18\x02 \x01(\x0b\x32\x1a.recallr.v1.UserDataCounts2\xc3\x04\n\x0bUserService\x12P\n\nCreateUser\x12\x1d.recallr.v1.CreateUserRequest\x1a\x1e.recallr.v1.CreateUserResponse\"\x03\x90\x02\x00\x12G\n\x07GetUser\x12\x1a.recallr.v1.GetUserRequest\x1a\x1b.recallr.v1.GetUserResponse\"\x03\x90\x02\x01\x12M\n\tListUsers\x12\x1c.recallr.v1.ListUsersRequest\x1a\x1d.recallr.v1.ListUsersResponse\"\x03\x90\x02\x01\x12P\n\nUpdateUser\x12\x1d.recallr.v1.UpdateUserRequest\x1a\x1e.recallr.v1.UpdateUserResponse\"\x03\x90\x02\x00\x12P\n\nDeleteUser\x12\x1d.recallr.v1.DeleteUserRequest\x1a\x1e.recallr.v1.DeleteUserResponse\"\x03\x90\x02\x00\x12R\n\nExportUser\x12\x1d.recallr.v1.ExportUserRequest\x1a\x1e.recallr.v1.ExportUserResponse\"\x03\x90\x02\x01\x30\x01\x12R\n\nImportUser\x12\x1d.recallr.v1.ImportUserRequest\x1a\x1e.recallr.v1.ImportUserResponse\"\x03\x90\x02\x02(\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -44,26 +45,38 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_USERSERVICE'].methods_by_name['UpdateUser']._serialized_options = b'\220\002\000'
   _globals['_USERSERVICE'].methods_by_name['DeleteUser']._loaded_options = None
   _globals['_USERSERVICE'].methods_by_name['DeleteUser']._serialized_options = b'\220\002\000'
-  _globals['_CREATEUSERREQUEST']._serialized_start=132
-  _globals['_CREATEUSERREQUEST']._serialized_end=183
-  _globals['_CREATEUSERRESPONSE']._serialized_start=185
-  _globals['_CREATEUSERRESPONSE']._serialized_end=237
-  _globals['_GETUSERREQUEST']._serialized_start=239
-  _globals['_GETUSERREQUEST']._serialized_end=272
-  _globals['_GETUSERRESPONSE']._serialized_start=274
-  _globals['_GETUSERRESPONSE']._serialized_end=323
-  _globals['_LISTUSERSREQUEST']._serialized_start=325
-  _globals['_LISTUSERSREQUEST']._serialized_end=446
-  _globals['_LISTUSERSRESPONSE']._serialized_start=448
-  _globals['_LISTUSERSRESPONSE']._serialized_end=545
-  _globals['_UPDATEUSERREQUEST']._serialized_start=547
-  _globals['_UPDATEUSERREQUEST']._serialized_end=664
-  _globals['_UPDATEUSERRESPONSE']._serialized_start=666
-  _globals['_UPDATEUSERRESPONSE']._serialized_end=718
-  _globals['_DELETEUSERREQUEST']._serialized_start=720
-  _globals['_DELETEUSERREQUEST']._serialized_end=756
-  _globals['_DELETEUSERRESPONSE']._serialized_start=758
-  _globals['_DELETEUSERRESPONSE']._serialized_end=778
-  _globals['_USERSERVICE']._serialized_start=781
-  _globals['_USERSERVICE']._serialized_end=1192
+  _globals['_USERSERVICE'].methods_by_name['ExportUser']._loaded_options = None
+  _globals['_USERSERVICE'].methods_by_name['ExportUser']._serialized_options = b'\220\002\001'
+  _globals['_USERSERVICE'].methods_by_name['ImportUser']._loaded_options = None
+  _globals['_USERSERVICE'].methods_by_name['ImportUser']._serialized_options = b'\220\002\002'
+  _globals['_CREATEUSERREQUEST']._serialized_start=162
+  _globals['_CREATEUSERREQUEST']._serialized_end=213
+  _globals['_CREATEUSERRESPONSE']._serialized_start=215
+  _globals['_CREATEUSERRESPONSE']._serialized_end=267
+  _globals['_GETUSERREQUEST']._serialized_start=269
+  _globals['_GETUSERREQUEST']._serialized_end=302
+  _globals['_GETUSERRESPONSE']._serialized_start=304
+  _globals['_GETUSERRESPONSE']._serialized_end=353
+  _globals['_LISTUSERSREQUEST']._serialized_start=355
+  _globals['_LISTUSERSREQUEST']._serialized_end=476
+  _globals['_LISTUSERSRESPONSE']._serialized_start=478
+  _globals['_LISTUSERSRESPONSE']._serialized_end=575
+  _globals['_UPDATEUSERREQUEST']._serialized_start=577
+  _globals['_UPDATEUSERREQUEST']._serialized_end=694
+  _globals['_UPDATEUSERRESPONSE']._serialized_start=696
+  _globals['_UPDATEUSERRESPONSE']._serialized_end=748
+  _globals['_DELETEUSERREQUEST']._serialized_start=750
+  _globals['_DELETEUSERREQUEST']._serialized_end=786
+  _globals['_DELETEUSERRESPONSE']._serialized_start=788
+  _globals['_DELETEUSERRESPONSE']._serialized_end=808
+  _globals['_EXPORTUSERREQUEST']._serialized_start=810
+  _globals['_EXPORTUSERREQUEST']._serialized_end=846
+  _globals['_EXPORTUSERRESPONSE']._serialized_start=848
+  _globals['_EXPORTUSERRESPONSE']._serialized_end=915
+  _globals['_IMPORTUSERREQUEST']._serialized_start=917
+  _globals['_IMPORTUSERREQUEST']._serialized_end=1044
+  _globals['_IMPORTUSERRESPONSE']._serialized_start=1046
+  _globals['_IMPORTUSERRESPONSE']._serialized_end=1142
+  _globals['_USERSERVICE']._serialized_start=1145
+  _globals['_USERSERVICE']._serialized_end=1724
 # @@protoc_insertion_point(module_scope)

@@ -9,6 +9,7 @@ from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import message as _message
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf.internal import containers as _containers
+from recallr.v1 import user_export_pb2 as _user_export_pb2
 from recallr.v1 import user_pb2 as _user_pb2
 import builtins as _builtins
 import sys
@@ -286,3 +287,128 @@ class DeleteUserResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DeleteUserResponse: _TypeAlias = DeleteUserResponse  # noqa: Y015
+
+@_typing.final
+class ExportUserRequest(_message.Message):
+    """Request for ExportUser."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.str
+    """Required. The user to export."""
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExportUserRequest: _TypeAlias = ExportUserRequest  # noqa: Y015
+
+@_typing.final
+class ExportUserResponse(_message.Message):
+    """One batch of an ExportUser stream."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECORDS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def records(self) -> _containers.RepeatedCompositeFieldContainer[_user_export_pb2.UserExportRecord]:
+        """The next records of the export, in order; the first response starts
+        with the header and the user.
+        """
+
+    def __init__(
+        self,
+        *,
+        records: _abc.Iterable[_user_export_pb2.UserExportRecord] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["records", b"records"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExportUserResponse: _TypeAlias = ExportUserResponse  # noqa: Y015
+
+@_typing.final
+class ImportUserRequest(_message.Message):
+    """One message of an ImportUser stream."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECORDS_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    ASSIGN_NEW_IDS_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.str
+    """Optional. The user id to import as; empty keeps the exported one. Read
+    from the first message of the stream only, like the fields below.
+    """
+    assign_new_ids: _builtins.bool
+    """Give every session, message, memory, chain and merge conflict a new id,
+    with every reference rewritten to match: a copy of a user whose records
+    are still on this server (in the same or another project).
+    """
+    request_id: _builtins.str
+    """Optional idempotency key (AIP-155): a retry with the same key in the same
+    project returns the user the first call created.
+    """
+    @_builtins.property
+    def records(self) -> _containers.RepeatedCompositeFieldContainer[_user_export_pb2.UserExportRecord]:
+        """Required, 2 to 1,000,000 records over the whole stream. The next records
+        of the export, in the order ExportUser sent them: the header first, then
+        the user, then the rest. At most 4 MiB per stream message (the server's
+        receive limit).
+        """
+
+    def __init__(
+        self,
+        *,
+        records: _abc.Iterable[_user_export_pb2.UserExportRecord] | None = ...,
+        user_id: _builtins.str = ...,
+        assign_new_ids: _builtins.bool = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assign_new_ids", b"assign_new_ids", "records", b"records", "request_id", b"request_id", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImportUserRequest: _TypeAlias = ImportUserRequest  # noqa: Y015
+
+@_typing.final
+class ImportUserResponse(_message.Message):
+    """Response of ImportUser."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_FIELD_NUMBER: _builtins.int
+    COUNTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def user(self) -> _user_pb2.User:
+        """The created user."""
+
+    @_builtins.property
+    def counts(self) -> _user_export_pb2.UserDataCounts:
+        """How many records of each kind were imported."""
+
+    def __init__(
+        self,
+        *,
+        user: _user_pb2.User | None = ...,
+        counts: _user_export_pb2.UserDataCounts | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["counts", b"counts", "user", b"user"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["counts", b"counts", "user", b"user"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImportUserResponse: _TypeAlias = ImportUserResponse  # noqa: Y015

@@ -60,6 +60,16 @@ class UserServiceStub:
                 request_serializer=recallr_dot_v1_dot_user__service__pb2.DeleteUserRequest.SerializeToString,
                 response_deserializer=recallr_dot_v1_dot_user__service__pb2.DeleteUserResponse.FromString,
                 _registered_method=True)
+        self.ExportUser = channel.unary_stream(
+                '/recallr.v1.UserService/ExportUser',
+                request_serializer=recallr_dot_v1_dot_user__service__pb2.ExportUserRequest.SerializeToString,
+                response_deserializer=recallr_dot_v1_dot_user__service__pb2.ExportUserResponse.FromString,
+                _registered_method=True)
+        self.ImportUser = channel.stream_unary(
+                '/recallr.v1.UserService/ImportUser',
+                request_serializer=recallr_dot_v1_dot_user__service__pb2.ImportUserRequest.SerializeToString,
+                response_deserializer=recallr_dot_v1_dot_user__service__pb2.ImportUserResponse.FromString,
+                _registered_method=True)
 
 
 class UserServiceServicer:
@@ -106,6 +116,34 @@ class UserServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExportUser(self, request, context):
+        """Streams everything stored about a user, read from one consistent
+        snapshot, as the records of an export (recallr/v1/user_export.proto,
+        docs/export-format.md): the header, the user, then sessions, messages,
+        memory versions, memory links, merge conflicts and session summaries.
+        Each response carries a batch of records, at most 500.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ImportUser(self, request_iterator, context):
+        """Creates a user from an export that the client streams in, as one
+        transaction: every record is stored, or none (a record that fails
+        validation rejects the whole import). Ids, versions, dates, links,
+        conflicts and summaries are kept as exported. Ids are unique across a
+        server: an import whose ids are already in use there fails with
+        USER_ALREADY_EXISTS unless assign_new_ids is set. Idempotent when
+        request_id is set: a retry returns the user the first call created.
+        Fails with USER_ALREADY_EXISTS (the user id is taken in the project, or
+        the ids on the server), INVALID_CATEGORIES (memories name categories the
+        project lacks) or VALIDATION_FAILED (every offending field, for example
+        "records[7].message.session_id", counting records over the stream).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_UserServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -133,6 +171,16 @@ def add_UserServiceServicer_to_server(servicer, server):
                     servicer.DeleteUser,
                     request_deserializer=recallr_dot_v1_dot_user__service__pb2.DeleteUserRequest.FromString,
                     response_serializer=recallr_dot_v1_dot_user__service__pb2.DeleteUserResponse.SerializeToString,
+            ),
+            'ExportUser': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExportUser,
+                    request_deserializer=recallr_dot_v1_dot_user__service__pb2.ExportUserRequest.FromString,
+                    response_serializer=recallr_dot_v1_dot_user__service__pb2.ExportUserResponse.SerializeToString,
+            ),
+            'ImportUser': grpc.stream_unary_rpc_method_handler(
+                    servicer.ImportUser,
+                    request_deserializer=recallr_dot_v1_dot_user__service__pb2.ImportUserRequest.FromString,
+                    response_serializer=recallr_dot_v1_dot_user__service__pb2.ImportUserResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -271,6 +319,60 @@ class UserService:
             '/recallr.v1.UserService/DeleteUser',
             recallr_dot_v1_dot_user__service__pb2.DeleteUserRequest.SerializeToString,
             recallr_dot_v1_dot_user__service__pb2.DeleteUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/recallr.v1.UserService/ExportUser',
+            recallr_dot_v1_dot_user__service__pb2.ExportUserRequest.SerializeToString,
+            recallr_dot_v1_dot_user__service__pb2.ExportUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportUser(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/recallr.v1.UserService/ImportUser',
+            recallr_dot_v1_dot_user__service__pb2.ImportUserRequest.SerializeToString,
+            recallr_dot_v1_dot_user__service__pb2.ImportUserResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -51,6 +51,26 @@ class UserServiceStub:
     conflicts. Not retried: a repeat fails with USER_NOT_FOUND, or deletes a
     new user created under the same id in between.
     """
+    ExportUser: _grpc.UnaryStreamMultiCallable[_user_service_pb2.ExportUserRequest, _user_service_pb2.ExportUserResponse]
+    """Streams everything stored about a user, read from one consistent
+    snapshot, as the records of an export (recallr/v1/user_export.proto,
+    docs/export-format.md): the header, the user, then sessions, messages,
+    memory versions, memory links, merge conflicts and session summaries.
+    Each response carries a batch of records, at most 500.
+    """
+    ImportUser: _grpc.StreamUnaryMultiCallable[_user_service_pb2.ImportUserRequest, _user_service_pb2.ImportUserResponse]
+    """Creates a user from an export that the client streams in, as one
+    transaction: every record is stored, or none (a record that fails
+    validation rejects the whole import). Ids, versions, dates, links,
+    conflicts and summaries are kept as exported. Ids are unique across a
+    server: an import whose ids are already in use there fails with
+    USER_ALREADY_EXISTS unless assign_new_ids is set. Idempotent when
+    request_id is set: a retry returns the user the first call created.
+    Fails with USER_ALREADY_EXISTS (the user id is taken in the project, or
+    the ids on the server), INVALID_CATEGORIES (memories name categories the
+    project lacks) or VALIDATION_FAILED (every offending field, for example
+    "records[7].message.session_id", counting records over the stream).
+    """
 
 @_typing.type_check_only
 class UserServiceAsyncStub(UserServiceStub):
@@ -74,6 +94,26 @@ class UserServiceAsyncStub(UserServiceStub):
     """Deletes a user with all their sessions, messages, memories and merge
     conflicts. Not retried: a repeat fails with USER_NOT_FOUND, or deletes a
     new user created under the same id in between.
+    """
+    ExportUser: _aio.UnaryStreamMultiCallable[_user_service_pb2.ExportUserRequest, _user_service_pb2.ExportUserResponse]  # type: ignore[assignment]
+    """Streams everything stored about a user, read from one consistent
+    snapshot, as the records of an export (recallr/v1/user_export.proto,
+    docs/export-format.md): the header, the user, then sessions, messages,
+    memory versions, memory links, merge conflicts and session summaries.
+    Each response carries a batch of records, at most 500.
+    """
+    ImportUser: _aio.StreamUnaryMultiCallable[_user_service_pb2.ImportUserRequest, _user_service_pb2.ImportUserResponse]  # type: ignore[assignment]
+    """Creates a user from an export that the client streams in, as one
+    transaction: every record is stored, or none (a record that fails
+    validation rejects the whole import). Ids, versions, dates, links,
+    conflicts and summaries are kept as exported. Ids are unique across a
+    server: an import whose ids are already in use there fails with
+    USER_ALREADY_EXISTS unless assign_new_ids is set. Idempotent when
+    request_id is set: a retry returns the user the first call created.
+    Fails with USER_ALREADY_EXISTS (the user id is taken in the project, or
+    the ids on the server), INVALID_CATEGORIES (memories name categories the
+    project lacks) or VALIDATION_FAILED (every offending field, for example
+    "records[7].message.session_id", counting records over the stream).
     """
 
 class UserServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -125,6 +165,38 @@ class UserServiceServicer(metaclass=_abc_1.ABCMeta):
         """Deletes a user with all their sessions, messages, memories and merge
         conflicts. Not retried: a repeat fails with USER_NOT_FOUND, or deletes a
         new user created under the same id in between.
+        """
+
+    @_abc_1.abstractmethod
+    def ExportUser(
+        self,
+        request: _user_service_pb2.ExportUserRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_user_service_pb2.ExportUserResponse], _abc.AsyncIterator[_user_service_pb2.ExportUserResponse]]:
+        """Streams everything stored about a user, read from one consistent
+        snapshot, as the records of an export (recallr/v1/user_export.proto,
+        docs/export-format.md): the header, the user, then sessions, messages,
+        memory versions, memory links, merge conflicts and session summaries.
+        Each response carries a batch of records, at most 500.
+        """
+
+    @_abc_1.abstractmethod
+    def ImportUser(
+        self,
+        request_iterator: _MaybeAsyncIterator[_user_service_pb2.ImportUserRequest],
+        context: _ServicerContext,
+    ) -> _typing.Union[_user_service_pb2.ImportUserResponse, _abc.Awaitable[_user_service_pb2.ImportUserResponse]]:
+        """Creates a user from an export that the client streams in, as one
+        transaction: every record is stored, or none (a record that fails
+        validation rejects the whole import). Ids, versions, dates, links,
+        conflicts and summaries are kept as exported. Ids are unique across a
+        server: an import whose ids are already in use there fails with
+        USER_ALREADY_EXISTS unless assign_new_ids is set. Idempotent when
+        request_id is set: a retry returns the user the first call created.
+        Fails with USER_ALREADY_EXISTS (the user id is taken in the project, or
+        the ids on the server), INVALID_CATEGORIES (memories name categories the
+        project lacks) or VALIDATION_FAILED (every offending field, for example
+        "records[7].message.session_id", counting records over the stream).
         """
 
 def add_UserServiceServicer_to_server(servicer: UserServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -33,7 +33,8 @@ export declare type Context = Message<"recallr.v1.Context"> & {
   recallStrategyUsed: RecallStrategy;
 
   /**
-   * What contributed, when include_metadata_ids was set.
+   * How it was found: the searches always, and what contributed (the id
+   * lists) when include_metadata_ids was set.
    *
    * @generated from field: recallr.v1.ContextMetadata metadata = 3;
    */
@@ -93,6 +94,14 @@ export declare type ContextMetadata = Message<"recallr.v1.ContextMetadata"> & {
    * @generated from field: repeated recallr.v1.DateRange date_filters = 6;
    */
   dateFilters: DateRange[];
+
+  /**
+   * What AGENTIC's reviews of its search rounds decided; empty for the other
+   * strategies.
+   *
+   * @generated from field: string agent_reasoning = 7;
+   */
+  agentReasoning: string;
 };
 
 /**

@@ -101,6 +101,14 @@ export declare type MergeConflict = Message<"recallr.v1.MergeConflict"> & {
    * @generated from field: string failure_reason = 12;
    */
   failureReason: string;
+
+  /**
+   * Output only. The memory versions the resolution created, in full (their ids
+   * are new_memory_ids); a version deleted since is left out.
+   *
+   * @generated from field: repeated recallr.v1.MergeConflictNewMemory new_memories = 13;
+   */
+  newMemories: MergeConflictNewMemory[];
 };
 
 /**
@@ -108,6 +116,54 @@ export declare type MergeConflict = Message<"recallr.v1.MergeConflict"> & {
  * Use `create(MergeConflictSchema)` to create a new message.
  */
 export declare const MergeConflictSchema: GenMessage<MergeConflict>;
+
+/**
+ * MergeConflictNewMemory is a memory version a merge conflict's resolution created.
+ *
+ * @generated from message recallr.v1.MergeConflictNewMemory
+ */
+export declare type MergeConflictNewMemory = Message<"recallr.v1.MergeConflictNewMemory"> & {
+  /**
+   * The version's id.
+   *
+   * @generated from field: string memory_id = 1;
+   */
+  memoryId: string;
+
+  /**
+   * Its content.
+   *
+   * @generated from field: string content = 2;
+   */
+  content: string;
+
+  /**
+   * When the remembered event began, if known.
+   *
+   * @generated from field: google.protobuf.Timestamp event_start_time = 3;
+   */
+  eventStartTime?: Timestamp | undefined;
+
+  /**
+   * When the remembered event ended (exclusive), if known.
+   *
+   * @generated from field: google.protobuf.Timestamp event_end_time = 4;
+   */
+  eventEndTime?: Timestamp | undefined;
+
+  /**
+   * When the version was recorded.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 5;
+   */
+  createTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message recallr.v1.MergeConflictNewMemory.
+ * Use `create(MergeConflictNewMemorySchema)` to create a new message.
+ */
+export declare const MergeConflictNewMemorySchema: GenMessage<MergeConflictNewMemory>;
 
 /**
  * ConflictingMemory is an existing memory a merge conflict concerns.
@@ -135,6 +191,28 @@ export declare type ConflictingMemory = Message<"recallr.v1.ConflictingMemory"> 
    * @generated from field: string reason = 3;
    */
   reason: string;
+
+  /**
+   * When the remembered event began, if known (unset, too, for a memory deleted
+   * since the conflict was raised).
+   *
+   * @generated from field: google.protobuf.Timestamp event_start_time = 4;
+   */
+  eventStartTime?: Timestamp | undefined;
+
+  /**
+   * When the remembered event ended (exclusive), if known.
+   *
+   * @generated from field: google.protobuf.Timestamp event_end_time = 5;
+   */
+  eventEndTime?: Timestamp | undefined;
+
+  /**
+   * When the memory was recorded; unset for a memory deleted since.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 6;
+   */
+  createTime?: Timestamp | undefined;
 };
 
 /**

@@ -112,7 +112,8 @@ export declare type Message = Message$1<"recallr.v1.Message"> & {
   content: string;
 
   /**
-   * Output only. When the message was added.
+   * When the message was written. Output only, except that ImportSession and
+   * AddMessages read it (historical conversations).
    *
    * @generated from field: google.protobuf.Timestamp create_time = 5;
    */

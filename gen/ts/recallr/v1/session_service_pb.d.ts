@@ -594,6 +594,154 @@ export declare type TailMessagesResponse = Message<"recallr.v1.TailMessagesRespo
 export declare const TailMessagesResponseSchema: GenMessage<TailMessagesResponse>;
 
 /**
+ * Request for ImportSession.
+ *
+ * @generated from message recallr.v1.ImportSessionRequest
+ */
+export declare type ImportSessionRequest = Message<"recallr.v1.ImportSessionRequest"> & {
+  /**
+   * Required. The user the session belongs to.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * Required. The session to create: metadata, create_time (optional: when
+   * the conversation began; processing treats it as "now"; default the time
+   * of the call) and auto_process_after_seconds are read.
+   *
+   * @generated from field: recallr.v1.Session session = 2;
+   */
+  session?: Session | undefined;
+
+  /**
+   * The conversation's messages, oldest first, 0 to 10,000 (and at most
+   * 4 MiB for the whole request, the server's receive limit): role and
+   * content are required, create_time is optional (default the session's
+   * create_time); message_id and session_id are ignored.
+   *
+   * @generated from field: repeated recallr.v1.Message messages = 3;
+   */
+  messages: Message$1[];
+
+  /**
+   * Queue the session for processing in the same transaction; the response
+   * then shows it PROCESSING.
+   *
+   * @generated from field: bool process = 4;
+   */
+  process: boolean;
+
+  /**
+   * Optional idempotency key (AIP-155), shared with CreateSession: a retry
+   * with the same key for the same user returns the session the first call
+   * created.
+   *
+   * @generated from field: string request_id = 5;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message recallr.v1.ImportSessionRequest.
+ * Use `create(ImportSessionRequestSchema)` to create a new message.
+ */
+export declare const ImportSessionRequestSchema: GenMessage<ImportSessionRequest>;
+
+/**
+ * Response of ImportSession.
+ *
+ * @generated from message recallr.v1.ImportSessionResponse
+ */
+export declare type ImportSessionResponse = Message<"recallr.v1.ImportSessionResponse"> & {
+  /**
+   * The created session.
+   *
+   * @generated from field: recallr.v1.Session session = 1;
+   */
+  session?: Session | undefined;
+
+  /**
+   * The ids of the added messages, in the order given.
+   *
+   * @generated from field: repeated string message_ids = 2;
+   */
+  messageIds: string[];
+};
+
+/**
+ * Describes the message recallr.v1.ImportSessionResponse.
+ * Use `create(ImportSessionResponseSchema)` to create a new message.
+ */
+export declare const ImportSessionResponseSchema: GenMessage<ImportSessionResponse>;
+
+/**
+ * Request for AddMessages.
+ *
+ * @generated from message recallr.v1.AddMessagesRequest
+ */
+export declare type AddMessagesRequest = Message<"recallr.v1.AddMessagesRequest"> & {
+  /**
+   * Required. The user the session belongs to.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * Required. The session's id.
+   *
+   * @generated from field: string session_id = 2;
+   */
+  sessionId: string;
+
+  /**
+   * Required. The messages, oldest first, 1 to 10,000 (and at most 4 MiB for
+   * the whole request, the server's receive limit): role and content are
+   * required, create_time is optional (default the time of the call);
+   * message_id and session_id are ignored.
+   *
+   * @generated from field: repeated recallr.v1.Message messages = 3;
+   */
+  messages: Message$1[];
+
+  /**
+   * Optional idempotency key (AIP-155): a retry with the same key for the
+   * same session returns the messages the first call added.
+   *
+   * @generated from field: string request_id = 4;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message recallr.v1.AddMessagesRequest.
+ * Use `create(AddMessagesRequestSchema)` to create a new message.
+ */
+export declare const AddMessagesRequestSchema: GenMessage<AddMessagesRequest>;
+
+/**
+ * Response of AddMessages.
+ *
+ * @generated from message recallr.v1.AddMessagesResponse
+ */
+export declare type AddMessagesResponse = Message<"recallr.v1.AddMessagesResponse"> & {
+  /**
+   * The added messages, in the order given.
+   *
+   * @generated from field: repeated recallr.v1.Message messages = 1;
+   */
+  messages: Message$1[];
+};
+
+/**
+ * Describes the message recallr.v1.AddMessagesResponse.
+ * Use `create(AddMessagesResponseSchema)` to create a new message.
+ */
+export declare const AddMessagesResponseSchema: GenMessage<AddMessagesResponse>;
+
+/**
  * SessionService manages a user's sessions and their messages.
  *
  * @generated from service recallr.v1.SessionService
@@ -705,6 +853,37 @@ export declare const SessionService: GenService<{
     methodKind: "server_streaming";
     input: typeof TailMessagesRequestSchema;
     output: typeof TailMessagesResponseSchema;
+  },
+  /**
+   * Adds a whole conversation in one call: a session (with its historical
+   * create_time) and its messages (each with its own timestamp), in one
+   * transaction: all of it is stored, or nothing. With `process` the session
+   * is queued for processing in the same transaction. Idempotent when
+   * request_id is set: a repeat returns the session the first call created.
+   * Fails with USER_NOT_FOUND or VALIDATION_FAILED (every offending field,
+   * for example "messages[3].content").
+   *
+   * @generated from rpc recallr.v1.SessionService.ImportSession
+   */
+  importSession: {
+    methodKind: "unary";
+    input: typeof ImportSessionRequestSchema;
+    output: typeof ImportSessionResponseSchema;
+  },
+  /**
+   * Adds a batch of messages to a PENDING session, in order, in one
+   * transaction: all of them are added, or none. Idempotent when request_id
+   * is set: a repeat returns the messages the first call added. Fails with
+   * USER_NOT_FOUND, SESSION_NOT_FOUND, INVALID_SESSION_STATE or
+   * VALIDATION_FAILED (every offending field, for example
+   * "messages[3].role").
+   *
+   * @generated from rpc recallr.v1.SessionService.AddMessages
+   */
+  addMessages: {
+    methodKind: "unary";
+    input: typeof AddMessagesRequestSchema;
+    output: typeof AddMessagesResponseSchema;
   },
 }>;
 

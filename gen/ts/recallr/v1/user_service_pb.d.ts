@@ -6,6 +6,7 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import type { JsonObject, Message } from "@bufbuild/protobuf";
 import type { User } from "./user_pb.js";
 import type { FieldMask } from "@bufbuild/protobuf/wkt";
+import type { UserDataCounts, UserExportRecord } from "./user_export_pb.js";
 
 /**
  * Describes the file recallr/v1/user_service.proto.
@@ -260,6 +261,122 @@ export declare type DeleteUserResponse = Message<"recallr.v1.DeleteUserResponse"
 export declare const DeleteUserResponseSchema: GenMessage<DeleteUserResponse>;
 
 /**
+ * Request for ExportUser.
+ *
+ * @generated from message recallr.v1.ExportUserRequest
+ */
+export declare type ExportUserRequest = Message<"recallr.v1.ExportUserRequest"> & {
+  /**
+   * Required. The user to export.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+};
+
+/**
+ * Describes the message recallr.v1.ExportUserRequest.
+ * Use `create(ExportUserRequestSchema)` to create a new message.
+ */
+export declare const ExportUserRequestSchema: GenMessage<ExportUserRequest>;
+
+/**
+ * One batch of an ExportUser stream.
+ *
+ * @generated from message recallr.v1.ExportUserResponse
+ */
+export declare type ExportUserResponse = Message<"recallr.v1.ExportUserResponse"> & {
+  /**
+   * The next records of the export, in order; the first response starts
+   * with the header and the user.
+   *
+   * @generated from field: repeated recallr.v1.UserExportRecord records = 1;
+   */
+  records: UserExportRecord[];
+};
+
+/**
+ * Describes the message recallr.v1.ExportUserResponse.
+ * Use `create(ExportUserResponseSchema)` to create a new message.
+ */
+export declare const ExportUserResponseSchema: GenMessage<ExportUserResponse>;
+
+/**
+ * One message of an ImportUser stream.
+ *
+ * @generated from message recallr.v1.ImportUserRequest
+ */
+export declare type ImportUserRequest = Message<"recallr.v1.ImportUserRequest"> & {
+  /**
+   * Required, 2 to 1,000,000 records over the whole stream. The next records
+   * of the export, in the order ExportUser sent them: the header first, then
+   * the user, then the rest. At most 4 MiB per stream message (the server's
+   * receive limit).
+   *
+   * @generated from field: repeated recallr.v1.UserExportRecord records = 1;
+   */
+  records: UserExportRecord[];
+
+  /**
+   * Optional. The user id to import as; empty keeps the exported one. Read
+   * from the first message of the stream only, like the fields below.
+   *
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * Give every session, message, memory, chain and merge conflict a new id,
+   * with every reference rewritten to match: a copy of a user whose records
+   * are still on this server (in the same or another project).
+   *
+   * @generated from field: bool assign_new_ids = 3;
+   */
+  assignNewIds: boolean;
+
+  /**
+   * Optional idempotency key (AIP-155): a retry with the same key in the same
+   * project returns the user the first call created.
+   *
+   * @generated from field: string request_id = 4;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message recallr.v1.ImportUserRequest.
+ * Use `create(ImportUserRequestSchema)` to create a new message.
+ */
+export declare const ImportUserRequestSchema: GenMessage<ImportUserRequest>;
+
+/**
+ * Response of ImportUser.
+ *
+ * @generated from message recallr.v1.ImportUserResponse
+ */
+export declare type ImportUserResponse = Message<"recallr.v1.ImportUserResponse"> & {
+  /**
+   * The created user.
+   *
+   * @generated from field: recallr.v1.User user = 1;
+   */
+  user?: User | undefined;
+
+  /**
+   * How many records of each kind were imported.
+   *
+   * @generated from field: recallr.v1.UserDataCounts counts = 2;
+   */
+  counts?: UserDataCounts | undefined;
+};
+
+/**
+ * Describes the message recallr.v1.ImportUserResponse.
+ * Use `create(ImportUserResponseSchema)` to create a new message.
+ */
+export declare const ImportUserResponseSchema: GenMessage<ImportUserResponse>;
+
+/**
  * UserService manages the users of a project.
  *
  * @generated from service recallr.v1.UserService
@@ -319,6 +436,40 @@ export declare const UserService: GenService<{
     methodKind: "unary";
     input: typeof DeleteUserRequestSchema;
     output: typeof DeleteUserResponseSchema;
+  },
+  /**
+   * Streams everything stored about a user, read from one consistent
+   * snapshot, as the records of an export (recallr/v1/user_export.proto,
+   * docs/export-format.md): the header, the user, then sessions, messages,
+   * memory versions, memory links, merge conflicts and session summaries.
+   * Each response carries a batch of records, at most 500.
+   *
+   * @generated from rpc recallr.v1.UserService.ExportUser
+   */
+  exportUser: {
+    methodKind: "server_streaming";
+    input: typeof ExportUserRequestSchema;
+    output: typeof ExportUserResponseSchema;
+  },
+  /**
+   * Creates a user from an export that the client streams in, as one
+   * transaction: every record is stored, or none (a record that fails
+   * validation rejects the whole import). Ids, versions, dates, links,
+   * conflicts and summaries are kept as exported. Ids are unique across a
+   * server: an import whose ids are already in use there fails with
+   * USER_ALREADY_EXISTS unless assign_new_ids is set. Idempotent when
+   * request_id is set: a retry returns the user the first call created.
+   * Fails with USER_ALREADY_EXISTS (the user id is taken in the project, or
+   * the ids on the server), INVALID_CATEGORIES (memories name categories the
+   * project lacks) or VALIDATION_FAILED (every offending field, for example
+   * "records[7].message.session_id", counting records over the stream).
+   *
+   * @generated from rpc recallr.v1.UserService.ImportUser
+   */
+  importUser: {
+    methodKind: "client_streaming";
+    input: typeof ImportUserRequestSchema;
+    output: typeof ImportUserResponseSchema;
   },
 }>;
 

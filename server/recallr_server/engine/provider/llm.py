@@ -13,13 +13,14 @@ a partial plan.
 from __future__ import annotations
 
 import email.utils
+import enum
 import json
 import logging
 import os
 import re
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
@@ -29,7 +30,19 @@ from typing import Any, Protocol, Self, final
 import httpx
 import numpy as np
 
+from recallr_server import metrics
 from recallr_server.engine.embeddings import Matrix
+from recallr_server.engine.provider.breaker import (
+    DEFAULT_BREAKER_COOLDOWN_SECONDS,
+    DEFAULT_BREAKER_FAILURES,
+    CircuitBreaker,
+)
+from recallr_server.engine.provider.formats import (
+    FORMATS,
+    FormatMemory,
+    ResponseFormat,
+    refuses_format,
+)
 from recallr_server.engine.vectors import unit_rows as _normalise
 
 log = logging.getLogger("recallr.llm")
@@ -51,6 +64,23 @@ class LLMError(Exception):
 
     The message never contains the API key.
     """
+
+
+class CircuitOpen(LLMError):
+    """The chat model was not asked: its server failed the last requests (see llm_breaker)."""
+
+
+class FormatRefused(LLMError):
+    """The server refused the request's response format; a simpler form may still work."""
+
+
+class ModelFallback(enum.StrEnum):
+    """What processing does with a session when the chat model gives no usable answer."""
+
+    # The job fails (and is retried); after its last attempt the session is FAILED.
+    FAIL = "fail"
+    # The session is processed by the local engine instead, which the session records.
+    LOCAL = "local"
 
 
 # --- Settings ----------------------------------------------------------------------------------
@@ -93,13 +123,53 @@ def _provider_env(env: Mapping[str, str] | None, prefix: str) -> dict[str, Any] 
 
 @dataclass(frozen=True, kw_only=True)
 class LLMSettings(_ProviderSettings):
-    """Where the chat model is. `repr()` leaves out the API key."""
+    """Where the chat model is, and what to do when it fails. `repr()` leaves out the API key.
+
+    After `breaker_failures` consecutive failed requests (0: never) the model is not asked
+    for `breaker_cooldown_seconds`; `fallback` is the policy for a session whose model
+    answers stay unusable.
+    """
+
+    breaker_failures: int = DEFAULT_BREAKER_FAILURES
+    breaker_cooldown_seconds: float = DEFAULT_BREAKER_COOLDOWN_SECONDS
+    fallback: ModelFallback = ModelFallback.FAIL
+    # Sent as `max_tokens` when set: a small model can repeat itself until its context is
+    # full, which on a CPU takes minutes. OpenAI's reasoning models refuse the field.
+    max_tokens: int | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.max_tokens is not None and self.max_tokens <= 0:
+            raise ValueError("max_tokens must be positive")
+        if self.breaker_failures < 0:
+            raise ValueError("breaker_failures must be 0 (no breaker) or more")
+        if not self.breaker_cooldown_seconds > 0:
+            raise ValueError("breaker_cooldown_seconds must be positive")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> LLMSettings | None:
         """From `RECALLR_LLM_*`; None (use the local extractor) without a base URL."""
         common = _provider_env(env, "RECALLR_LLM_")
-        return None if common is None else cls(**common)
+        if common is None:
+            return None
+        values = os.environ if env is None else env
+        failures = values.get("RECALLR_LLM_BREAKER_FAILURES", "").strip()
+        cooldown = values.get("RECALLR_LLM_BREAKER_COOLDOWN_SECONDS", "").strip()
+        max_tokens = values.get("RECALLR_LLM_MAX_TOKENS", "").strip()
+        fallback = values.get("RECALLR_LLM_FALLBACK", "").strip().lower()
+        if fallback and fallback not in set(ModelFallback):
+            raise ValueError(
+                f"RECALLR_LLM_FALLBACK must be one of {', '.join(ModelFallback)}, not {fallback!r}"
+            )
+        return cls(
+            **common,
+            breaker_failures=int(failures) if failures else DEFAULT_BREAKER_FAILURES,
+            breaker_cooldown_seconds=(
+                float(cooldown) if cooldown else DEFAULT_BREAKER_COOLDOWN_SECONDS
+            ),
+            fallback=ModelFallback(fallback) if fallback else ModelFallback.FAIL,
+            max_tokens=int(max_tokens) if max_tokens else None,
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -151,7 +221,11 @@ class _Endpoint:
     def close(self) -> None:
         self._client.close()
 
-    def post(self, path: str, body: JsonObject) -> JsonObject:
+    def post(
+        self, path: str, body: JsonObject, *, refused: Callable[[int, str], bool] | None = None
+    ) -> JsonObject:
+        """The provider's JSON answer. An error answer for which `refused(status, body)`
+        holds raises `FormatRefused` at once, neither retried nor an error of its own."""
         problem = ""
         for attempt in range(1, self._max_attempts + 1):
             wait = self._backoff_seconds * 2 ** (attempt - 1)
@@ -160,6 +234,14 @@ class _Endpoint:
             except httpx.TransportError as error:
                 problem = f"{type(error).__name__}: {error}"
             else:
+                if (
+                    response.is_error
+                    and refused is not None
+                    and refused(response.status_code, response.text)
+                ):
+                    raise FormatRefused(
+                        self._redact(f"HTTP {response.status_code}: {_error_detail(response)}")
+                    )
                 if response.status_code == 429 or response.status_code >= 500:
                     problem = f"HTTP {response.status_code}: {_error_detail(response)}"
                     wait = max(wait, _retry_after(response))
@@ -287,9 +369,22 @@ class Prompt:
 class ChatModel(Protocol):
     """Answers a prompt with one JSON object that matches a schema."""
 
+    @property
+    def extractor(self) -> str:
+        """What a session processed with this model records as its extractor."""
+        ...
+
+    @property
+    def fallback(self) -> ModelFallback:
+        """The operator's policy for a session this model gives no usable answer for."""
+        ...
+
     def complete_json(
         self, prompt: Prompt, variables: Mapping[str, str], schema: JsonObject
-    ) -> JsonObject: ...
+    ) -> JsonObject:
+        """The answer, valid against `schema`; `LLMError` (`CircuitOpen` when the model
+        was not even asked) when there is none."""
+        ...
 
 
 _RETRY_NOTE = (
@@ -322,6 +417,8 @@ class _EndpointClient:
 class OpenAICompatibleChat(_EndpointClient):
     """A chat model behind `POST {base_url}/chat/completions`, asked for schema-bound JSON.
 
+    The response format is the first of `ResponseFormat` the server takes, learned once per
+    process in `formats`; a circuit breaker stops asking a server that keeps failing.
     Safe to share between threads.
     """
 
@@ -331,12 +428,34 @@ class OpenAICompatibleChat(_EndpointClient):
         *,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         backoff_seconds: float = DEFAULT_BACKOFF_SECONDS,
+        formats: FormatMemory = FORMATS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._base_url = settings.base_url
         self._model = settings.model
+        self._fallback = settings.fallback
+        self._limit: JsonObject = (
+            {} if settings.max_tokens is None else {"max_tokens": settings.max_tokens}
+        )
         self._max_attempts = max_attempts
         self._endpoint = _Endpoint(
             settings, max_attempts=max_attempts, backoff_seconds=backoff_seconds
         )
+        self._formats = formats
+        self._breaker = CircuitBreaker(
+            settings.breaker_failures,
+            settings.breaker_cooldown_seconds,
+            clock=clock,
+            on_change=metrics.set_llm_circuit_open,
+        )
+
+    @property
+    def extractor(self) -> str:
+        return f"model:{self._model}"
+
+    @property
+    def fallback(self) -> ModelFallback:
+        return self._fallback
 
     def complete_json(
         self, prompt: Prompt, variables: Mapping[str, str], schema: JsonObject
@@ -345,25 +464,14 @@ class OpenAICompatibleChat(_EndpointClient):
 
         An answer that cannot be repaired is asked for again (at most `max_attempts` times
         in all), showing the model what was wrong; HTTP failures are retried separately.
-        Raises `LLMError` when no valid answer comes.
+        Raises `LLMError` when no valid answer comes, `CircuitOpen` without asking while
+        the server is held to be failing.
         """
         request = prompt.render(variables)
         messages = request
         problem = ""
         for attempt in range(1, self._max_attempts + 1):
-            reply = self._endpoint.post(
-                "/chat/completions",
-                {
-                    "model": self._model,
-                    "messages": messages,
-                    "temperature": 0,
-                    "response_format": {
-                        "type": "json_schema",
-                        "json_schema": {"name": prompt.name, "schema": schema, "strict": True},
-                    },
-                },
-            )
-            text = _reply_text(reply)
+            text = _reply_text(self._complete(prompt.name, messages, schema))
             try:
                 return parse_json_reply(text, schema)
             except InvalidOutput as error:
@@ -385,6 +493,59 @@ class OpenAICompatibleChat(_EndpointClient):
             f"{prompt.name}.v{prompt.version}: no usable reply in {self._max_attempts} "
             f"attempts; last: {problem}"
         )
+
+    def _complete(
+        self, name: str, messages: Sequence[dict[str, str]], schema: JsonObject
+    ) -> JsonObject:
+        """One chat completion, in the first response format the server takes."""
+        form = self._formats.form(self._base_url, self._model)
+        refused: dict[str, str] = {}
+        while True:
+            body = {
+                "model": self._model,
+                "messages": form.messages(messages, schema),
+                "temperature": 0,
+                **self._limit,
+                **form.request_fields(name, schema),
+            }
+            simpler = form.simpler
+            try:
+                reply = self._post(form, body, refusable=simpler is not None)
+            except FormatRefused as refusal:
+                assert simpler is not None, "only a form with a simpler one is refusable"
+                refused[form] = str(refusal)
+                form = simpler
+                continue
+            if refused:
+                self._formats.learn(self._base_url, self._model, form, refused)
+            return reply
+
+    def _post(self, form: ResponseFormat, body: JsonObject, *, refusable: bool) -> JsonObject:
+        """POSTs through the breaker, counting the request by its format and outcome.
+
+        `refusable`: a refusal of the format raises `FormatRefused`, else it is an error.
+        """
+        refusal = self._breaker.admit()
+        if refusal is not None:
+            raise CircuitOpen(refusal)
+        try:
+            reply = self._endpoint.post(
+                "/chat/completions", body, refused=refuses_format if refusable else None
+            )
+        except FormatRefused:
+            self._breaker.succeeded()  # the server answered
+            metrics.llm_chat_request(form, "refused")
+            raise
+        except LLMError as error:
+            self._breaker.failed(str(error))
+            metrics.llm_chat_request(form, "failed")
+            raise
+        except BaseException:
+            self._breaker.abandoned()
+            raise
+        self._breaker.succeeded()
+        metrics.llm_chat_request(form, "ok")
+        return reply
 
 
 def _reply_text(reply: JsonObject) -> str:

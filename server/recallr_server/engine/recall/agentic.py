@@ -85,6 +85,8 @@ class Found:
     # The entries of `recalled.memories`, in the same order.
     memories: list[MemoryEntry]
     session_times: dict[str, datetime]
+    # What the reviews of AGENTIC's rounds decided, a line per round; empty otherwise.
+    reasoning: str = ""
 
 
 # ("memory", version id) or ("message", message id).
@@ -116,6 +118,7 @@ class AgenticSearch:
         self._listed: list[Key] = []
         self._relevant: list[Key] | None = None
         self._reviewed: set[Key] = set()
+        self._reasoning: list[str] = []
 
     @property
     def searched(self) -> list[str]:
@@ -151,11 +154,28 @@ class AgenticSearch:
 
     def judge(self, review: SearchReview) -> None:
         """Takes the review of the latest listing: the items it names come first."""
+        kept = (
+            f"kept {len(review.relevant)} of the {len(self._listed)} items found and"
+            if review.relevant
+            else f"kept all {len(self._listed)} items found and"
+        )
+        then = (
+            "asked to search next for: " + "; ".join(review.queries)
+            if review.queries
+            else "ended the search."
+        )
+        self._reasoning.append(f"Round {len(self._plans)}: the review {kept} {then}")
         if review.relevant:
             self._relevant = [self._listed[number - 1] for number in review.relevant]
             self._reviewed = set(self._listed)
         else:
             self._relevant, self._reviewed = None, set()
+
+    def unreviewed(self) -> None:
+        """Notes that the latest round had no review: what it found is kept as it is."""
+        self._reasoning.append(
+            f"Round {len(self._plans)}: no review from the model; kept what was found."
+        )
 
     def next_plan(self, review: SearchReview) -> QueryPlan | None:
         """The next round's plan, or None when the review asks for nothing new."""
@@ -210,6 +230,7 @@ class AgenticSearch:
             Recalled(memories, messages, summaries, self._merged_plan()),
             entries,
             dict(self._session_times),
+            "\n".join(self._reasoning),
         )
 
     def _order(self) -> list[Key]:

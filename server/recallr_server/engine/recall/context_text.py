@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
+from recallr_server.domain.context import system_prompt
 from recallr_server.engine.recall.index import MemoryDoc
 from recallr_server.engine.temporal import describe_span
 from recallr_server.store import models
@@ -31,13 +32,6 @@ MAX_TEXT_CHARS = 2_000
 MAX_VERSIONS_SHOWN = 5
 MAX_CONNECTED_SHOWN = 3
 
-SYSTEM_PROMPT = """\
-You are an assistant with a long-term memory of this user, provided by Recallr. Below is \
-what earlier conversations left: memories (facts about the user, each with when it \
-happened and when it was recorded; earlier versions show how a fact changed and why), \
-summaries of past sessions, and excerpts of past messages. Rely on the current version of \
-a fact, use the dates to reason about time, and say so when this context does not answer \
-a question instead of guessing. Times are in {zone}."""
 
 _EXPIRATION_REASONS = {
     models.ExpirationReason.MERGE_CONFLICT: "replaced when a merge conflict was resolved",
@@ -120,7 +114,7 @@ def render(
         return True
 
     if include_system_prompt:
-        take(SYSTEM_PROMPT.format(zone=zone.key) + "\n")
+        take(system_prompt(zone.key) + "\n")
     for title, blocks in sections:
         if not blocks or not take(f"## {title}"):
             continue

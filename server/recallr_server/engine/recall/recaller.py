@@ -127,6 +127,7 @@ class ContextRecaller:
             recalled.plan.queries,
             recalled.plan.keywords,
             recalled.plan.date_filters,
+            found.reasoning,
         )
 
     async def _understand(
@@ -265,6 +266,7 @@ class ContextRecaller:
                 review = await _ask(review_call, deadline)
             except MODEL_FAILURES as error:
                 log.warning("recall: no review of round %d: %s", number, _reason(error))
+                rounds.unreviewed()
                 yield Progress(
                     "model_fallback",
                     f"The language model could not review round {number} "
