@@ -560,7 +560,8 @@ def recallr_client(
                 f"sqlite:///{database}",
                 in_process_workers=1,
                 worker_processes=0,
-                extra_env={"RECALLR_METRICS_LISTEN": listen},
+                # One serving process: the server clock reads one process's metrics.
+                extra_env={"RECALLR_METRICS_LISTEN": listen, "RECALLR_PROCESSES": "1"},
             ) as (target, _),
             RecallrAI(api_key=API_KEY, project_id=PROJECT_ID, target=target, timeout=60) as client,
         ):
