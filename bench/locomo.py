@@ -39,13 +39,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 from tokenizers import Tokenizer
 
-from bench.locomo_data import Conversation, conversations
+from bench.locomo_data import LABELLED, PLAIN, SPLITS, Conversation, Transcript, conversations
 from bench.locomo_ingest import ingest, process
 from bench.server_process import API_KEY, PROJECT_ID, free_port, running_server
 from recallr_server.domain.context import MAX_TOP_K
@@ -262,9 +262,11 @@ def timed(latencies: Latencies, clock: ServerClock, method: str, call: Callable[
     return result
 
 
-def message_turns(client: RecallrAI, conversation: Conversation) -> dict[str, str]:
+def message_turns(
+    client: RecallrAI, conversation: Conversation, transcript: Transcript
+) -> dict[str, str]:
     """message id -> dia id, read back through `get_messages` and checked turn by turn."""
-    user = client.get_user(conversation.sample_id)
+    user = client.get_user(transcript.user_id(conversation))
     listed: list[Session] = []
     while True:
         page = user.list_sessions(offset=len(listed), limit=200)
@@ -294,7 +296,7 @@ def message_turns(client: RecallrAI, conversation: Conversation) -> dict[str, st
             if not page_of.has_more:
                 break
         contents = [message.content for message in messages]
-        if contents != [turn.text for turn in locomo.turns]:
+        if contents != [transcript.content(turn) for turn in locomo.turns]:
             raise RuntimeError(f"{conversation.sample_id} session {locomo.number} differs")
         mapping.update(
             (message.message_id, turn.dia_id)
@@ -321,12 +323,57 @@ class MemorySources:
         return self._cache[memory_id]
 
 
+@dataclass(frozen=True)
+class CallStyle:
+    """How the benchmark asks for a context of k items.
+
+    The benchmark's own call gives `max_top_k` = k, guarantees `memory_share` of it to
+    memories and sets no memory threshold, so that k items compete for k places. The
+    client's defaults give only `min_top_k` = k // 2 and `max_top_k` = k, as an
+    application would (at k = 10: min_top_k=5, max_top_k=10), leaving the strategy and
+    both thresholds to the client; `zero_thresholds` is that call with both thresholds 0.
+    """
+
+    strategy: RecallStrategy | None = RecallStrategy.LOW_LATENCY
+    memory_share: float = 0.5
+    zero_thresholds: bool = False
+
+    @property
+    def defaults(self) -> bool:
+        return self.strategy is None
+
+    @property
+    def label(self) -> str:
+        if self.defaults:
+            return "client defaults" + (", thresholds 0" if self.zero_thresholds else "")
+        assert self.strategy is not None
+        if self.memory_share == 0.5:
+            return self.strategy.name
+        share = "k" if self.memory_share == 1 else f"{self.memory_share:g}k"
+        return f"{self.strategy.name}, min_top_k = {share}"
+
+    def options(self, k: int) -> dict[str, Any]:
+        measured: dict[str, Any] = {"include_metadata_ids": True, "include_system_prompt": False}
+        if self.defaults:
+            thresholds = (
+                {"memories_threshold": 0.0, "summaries_threshold": 0.0}
+                if self.zero_thresholds
+                else {}
+            )
+            return {"min_top_k": max(1, k // 2), "max_top_k": k, **thresholds, **measured}
+        return {
+            "recall_strategy": self.strategy,
+            "min_top_k": max(1, int(k * self.memory_share)),
+            "max_top_k": k,
+            "memories_threshold": 0.0,
+            **measured,
+        }
+
+
 @dataclass
 class RecallrRun:
-    strategy: RecallStrategy
-    # The share of k guaranteed to memories (min_top_k); the rest go to the best-ranked
-    # memories and raw messages alike.
-    memory_share: float
+    call: CallStyle
+    transcript: Transcript = PLAIN
     coverage: list[Coverage] = field(default_factory=list)
     context: dict[int, Latencies] = field(default_factory=lambda: defaultdict(Latencies))
     trivial: Latencies = field(default_factory=Latencies)
@@ -337,10 +384,14 @@ class RecallrRun:
 
     @property
     def label(self) -> str:
-        if self.memory_share == 0.5:
-            return f"Recallr {self.strategy.name}"
-        share = "k" if self.memory_share == 1 else f"{self.memory_share:g}k"
-        return f"Recallr {self.strategy.name}, min_top_k = {share}"
+        labelled = ", labelled messages" if self.transcript.labelled else ""
+        return f"Recallr {self.call.label}{labelled}"
+
+    @property
+    def budgets(self) -> bool:
+        """Whether token budgets are measured: for the benchmark's own call, where k items
+        always fill k places; a thresholded call may stop short of any budget."""
+        return not self.call.defaults
 
 
 def recalled_ids(context: ContextResponse) -> tuple[list[str], list[str]]:
@@ -437,15 +488,7 @@ class QuestionContexts:
 
     def at(self, k: int) -> ContextResponse:
         if k not in self.contexts:
-            recall = functools.partial(
-                self._session.get_context,
-                recall_strategy=self._run.strategy,
-                min_top_k=max(1, int(k * self._run.memory_share)),
-                max_top_k=k,
-                memories_threshold=0.0,
-                include_metadata_ids=True,
-                include_system_prompt=False,
-            )
+            recall = functools.partial(self._session.get_context, **self._run.call.options(k))
             context = timed(
                 self._run.context[k], self._clock, "recallr.v1.ContextService.RecallContext", recall
             )
@@ -470,21 +513,22 @@ def ask_recallr(
     count_tokens: Callable[[str], int],
     run: RecallrRun,
 ) -> None:
-    turns = message_turns(client, conversation)
+    transcript = run.transcript
+    turns = message_turns(client, conversation, transcript)
     sources = MemorySources(turns)
-    user = client.get_user(conversation.sample_id)
+    user = client.get_user(transcript.user_id(conversation))
     asked_at = conversation.sessions[-1].time + QUESTION_DELAY
     for index, question in enumerate(asked, 1):
         session = user.create_session(
             custom_created_at_utc=asked_at,
-            metadata={"locomo_question": index, "assistant_name": conversation.speaker_b},
+            metadata={"locomo_question": index, **transcript.session_metadata(conversation)},
         )
         session.add_message(role=MessageRole.USER, content=question.text)
         timed(run.trivial, clock, "recallr.v1.UserService.GetUser", user.refresh)
         recalled = QuestionContexts(session, clock, run, count_tokens)
         at_k = {k: context_covers(recalled.at(k), user, turns, sources) for k in ks}
         in_budget = {}
-        for budget in BUDGETS:
+        for budget in BUDGETS if run.budgets else ():
             k = largest_fitting_k(recalled.tokens_at, budget, recalled.tokens)
             in_budget[budget] = (
                 context_covers(recalled.at(k), user, turns, sources) if k else frozenset()
@@ -496,14 +540,18 @@ def ask_recallr(
         run.nested += all(a <= b for a, b in itertools.pairwise(listed))
         run.coverage.append(Coverage(at_k, in_budget))
         if index % 25 == 0 or index == len(asked):
-            progress(f"{conversation.sample_id}: asked {index}/{len(asked)}")
+            progress(f"{transcript.user_id(conversation)}: asked {index}/{len(asked)}")
 
 
 @contextmanager
 def recallr_client(
-    data: Sequence[Conversation], reuse_db: Path | None, timeout: float
+    data: Sequence[Conversation],
+    reuse_db: Path | None,
+    timeout: float,
+    transcripts: Sequence[Transcript] = (PLAIN,),
 ) -> Iterator[tuple[RecallrAI, ServerClock]]:
-    """A client of a server holding every conversation, ingested and processed."""
+    """A client of a server holding every conversation, ingested and processed, once per
+    transcript."""
     with tempfile.TemporaryDirectory() as scratch:
         database = reuse_db or Path(scratch) / "locomo.db"
         listen = f"127.0.0.1:{free_port()}"
@@ -512,14 +560,18 @@ def recallr_client(
                 f"sqlite:///{database}",
                 in_process_workers=1,
                 worker_processes=0,
-                extra_env={"RECALLR_METRICS_LISTEN": listen},
+                # One serving process: the server clock reads one process's metrics.
+                extra_env={"RECALLR_METRICS_LISTEN": listen, "RECALLR_PROCESSES": "1"},
             ) as (target, _),
             RecallrAI(api_key=API_KEY, project_id=PROJECT_ID, target=target, timeout=60) as client,
         ):
-            missing = [c for c in data if not user_exists(client, c.sample_id)]
-            if missing:
-                progress(f"ingesting {len(missing)} conversations into {database}")
-                sessions = ingest(client, missing)
+            sessions = []
+            for transcript in transcripts:
+                missing = [c for c in data if not user_exists(client, transcript.user_id(c))]
+                if missing:
+                    progress(f"ingesting {len(missing)} conversations into {database}")
+                    sessions += ingest(client, missing, transcript)
+            if sessions:
                 progress(f"processing {len(sessions)} sessions (timeout {timeout:.0f}s)")
                 started = time.perf_counter()
                 failed = process(client, sessions, timeout)
@@ -653,9 +705,27 @@ def word_piece_counter() -> Callable[[str], int]:
     return lambda text: len(tokenizer.encode(text, add_special_tokens=False).ids)
 
 
-def main() -> None:
+def recallr_runs(args: argparse.Namespace) -> list[RecallrRun]:
+    """The runs asked for: each strategy's benchmark call, the client's defaults (with and
+    without thresholds), each over plain transcripts and, with --labelled, labelled ones."""
+    if args.baselines_only:
+        return []
+    calls = [CallStyle(strategy, args.memory_share) for strategy in args.strategy]
+    if args.defaults:
+        calls += [CallStyle(None), CallStyle(None, zero_thresholds=True)]
+    transcripts = [PLAIN, LABELLED] if args.labelled else [PLAIN]
+    return [RecallrRun(call, transcript) for transcript in transcripts for call in calls]
+
+
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--conversations", type=int, default=5, help="run the first N")
+    parser.add_argument(
+        "--split",
+        choices=SPLITS,
+        default="all",
+        help="conversations to ask: tune (3), holdout (2) or all (default)",
+    )
+    parser.add_argument("--conversations", type=int, default=5, help="the split's first N")
     parser.add_argument("--k", type=int, nargs="+", default=[5, 10, 20])
     parser.add_argument(
         "--reuse-db", type=Path, help="SQLite file to ingest into once and reuse on later runs"
@@ -664,11 +734,11 @@ def main() -> None:
     parser.add_argument("--baselines-only", action="store_true", help="skip the server")
     parser.add_argument(
         "--strategy",
-        nargs="+",
+        nargs="*",
         type=RecallStrategy,
         default=[RecallStrategy.LOW_LATENCY],
         choices=list(RecallStrategy),
-        help="recall strategies to measure, each over every question (default: low_latency)",
+        help="recall strategies to measure with the benchmark's call (default: low_latency)",
     )
     parser.add_argument(
         "--memory-share",
@@ -676,10 +746,25 @@ def main() -> None:
         default=0.5,
         help="share of k asked for as min_top_k, guaranteed to memories (default 0.5)",
     )
+    parser.add_argument(
+        "--defaults",
+        action="store_true",
+        help="also call with the client's defaults (only min_top_k = k // 2 and max_top_k = k)"
+        ", and that call with thresholds 0",
+    )
+    parser.add_argument(
+        "--labelled",
+        action="store_true",
+        help='repeat every run on messages sent as "Speaker: text" with no names in metadata',
+    )
     parser.add_argument("--plot", type=Path, default=PLOT)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = arguments()
     ks = sorted(set(args.k))
-    data = list(conversations())[: args.conversations]
+    data = list(conversations(split=args.split))[: args.conversations]
     asked: dict[str, list[Question]] = {}
     skipped = 0
     for conversation in data:
@@ -687,13 +772,10 @@ def main() -> None:
         skipped += none
     every = [question for conversation in data for question in asked[conversation.sample_id]]
     count_tokens = word_piece_counter()
-    runs = (
-        []
-        if args.baselines_only
-        else [RecallrRun(strategy, args.memory_share) for strategy in args.strategy]
-    )
+    runs = recallr_runs(args)
     if runs:
-        with recallr_client(data, args.reuse_db, args.timeout) as (client, clock):
+        transcripts = list(dict.fromkeys(run.transcript for run in runs))
+        with recallr_client(data, args.reuse_db, args.timeout, transcripts) as (client, clock):
             for run in runs:
                 for conversation in data:
                     ask_recallr(
@@ -708,9 +790,10 @@ def main() -> None:
     results = {run.label: run.coverage for run in runs}
     results |= run_baselines(data, asked, ks, count_tokens)
     print(
-        f"LoCoMo dev, {len(data)} conversations, {len(every)} questions "
-        f"({skipped} without valid evidence skipped); {datetime.now(UTC):%Y-%m-%d}, "
-        f"{platform.processor() or platform.machine()}, Python {platform.python_version()}\n"
+        f"LoCoMo dev, split {args.split}: {', '.join(c.sample_id for c in data)}; "
+        f"{len(every)} questions ({skipped} without valid evidence skipped); "
+        f"{datetime.now(UTC):%Y-%m-%d}, {platform.processor() or platform.machine()}, "
+        f"Python {platform.python_version()}\n"
     )
     print(table(every, results, ks))
     for run in runs:

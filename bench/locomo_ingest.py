@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.locomo_data import Conversation, conversations
+from bench.locomo_data import PLAIN, Conversation, Transcript, conversations
 from bench.server_process import API_KEY, PROJECT_ID, peak_rss_mib, running_server
 from recallrai import RecallrAI, User
 from recallrai.models import MessageRole, NewMessage, SessionStatus
@@ -49,28 +49,35 @@ def _role(conversation: Conversation, speaker: str) -> MessageRole:
     return MessageRole.USER if speaker == conversation.speaker_a else MessageRole.ASSISTANT
 
 
-def _metadata(conversation: Conversation, number: int) -> dict[str, Any]:
-    return {"locomo_session": number, "assistant_name": conversation.speaker_b}
+def _metadata(
+    conversation: Conversation, number: int, transcript: Transcript = PLAIN
+) -> dict[str, Any]:
+    return {"locomo_session": number, **transcript.session_metadata(conversation)}
 
 
-def ingest(client: RecallrAI, data: list[Conversation]) -> list[tuple[str, str]]:
+def ingest(
+    client: RecallrAI, data: list[Conversation], transcript: Transcript = PLAIN
+) -> list[tuple[str, str]]:
     """Adds every turn; returns (user id, session id) pairs in chronological order.
 
-    One user per conversation, named for speaker A; one session per LoCoMo session,
-    created at its historical time; speaker A's turns are USER messages, speaker B's
-    ASSISTANT messages.
+    One user per conversation; one session per LoCoMo session, created at its historical
+    time; speaker A's turns are USER messages, speaker B's ASSISTANT messages. The
+    transcript says where the speakers' names go: metadata, or each message's text.
     """
     sessions = []
     for conversation in data:
-        user = client.create_user(conversation.sample_id, metadata={"name": conversation.speaker_a})
+        user_id = transcript.user_id(conversation)
+        user = client.create_user(user_id, metadata=transcript.user_metadata(conversation))
         for locomo in conversation.sessions:
             session = user.create_session(
                 custom_created_at_utc=locomo.time,
-                metadata=_metadata(conversation, locomo.number),
+                metadata=_metadata(conversation, locomo.number, transcript),
             )
             for turn in locomo.turns:
-                session.add_message(role=_role(conversation, turn.speaker), content=turn.text)
-            sessions.append((conversation.sample_id, session.session_id))
+                session.add_message(
+                    role=_role(conversation, turn.speaker), content=transcript.content(turn)
+                )
+            sessions.append((user_id, session.session_id))
     return sessions
 
 

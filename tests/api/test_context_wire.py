@@ -244,6 +244,27 @@ def test_min_top_k_returns_memories_below_the_threshold(talk: Conversation) -> N
     assert len(loose.metadata.memory_ids) == 5
 
 
+def test_the_default_threshold_keeps_relevant_memories_and_drops_unrelated_ones(
+    talk: Conversation,
+) -> None:
+    relevant = [
+        talk.seed.memory("Ada keeps bees in her garden.").id,
+        talk.seed.memory("Ada's bees made twelve kilos of honey this summer.").id,
+    ]
+    for unrelated in (
+        "Ada took the train to Leeds.",
+        "Ada's sister plays the cello.",
+        "Ada repainted the kitchen blue.",
+    ):
+        talk.seed.memory(unrelated)
+    talk.say("How much honey did my bees make?")
+    # The client's default thresholds, with one memory guaranteed whatever its relevance.
+    context = talk.recall(
+        min_top_k=1, max_top_k=10, memories_threshold=0.6, recall_strategy=LOW_LATENCY
+    )
+    assert sorted(context.metadata.memory_ids) == sorted(relevant)
+
+
 def test_max_top_k_caps_memories_and_raw_messages_together(talk: Conversation) -> None:
     for fruit in ("apples", "pears", "plums", "cherries"):
         talk.seed.memory(f"Ada bought {fruit} at the market.")

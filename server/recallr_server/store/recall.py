@@ -160,16 +160,17 @@ async def summaries(
     return rows
 
 
-async def session_times(
+async def sessions(
     session: AsyncSession, user_pk: str, only: Sequence[str] | None = None
-) -> dict[str, datetime]:
-    """When the user's sessions (or just `only` of them) happened."""
-    query = select(models.Session.id, models.Session.created_at).where(
+) -> dict[str, tuple[datetime, dict[str, Any]]]:
+    """When the user's sessions (or just `only` of them) happened, and their metadata,
+    which names their assistants."""
+    query = select(models.Session.id, models.Session.created_at, models.Session.metadata_).where(
         models.Session.user_pk == user_pk
     )
     if only is not None:
         query = query.where(models.Session.id.in_(only))
-    return dict((await session.execute(query)).all())
+    return {key: (created, metadata) for key, created, metadata in await session.execute(query)}
 
 
 def _chunks(keys: Sequence[_Key]) -> Iterable[list[_Key]]:

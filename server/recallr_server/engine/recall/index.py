@@ -28,8 +28,10 @@ from typing import Generic, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
+from recallr_server.domain.speakers import ASSISTANT_NAME_KEY, speaker_name
 from recallr_server.engine.embeddings import Matrix
-from recallr_server.engine.recall.lexical import BM25Index, terms
+from recallr_server.engine.recall.lexical import BM25Index, terms, words
+from recallr_server.engine.recall.speakers import Spoken, spoken
 from recallr_server.engine.vectors import decode_vector
 from recallr_server.store import models
 from recallr_server.store import recall as recall_store
@@ -147,6 +149,8 @@ class Shelf(Generic[Doc]):
 @dataclass
 class UserIndex:
     dimensions: int
+    # The user's name (metadata "name") its messages were indexed with.
+    user_name: str | None = None
     # `users.index_revision` and `users.message_revision` as of the last refresh.
     revision: int = -1
     message_revision: int = -1
@@ -155,6 +159,8 @@ class UserIndex:
     summaries: Shelf[SummaryDoc] = field(init=False)
     # When each of the user's sessions happened (its created_at, which imports set).
     session_times: dict[str, datetime] = field(default_factory=dict)
+    # The assistant's name in each session (metadata "assistant_name"), when it has one.
+    assistant_names: dict[str, str] = field(default_factory=dict)
     # Every memory version of the user by id, and the version ids of each chain.
     versions: dict[str, MemoryDoc] = field(default_factory=dict)
     _chain_members: dict[str, set[str]] = field(default_factory=dict)
@@ -165,6 +171,8 @@ class UserIndex:
     message_seqs: dict[str, int] = field(default_factory=dict)
     # Each session's newest indexed message and the text of the message before it.
     _last_in_session: dict[str, tuple[MessageDoc, str]] = field(default_factory=dict)
+    # Who says each message and what, as `speakers.spoken` reads it, by seq.
+    spoken: dict[int, Spoken] = field(default_factory=dict)
     # The largest message seq of the user when last read; newer messages are above it.
     _newest_seq: int = 0
 
@@ -173,22 +181,65 @@ class UserIndex:
         self.messages = Shelf(None)
         self.summaries = Shelf(self.dimensions)
 
-    async def refresh(self, tx: Tx, user_pk: str, revision: int, message_revision: int) -> None:
-        """Brings the index to the database's state; the revisions are the ones read with it."""
+    async def refresh(
+        self,
+        tx: Tx,
+        user_pk: str,
+        revision: int,
+        message_revision: int,
+        user_name: str | None = None,
+    ) -> None:
+        """Brings the index to the database's state; the revisions and the user's name are
+        the ones read with it."""
+        if user_name != self.user_name:
+            # Messages carry their speakers' names: a renamed user's are indexed anew.
+            self._clear()
+            self.user_name = user_name
         if revision == self.revision:
             # Only messages were added since the last refresh.
             await self._load_new_messages(tx, user_pk)
         else:
-            await self._refresh_memories(tx, user_pk)
+            if await self._read_sessions(tx, user_pk):
+                self._clear()
+                await self._read_sessions(tx, user_pk)
+            # Messages first: a memory is indexed with the speakers of its messages.
             await self._refresh_messages(tx, user_pk)
+            await self._refresh_memories(tx, user_pk)
             await self._refresh_summaries(tx, user_pk)
-            self.session_times = await recall_store.session_times(tx, user_pk)
             self.memories = self.memories.compacted()
             self.summaries = self.summaries.compacted()
         # Re-indexing a session's previous last message leaves a removed document behind.
         self.messages = self.messages.compacted()
         self.revision = revision
         self.message_revision = message_revision
+
+    def _clear(self) -> None:
+        """Forgets every document, so that the next load indexes everything anew."""
+        vars(self).update(vars(UserIndex(self.dimensions, self.user_name)))
+
+    async def _read_sessions(self, tx: Tx, user_pk: str, only: Sequence[str] | None = None) -> bool:
+        """Reads when the user's sessions (or `only` these) happened and who the assistant
+        is in each; True when a session the index holds has a new assistant name.
+
+        Without `only`, sessions that are gone are forgotten. Session metadata changes
+        without a revision bump, so a new assistant name is seen at the next refresh of the
+        whole index (the next processing, deletion or conflict resolution of the user).
+        """
+        rows = await recall_store.sessions(tx, user_pk, only)
+        names = {
+            key: name
+            for key, (_, metadata) in rows.items()
+            if (name := speaker_name(metadata, ASSISTANT_NAME_KEY)) is not None
+        }
+        renamed = any(
+            self.assistant_names.get(key) != names.get(key)
+            for key in rows.keys() & self.session_times.keys()
+        )
+        if only is None:
+            self.session_times, self.assistant_names = {}, {}
+        self.session_times.update((key, created) for key, (created, _) in rows.items())
+        self.assistant_names.update(names)
+        return renamed
 
     def chain(self, chain_id: str) -> list[MemoryDoc]:
         """The versions of a chain, oldest first."""
@@ -240,13 +291,29 @@ class UserIndex:
             self.memories,
             [doc.id for doc, _ in current],
             [doc for doc, _ in current],
-            [doc.content for doc, _ in current],
+            [self._memory_text(doc) for doc, _ in current],
             [vector for _, vector in current],
         )
         self.links = {}
         for a, b in await recall_store.memory_links(tx, user_pk):
             self.links.setdefault(a, set()).add(b)
             self.links.setdefault(b, set()).add(a)
+
+    def _memory_text(self, doc: MemoryDoc) -> str:
+        """A memory's text as indexed: its content and the speakers of its messages.
+
+        A memory names its speaker when processing knew the name ("Melanie adopted a
+        dog"); when the name came only in a speaker label, its message still knows it.
+        """
+        speakers: dict[str, None] = {}
+        for message_id in doc.source_message_ids:
+            position = self.message_position(message_id)
+            message = None if position is None else self.messages.docs[position]
+            if message is not None:
+                speakers.update(dict.fromkeys(self.spoken[message.seq].speakers))
+        named = set(words(doc.content))
+        unnamed = [speaker for speaker in speakers if not set(words(speaker)) <= named]
+        return "\n".join((doc.content, *unnamed))
 
     def _forget(self, doc: MemoryDoc) -> None:
         members = self._chain_members.get(doc.chain_id)
@@ -269,29 +336,37 @@ class UserIndex:
         current = set(ids)
         for gone in set(self.messages.keys) - current:
             self.messages.remove(gone)
+        self.spoken = {seq: said for seq, said in self.spoken.items() if seq in current}
         added = sorted(current - set(self.messages.keys), key=str)
         docs = [_message_doc(m) for m in await recall_store.messages(tx, added)]
         self._newest_seq = max(current, default=0)
         await self._index_messages(docs)
 
     async def _load_new_messages(self, tx: Tx, user_pk: str) -> None:
-        docs = [
-            _message_doc(m)
-            for m in await recall_store.messages_after(tx, user_pk, self._newest_seq)
-        ]
-        if not docs:
+        rows = await recall_store.messages_after(tx, user_pk, self._newest_seq)
+        if not rows:
             return
-        self._newest_seq = docs[-1].seq
-        await self._index_messages(docs)
         # Session times change only when sessions come or go; a message can only add one.
-        unseen = sorted({doc.session_id for doc in docs} - self.session_times.keys())
+        unseen = sorted({row.session_id for row in rows} - self.session_times.keys())
         if unseen:
-            self.session_times.update(await recall_store.session_times(tx, user_pk, unseen))
+            await self._read_sessions(tx, user_pk, unseen)
+        self._newest_seq = rows[-1].seq
+        await self._index_messages([_message_doc(row) for row in rows])
+
+    def _read_speakers(self, doc: MessageDoc) -> None:
+        role_speaker = (
+            self.user_name
+            if doc.role == models.MessageRole.USER
+            else self.assistant_names.get(doc.session_id)
+        )
+        self.spoken[doc.seq] = spoken(doc.content, role_speaker)
 
     async def _index_messages(self, docs: list[MessageDoc]) -> None:
         """Adds new messages (any order), re-indexing each session's previous last one."""
         docs.sort(key=lambda d: d.seq)
         self.message_seqs.update((d.id, d.seq) for d in docs)
+        for doc in docs:
+            self._read_speakers(doc)
         # A turn is often only understood with its neighbours ("Yes, in May!" answers the
         # turn before; the turn after may name what it was about), so each message is
         # indexed with the messages on either side of it in its session. A session's last
@@ -300,8 +375,8 @@ class UserIndex:
         for doc in docs:
             previous = self._last_in_session.get(doc.session_id)
             if previous is not None and previous[0].seq < doc.seq:
-                window[previous[0].seq] = (previous[0], previous[1], doc.content)
-                window[doc.seq] = (doc, previous[0].content, "")
+                window[previous[0].seq] = (previous[0], previous[1], self.spoken[doc.seq].text)
+                window[doc.seq] = (doc, self.spoken[previous[0].seq].text, "")
             else:
                 window[doc.seq] = (doc, "", "")
             self._last_in_session[doc.session_id] = (doc, window[doc.seq][1])
@@ -313,7 +388,11 @@ class UserIndex:
             self.messages,
             [doc.seq for doc, _, _ in entries],
             [doc for doc, _, _ in entries],
-            ["\n".join((before, doc.content, after)) for doc, before, after in entries],
+            [
+                "\n".join((before, said.text, after, *said.speakers))
+                for doc, before, after in entries
+                for said in (self.spoken[doc.seq],)
+            ],
             None,
         )
 
@@ -386,9 +465,15 @@ class IndexCache:
 
     @asynccontextmanager
     async def current(
-        self, tx: Tx, user_pk: str, revision: int, message_revision: int
+        self,
+        tx: Tx,
+        user_pk: str,
+        revision: int,
+        message_revision: int,
+        user_name: str | None = None,
     ) -> AsyncIterator[UserIndex]:
-        """The user's index at the user's two revisions, held exclusively until the block ends.
+        """The user's index at the user's two revisions and name, held exclusively until the
+        block ends.
 
         Searching must not await inside the block: a refresh of the same index would
         otherwise interleave with it.
@@ -402,6 +487,10 @@ class IndexCache:
         self._entries.move_to_end(user_pk)
         index, lock = entry
         async with lock:
-            if (index.revision, index.message_revision) != (revision, message_revision):
-                await index.refresh(tx, user_pk, revision, message_revision)
+            if (index.revision, index.message_revision, index.user_name) != (
+                revision,
+                message_revision,
+                user_name,
+            ):
+                await index.refresh(tx, user_pk, revision, message_revision, user_name)
             yield index

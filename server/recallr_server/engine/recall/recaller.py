@@ -29,6 +29,7 @@ from recallr_server.engine.recall.retrieval import (
     recall,
     resolve_strategy,
 )
+from recallr_server.engine.recall.speakers import spoken
 from recallr_server.store import models
 from recallr_server.store import recall as recall_store
 from recallr_server.store.database import Database, Tx
@@ -143,7 +144,8 @@ class ContextRecaller:
             tx, project_id, user_id, session_id, max(QUERY_MESSAGES, settings.last_n_messages)
         )
         window = recent[-QUERY_MESSAGES:]
-        texts = [m.content for m in window]
+        # Speaker labels say who asks, not what about.
+        texts = [spoken(m.content, None).text for m in window]
         chat = self._chat
         strategy = resolve_strategy(
             settings.strategy, texts[-1] if texts else "", has_chat_model=chat is not None
@@ -210,7 +212,11 @@ class ContextRecaller:
         excluded: set[str],
     ) -> Found:
         async with self._cache.current(
-            tx, user.pk, user.index_revision, user.message_revision
+            tx,
+            user.pk,
+            user.index_revision,
+            user.message_revision,
+            speaker_name(user.metadata_, USER_NAME_KEY),
         ) as index:
             recalled = recall(index, plan, vectors, limits, excluded)
             # Copied out while the index is held: a later refresh may change it.
@@ -322,18 +328,21 @@ async def _render(
     user_name = speaker_name(understood.user.metadata_, USER_NAME_KEY) or "User"
 
     def entry(message: MessageDoc | models.Message) -> context_text.MessageEntry:
-        speaker = (
+        role_speaker = (
             user_name
             if message.role == models.MessageRole.USER
             else speaker_name(sessions.get(message.session_id, {}), ASSISTANT_NAME_KEY)
             or "Assistant"
         )
+        # A message its label credits to one speaker is shown as theirs, label taken off.
+        said = spoken(message.content, role_speaker)
+        labelled_alone = len(said.speakers) == 1 and said.text != message.content
         return context_text.MessageEntry(
             message.id,
             message.session_id,
-            speaker,
+            said.speakers[0] if labelled_alone else role_speaker,
             message.role,
-            message.content,
+            said.text if labelled_alone else message.content,
             message.created_at,
         )
 

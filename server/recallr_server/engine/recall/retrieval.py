@@ -10,9 +10,11 @@ messages it was extracted from, and a message part of the rank of its memories: 
 views of one turn reinforce each other.
 
 Relevance, which the thresholds apply to, is a number in [0, 1] that does not depend on
-the other candidates: the larger of the share of the query's IDF-weighted terms a text
-contains and its dense similarity rescaled so that cosine 0.2 maps to 0 and 0.7 to 1
-(for all-MiniLM-L6-v2 paraphrases score above 0.7, unrelated sentences below 0.2).
+the other candidates: a logistic model's estimate that the text is relevant rather than
+an unrelated candidate (both classes weighted alike), from the share of the query's
+IDF-weighted terms the text contains and its dense similarity (a raw message's is the
+best of its memories'), rescaled so that cosine 0.2 maps to 0 and 0.7 to 1. The model
+was fitted on the LoCoMo tuning conversations (bench/locomo_calibration.py).
 """
 
 from __future__ import annotations
@@ -44,6 +46,11 @@ CROSS_EVIDENCE_WEIGHT = 0.5
 # Only this many of each list take part in fusion; deeper ranks add noise, not recall.
 FUSION_DEPTH = 200
 DENSE_FLOOR, DENSE_CEILING = 0.2, 0.7
+# Relevance of a memory and of a raw message: logistic models (intercept, then one
+# weight per feature of `memory_features` / `message_features`) fitted by
+# bench/locomo_calibration.py on the LoCoMo tuning conversations.
+MEMORY_RELEVANCE = (-1.134, 3.966, 1.716)
+MESSAGE_RELEVANCE = (-2.014, 5.221, 1.972)
 # Session summaries recalled for relevance, beyond the most recent ones asked for: one
 # per this many of max_top_k, at most MAX_RELEVANT_SUMMARIES. A summary is as long as
 # several memories, so a small context must not be mostly summaries.
@@ -235,13 +242,29 @@ def _in_filters(
     return inside
 
 
-def _rank(
-    index: UserIndex,
-    plan: QueryPlan,
-    query_vectors: Matrix,
-    limits: Limits,
-    excluded_messages: set[str],
-) -> tuple[list[RankedMemory], list[MessageDoc]]:
+@dataclass(frozen=True)
+class Scored:
+    """What one search gave every memory and raw message (arrays by index position).
+
+    `*_total` is the fused rank score, with what each view of a turn lends the other
+    (0: not a candidate); the rest are what relevance is estimated from.
+    """
+
+    memory_total: NDArray[np.float64]
+    message_total: NDArray[np.float64]
+    # The best cosine similarity of a memory to a query vector, and of the memories
+    # drawn from a message (the memories fusion found).
+    memory_similarity: NDArray[np.float64]
+    message_similarity: NDArray[np.float64]
+    # The share of the query's IDF-weighted terms a text holds.
+    memory_share: NDArray[np.float64]
+    message_share: NDArray[np.float64]
+
+
+def score(
+    index: UserIndex, plan: QueryPlan, query_vectors: Matrix, excluded_messages: set[str]
+) -> Scored:
+    """Fuses the ranked lists of one search over the index."""
     memory_docs, message_docs = index.memories.docs, index.messages.docs
     memory_alive, message_alive = _eligible(index, plan, excluded_messages)
     memory_bm25, memory_share = index.memories.lexical.scores(plan.term_weights)
@@ -257,21 +280,56 @@ def _rank(
         memory_fused += _rrf(_recency(memory_docs, memory_fused), memory_alive)
         message_fused += _rrf(_recency(message_docs, message_fused, index), message_alive)
 
-    memory_total, message_total = _lend_evidence(index, memory_fused, message_fused)
+    memory_total, message_total, message_similarity = _lend_evidence(
+        index, memory_fused, message_fused, memory_similarity
+    )
     memory_total[~memory_alive] = 0.0
     message_total[~message_alive] = 0.0
-
-    memory_relevance = np.maximum(memory_share, _dense_relevance(memory_similarity))
-    message_relevance = message_share
-    return _select(
-        memory_docs,
-        message_docs,
+    return Scored(
         memory_total,
         message_total,
+        memory_similarity,
+        message_similarity,
+        memory_share,
+        message_share,
+    )
+
+
+def memory_features(scored: Scored) -> NDArray[np.float64]:
+    """What a memory's relevance is estimated from, one row per memory."""
+    return np.column_stack([scored.memory_share, _dense_relevance(scored.memory_similarity)])
+
+
+def message_features(scored: Scored) -> NDArray[np.float64]:
+    """What a raw message's relevance is estimated from, one row per message."""
+    return np.column_stack([scored.message_share, _dense_relevance(scored.message_similarity)])
+
+
+def _estimate(features: NDArray[np.float64], model: Sequence[float]) -> NDArray[np.float64]:
+    logit = model[0] + features @ np.asarray(model[1:])
+    estimate: NDArray[np.float64] = 1 / (1 + np.exp(-logit))
+    return estimate
+
+
+def _rank(
+    index: UserIndex,
+    plan: QueryPlan,
+    query_vectors: Matrix,
+    limits: Limits,
+    excluded_messages: set[str],
+) -> tuple[list[RankedMemory], list[MessageDoc]]:
+    scored = score(index, plan, query_vectors, excluded_messages)
+    memory_relevance = _estimate(memory_features(scored), MEMORY_RELEVANCE)
+    message_relevance = _estimate(message_features(scored), MESSAGE_RELEVANCE)
+    return _select(
+        index.memories.docs,
+        index.messages.docs,
+        scored.memory_total,
+        scored.message_total,
         memory_relevance,
         message_relevance,
         limits,
-        lambda doc: _shown_sources(index, doc),
+        lambda doc: shown_sources(index, doc),
     )
 
 
@@ -305,12 +363,17 @@ def _eligible(
 
 
 def _lend_evidence(
-    index: UserIndex, memory_fused: NDArray[np.float64], message_fused: NDArray[np.float64]
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    index: UserIndex,
+    memory_fused: NDArray[np.float64],
+    message_fused: NDArray[np.float64],
+    memory_similarity: NDArray[np.float64],
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Each view of a turn lends the other part of its rank: a memory the rank of the
-    messages it was extracted from, a message the rank of its memories."""
+    messages it was extracted from, a message the rank of its memories. A message also
+    takes the best similarity of its memories to the query, having no vector itself."""
     memory_total = memory_fused.copy()
     message_total = message_fused.copy()
+    message_similarity = np.zeros(len(message_fused))
     for position in np.flatnonzero(memory_fused > 0):
         doc = index.memories.docs[position]
         assert doc is not None
@@ -319,10 +382,13 @@ def _lend_evidence(
             if source is not None:
                 memory_total[position] += CROSS_EVIDENCE_WEIGHT * message_fused[source]
                 message_total[source] += CROSS_EVIDENCE_WEIGHT * memory_fused[position]
-    return memory_total, message_total
+                message_similarity[source] = max(
+                    message_similarity[source], memory_similarity[position]
+                )
+    return memory_total, message_total, message_similarity
 
 
-def _shown_sources(index: UserIndex, doc: MemoryDoc) -> set[str]:
+def shown_sources(index: UserIndex, doc: MemoryDoc) -> set[str]:
     """The messages stated by a memory and what the text shows with it.
 
     That is its earlier versions and its connected memories, as many of each as the text
