@@ -185,7 +185,13 @@ def servicers(
     """Every service of the contract, each registered by its typed protocol."""
     units = units_of_work(db)
     return [
-        services.user_service(UserServicer(Users(units), UserTransfer(units, work_queued), pages)),
+        services.user_service(
+            UserServicer(
+                Users(units),
+                UserTransfer(units, work_queued, settings.max_messages_per_session),
+                pages,
+            )
+        ),
         services.session_service(
             session_servicer(db, settings, signal, appender, work_queued, pages)
         ),

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import grpc
 import pytest
@@ -287,3 +288,24 @@ def _bulk_adds_keep_to_the_cap(api: Stubs, tenant: Tenant, session_id: str) -> N
     error = fails(api.sessions.ImportSession, imported, tenant.metadata)
     assert (error.code, error.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "SESSION_FULL")
     assert len(list_messages(api, tenant, session_id)) == MAX_MESSAGES
+
+
+def test_an_imported_user_may_not_bring_a_session_larger_than_the_cap(
+    tenant: Tenant, small_sessions: ServerThread, tmp_path: Path
+) -> None:
+    export = tmp_path / "bea.jsonl"
+    with RecallrAI(
+        api_key=tenant.api_key, project_id=tenant.project_id, target=tenant.target
+    ) as client:
+        session = client.create_user("bea").create_session()
+        for i in range(MAX_MESSAGES + 1):
+            session.add_message(role="user", content=f"turn {i}")
+        client.get_user("bea").export(export, progress=False)
+    with (
+        RecallrAI(
+            api_key=tenant.api_key, project_id=tenant.project_id, target=small_sessions.target
+        ) as client,
+        pytest.raises(SessionFullError) as raised,
+    ):
+        client.import_user(export, user_id="bea-copy", assign_new_ids=True, progress=False)
+    assert raised.value.metadata["max_messages"] == str(MAX_MESSAGES)

@@ -9,6 +9,7 @@ state was waiting for (a session being processed, a conflict being resolved).
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -17,6 +18,7 @@ from recallr_server.domain.clock import now
 from recallr_server.domain.errors import DomainError, Reason, WriteConflict
 from recallr_server.domain.ports import Transaction, UnitOfWork, WorkQueued
 from recallr_server.domain.records import MergeConflictStatus, SessionStatus, User
+from recallr_server.domain.sessions import DEFAULT_MAX_MESSAGES_PER_SESSION, session_full
 from recallr_server.domain.user_data import (
     FORMAT_VERSION,
     DataCounts,
@@ -86,9 +88,15 @@ def _requeued(stored: StoredConflict) -> StoredConflict:
 
 
 class UserTransfer:
-    def __init__(self, units: UnitOfWork, work_queued: WorkQueued) -> None:
+    def __init__(
+        self,
+        units: UnitOfWork,
+        work_queued: WorkQueued,
+        max_per_session: int = DEFAULT_MAX_MESSAGES_PER_SESSION,
+    ) -> None:
         self._units = units
         self._work_queued = work_queued
+        self._max_per_session = max_per_session
 
     async def export(self, project_id: str, user_id: str) -> AsyncIterator[list[Record]]:
         """The header and the user, then the rest of the user's records in batches."""
@@ -105,6 +113,11 @@ class UserTransfer:
     ) -> ImportedUser:
         """Creates the user of an export (see `user_data.assemble`) with all their records,
         or nothing."""
+        # An import may not bring in a session larger than AddMessage could have grown.
+        per_session = Counter(message.session_id for message in data.messages)
+        for session_id, count in per_session.items():
+            if count > self._max_per_session:
+                raise session_full(session_id, self._max_per_session)
         if options.assign_new_ids:
             data = with_new_ids(data)
         data = replace(data, conflicts=[_requeued(c) for c in data.conflicts])
