@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 import numpy as np
 
@@ -38,7 +38,7 @@ from recallr_server.engine.ingest.llm_steps import (
     summarise_llm,
 )
 from recallr_server.engine.provider.llm import ChatModel, LLMError, ModelFallback
-from recallr_server.engine.temporal import day_span
+from recallr_server.engine.temporal import day_of
 from recallr_server.engine.vectors import Vector, decode_vector
 from recallr_server.store import models
 from recallr_server.store.ingest import SessionSnapshot
@@ -244,8 +244,7 @@ class Planner:
 
 def _undated(fact: Fact, now: datetime) -> bool:
     """The fact is dated to the session's day: it names no time of its own."""
-    day = now.astimezone(UTC).date()
-    return (fact.event_start, fact.event_end) == day_span(day, day)
+    return (fact.event_start, fact.event_end) == day_of(now)
 
 
 def _decide(
