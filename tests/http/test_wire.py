@@ -215,3 +215,10 @@ def test_a_status_no_recallr_session_is_in_matches_nothing(http: httpx.Client) -
     assert both.json()["total"] == 1
     nobody = http.get(f"{USER}/nobody/sessions", params={"status_filter": "insufficient_balance"})
     assert nobody.status_code == 404
+
+
+def test_a_message_for_a_user_id_no_user_can_have_is_not_found(http: httpx.Client) -> None:
+    # A NUL cannot be stored, so no user has it; on PostgreSQL even asking is an error.
+    path = session_path(http).replace(f"{USER}/ada/", f"{USER}/a%00/")
+    answer = http.post(f"{path}/add-message", json={"message": "hello", "role": "user"})
+    assert (answer.status_code, answer.json()["reason"]) == (404, "USER_NOT_FOUND")

@@ -14,6 +14,7 @@ from recallr_server.domain.errors import WriteConflict
 from recallr_server.domain.records import Message, NewMessage, OwnedSession
 from recallr_server.store import models
 from recallr_server.store.database import Database, Tx
+from recallr_server.store.lookups import plausible_user_id
 from recallr_server.store.messages import message_record
 from recallr_server.store.revisions import bump_message_revisions
 from recallr_server.store.sessions import count_messages, session_record
@@ -51,6 +52,7 @@ class AppendTransaction:
         }
 
     async def users(self, keys: Collection[tuple[str, str]]) -> set[tuple[str, str]]:
+        keys = [key for key in keys if plausible_user_id(key[1])]
         if not keys:
             return set()
         rows = await self._session.execute(

@@ -25,14 +25,16 @@ class Owner(Protocol):
     def pk(self) -> str: ...
 
 
-def _plausible_user_id(user_id: str) -> bool:
+def plausible_user_id(user_id: str) -> bool:
+    """Whether `user_id` could name a stored user: what cannot is not looked up (a NUL,
+    for one, is an error on PostgreSQL rather than a miss)."""
     return 0 < len(user_id) <= MAX_USER_ID_LENGTH and "\x00" not in user_id
 
 
 async def find_user(
     session: AsyncSession, project_id: str, user_id: str, *, for_update: bool = False
 ) -> models.User:
-    if not _plausible_user_id(user_id):
+    if not plausible_user_id(user_id):
         raise errors.user_not_found(user_id[:MAX_USER_ID_LENGTH])
     query = select(models.User).where(
         models.User.project_id == project_id, models.User.user_id == user_id
