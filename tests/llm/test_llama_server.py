@@ -222,12 +222,16 @@ def test_balanced_recall_plans_with_the_model_or_says_why_not(
     _, session = conversation(client, *TURNS, (USER, "What did I tell you about my sister?"))
     asked = chat_requests(recallr)["json_object", "ok"]
     updates, context = recall(session, RecallStrategy.BALANCED)
-    assert chat_requests(recallr)["json_object", "ok"] > asked
     assert context.metadata and context.metadata.recall_strategy_used is RecallStrategy.BALANCED
     (understanding, *_) = updates
     assert understanding.status_update_step == "understanding_query"
-    for reason in fallbacks(updates):
+    reasons = fallbacks(updates)
+    for reason in reasons:
         assert MODEL_FAILURE.search(reason), reason
+    if not reasons:
+        # The plan is the model's: a request was answered. A request the recall's deadline
+        # abandoned is counted nowhere, so a fallback says why instead.
+        assert chat_requests(recallr)["json_object", "ok"] > asked
 
 
 def test_agentic_recall_searches_in_rounds_the_model_reviews_or_says_why_not(
@@ -247,8 +251,8 @@ def test_agentic_recall_searches_in_rounds_the_model_reviews_or_says_why_not(
     assert context.metadata and context.metadata.recall_strategy_used is RecallStrategy.AGENTIC
     rounds = steps.count("search_round")
     assert rounds >= 1
-    # The plan, then a review of each round (the last one may have failed and said so).
-    assert chat_requests(recallr)["json_object", "ok"] - asked >= rounds
+    # The plan, then a review of each round; each that failed or was abandoned said so.
+    assert chat_requests(recallr)["json_object", "ok"] - asked >= rounds - len(reasons)
 
 
 def test_a_merge_conflict_gets_the_question_the_model_wrote(llama: str) -> None:
