@@ -6,8 +6,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from recallr_server.domain.auth import Authenticator, caller_of
-from recallr_server.domain.errors import DomainError, Reason
+from recallr_server.domain.auth import (
+    Authenticator,
+    caller_of,
+    credential_duplicated,
+    credential_missing,
+)
+from recallr_server.domain.errors import DomainError
 
 AUTHORIZATION_KEY = "authorization"
 PROJECT_ID_KEY = "x-recallr-project-id"
@@ -16,20 +21,11 @@ _CREDENTIAL_KEYS = (AUTHORIZATION_KEY, PROJECT_ID_KEY)
 
 
 def _missing(key: str) -> DomainError:
-    return DomainError(
-        Reason.AUTHENTICATION_REQUIRED,
-        f"call metadata {key!r} is required",
-        metadata={"missing": key},
-    )
+    return credential_missing(key, f"call metadata {key!r}")
 
 
 def _duplicated(key: str) -> DomainError:
-    # Which copy a proxy or library keeps differs; the call must not mean two things.
-    return DomainError(
-        Reason.AUTHENTICATION_REQUIRED,
-        f"call metadata {key!r} must be given once",
-        metadata={"duplicated": key},
-    )
+    return credential_duplicated(key, f"call metadata {key!r}")
 
 
 def peer_address(peer: str) -> str:

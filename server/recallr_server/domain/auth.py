@@ -51,6 +51,22 @@ def caller_of(address: str) -> str:
     return str(ip)
 
 
+def credential_missing(name: str, described: str) -> DomainError:
+    """A call without credential `name` (`described` as its transport says it)."""
+    return DomainError(
+        Reason.AUTHENTICATION_REQUIRED, f"{described} is required", metadata={"missing": name}
+    )
+
+
+def credential_duplicated(name: str, described: str) -> DomainError:
+    # Which copy a proxy or library keeps differs; the call must not mean two things.
+    return DomainError(
+        Reason.AUTHENTICATION_REQUIRED,
+        f"{described} must be given once",
+        metadata={"duplicated": name},
+    )
+
+
 @dataclass
 class _Allowance:
     tokens: float

@@ -8,7 +8,12 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request
 from fastapi.security import APIKeyHeader
 
-from recallr_server.domain.auth import Authenticator, caller_of
+from recallr_server.domain.auth import (
+    Authenticator,
+    caller_of,
+    credential_duplicated,
+    credential_missing,
+)
 from recallr_server.domain.context import ContextRecall
 from recallr_server.domain.errors import DomainError, Reason
 from recallr_server.domain.memories import Memories
@@ -49,20 +54,11 @@ _project_id = APIKeyHeader(name=PROJECT_ID_HEADER, scheme_name="ProjectId", auto
 
 
 def _missing(header: str) -> DomainError:
-    return DomainError(
-        Reason.AUTHENTICATION_REQUIRED,
-        f"header {header} is required",
-        metadata={"missing": header},
-    )
+    return credential_missing(header, f"header {header}")
 
 
 def _duplicated(header: str) -> DomainError:
-    # Which copy a proxy or library keeps differs; the call must not mean two things.
-    return DomainError(
-        Reason.AUTHENTICATION_REQUIRED,
-        f"header {header} must be given once",
-        metadata={"duplicated": header},
-    )
+    return credential_duplicated(header, f"header {header}")
 
 
 async def project_of(
