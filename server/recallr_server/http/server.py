@@ -63,9 +63,10 @@ class HttpServer:
 
 async def start(settings: Settings, cases: UseCases, listen: str) -> HttpServer:
     server = _Server(_config(settings, cases, listen))
-    # Bound with SO_REUSEPORT: with `serve` on every core, each serving process binds it.
-    sock = shared_socket(listen)
-    task = asyncio.create_task(server.serve(sockets=[sock]), name="http-api")
+    # As for gRPC (transport.server_options): only the serving processes `serve` started on
+    # one port share it; a lone server's port taken by another process is an error.
+    shared = [shared_socket(listen)] if settings.process_index is not None else None
+    task = asyncio.create_task(server.serve(sockets=shared), name="http-api")
     while not server.started:
         if task.done():
             task.result()  # raises why it could not start (say, the port is taken)
