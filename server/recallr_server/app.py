@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -18,6 +19,7 @@ from grpc_reflection.v1alpha import reflection
 
 from recallr_server import metrics, tracing, transport
 from recallr_server.api import services
+from recallr_server.api.admission import Admission
 from recallr_server.api.categories import CategoryServicer
 from recallr_server.api.context import ContextServicer
 from recallr_server.api.handlers import HandlerFactory, ServiceMethods
@@ -85,6 +87,7 @@ class RecallrServer:
     worker: Worker
     # Revoking through it takes a key out of this replica's cache at once.
     authenticator: Authenticator
+    admission: Admission
     appender: MessageAppender
     feed: MessageFeed
     http: http_server.HttpServer | None = None
@@ -94,9 +97,12 @@ class RecallrServer:
         await self.database_health.stop()
         await asyncio.sleep(self.drain_seconds)
         self.signal.close()
+        stopping = time.monotonic()
+        await self.admission.refuse_until_quiet(self.grace_seconds)
+        grace = max(0.0, self.grace_seconds - (time.monotonic() - stopping))
         # Both APIs drain together, within the same grace period.
         await asyncio.gather(
-            self.server.stop(self.grace_seconds),
+            self.server.stop(grace),
             *([self.http.stop()] if self.http is not None else []),
         )
         await self.feed.stop()
@@ -271,6 +277,15 @@ def authenticator_of(db: Database, settings: Settings) -> Authenticator:
     )
 
 
+def _grpc_server(
+    settings: Settings, factory: HandlerFactory, services: list[ServiceMethods]
+) -> grpc.aio.Server:
+    options = transport.server_options(settings) + transport.connection_options(settings)
+    server = grpc.aio.server(options=options)
+    server.add_generic_rpc_handlers([factory.service_handler(service) for service in services])
+    return server
+
+
 async def start(settings: Settings) -> RecallrServer:
     """Starts serving on `settings.listen` over an already migrated database."""
     db = Database(settings.database_url)
@@ -287,15 +302,11 @@ async def start(settings: Settings) -> RecallrServer:
         db, engine_models.embedder, IndexCache(dimensions), engine_models.chat
     )
     authenticator = authenticator_of(db, settings)
-    factory = HandlerFactory(authenticator)
+    admission = Admission()
+    factory = HandlerFactory(authenticator, admission)
     pages = PageTokens(await shared_secret(db, PAGE_TOKEN_SECRET))
-    options = transport.server_options(settings) + transport.connection_options(settings)
-    server = grpc.aio.server(options=options)
-    server.add_generic_rpc_handlers(
-        [
-            factory.service_handler(service)
-            for service in servicers(db, settings, signal, appender, worker.wake, recaller, pages)
-        ]
+    server = _grpc_server(
+        settings, factory, servicers(db, settings, signal, appender, worker.wake, recaller, pages)
     )
     health = _enable_health_and_reflection(server)
     port = transport.bind(server, settings)
@@ -327,6 +338,7 @@ async def start(settings: Settings) -> RecallrServer:
         metrics_server,
         worker,
         authenticator,
+        admission,
         appender,
         feed,
         http,

@@ -173,7 +173,9 @@ def test_sigterm_drains_every_process_without_losing_an_acknowledged_message(
         writer.join(timeout=10)
 
     assert not any(alive(pid) for pid in children)
-    assert {w.failure for w in writers} == {grpc.StatusCode.UNAVAILABLE}
+    assert {w.failure for w in writers} == {grpc.StatusCode.UNAVAILABLE}, [
+        w.detail for w in writers
+    ]
     acknowledged = {message_id for w in writers for message_id in w.acknowledged}
     assert len(acknowledged) >= 80
     assert stored_message_ids(server) == acknowledged

@@ -35,6 +35,7 @@ class Writer(threading.Thread):
         self._name = name
         self.acknowledged: list[str] = []
         self.failure: grpc.StatusCode | None = None
+        self.detail = ""
 
     def run(self) -> None:
         with grpc.insecure_channel(self._server.target) as channel:
@@ -57,6 +58,7 @@ class Writer(threading.Thread):
                     )
                 except grpc.RpcError as error:
                     self.failure = error.code()
+                    self.detail = f"{error.code()}: {error.details()}"
                     return
                 self.acknowledged.append(added.message.message_id)
 

@@ -25,6 +25,7 @@ from google.protobuf import message_factory
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 
 from recallr_server import metrics, tracing
+from recallr_server.api.admission import Admission
 from recallr_server.api.auth import project_of_call
 from recallr_server.api.status import REASON_CODES, STATUS_DETAILS_KEY, to_status
 from recallr_server.domain.auth import Authenticator
@@ -89,8 +90,9 @@ def _internal(request_id: str) -> DomainError:
 
 
 class HandlerFactory:
-    def __init__(self, authenticator: Authenticator) -> None:
+    def __init__(self, authenticator: Authenticator, admission: Admission) -> None:
         self._authenticator = authenticator
+        self._admission = admission
 
     def service_handler(self, service: ServiceMethods) -> grpc.GenericRpcHandler:
         handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
@@ -114,6 +116,7 @@ class HandlerFactory:
         return prepare
 
     async def _call(self, context: Any, request_id: str) -> Call:
+        self._admission.admit()
         project_id = await project_of_call(
             self._authenticator, context.invocation_metadata() or (), context.peer()
         )
