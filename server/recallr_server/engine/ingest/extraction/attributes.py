@@ -68,9 +68,19 @@ def attribute_of(
             continue
         for rule in rules:
             found = rule(token, verb)
-            if found is not None:
+            if found is not None and not _in_another_clause(found[1], tokens):
                 return found
     return statement.attribute if statement is not None else None
+
+
+def _in_another_clause(value: str, tokens: list[Token]) -> bool:
+    """The value is a word of the sentence outside the clause: "vegetarian" is not the
+    diet of "allergic to shellfish", split from "I'm vegetarian and allergic to shellfish"."""
+    if not tokens:
+        return False
+    words = set(value.lower().split())
+    inside = any(t.lower_ in words for t in tokens)
+    return not inside and any(t.lower_ in words for t in tokens[0].sent)
 
 
 def _birthplace(subject: Token, verb: Token) -> tuple[str, str] | None:
