@@ -12,6 +12,7 @@ from recallr_server.engine.ingest.extraction.kinds import Kind
 from recallr_server.engine.ingest.extraction.pipeline import entity_label
 from recallr_server.engine.ingest.extraction.statements import Statement
 from recallr_server.engine.ingest.extraction.vocabulary import OCCUPATIONS
+from recallr_server.engine.ingest.slots import PERSONAL_RECORDS
 
 if TYPE_CHECKING:
     from spacy.tokens import Token
@@ -93,11 +94,6 @@ def _birthplace(subject: Token, verb: Token) -> tuple[str, str] | None:
             if place is not None and place.pos_ == "PROPN":
                 return "birthplace", _entity_text(place)
     return None
-
-
-# Facts about oneself that have one value for life: a second value is a contradiction
-# (a merge conflict), never a change over time.
-PERSONAL_RECORDS = frozenset({"birthday", "blood type", "anniversary", "hometown", "birthplace"})
 
 
 def _personal_record(subject: Token, verb: Token) -> tuple[str, str] | None:
