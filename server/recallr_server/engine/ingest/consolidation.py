@@ -197,12 +197,15 @@ def decide(
     order = np.argsort(-similarities)
     best, best_similarity = memories[int(order[0])], float(similarities[order[0]])
 
-    slotted = _slotted(fact, memories, similarities, conflicts_enabled)
-    if slotted is not None:
-        return slotted
+    # An end names what it ends, and ends every memory that says it still holds ("Leila
+    # and I broke up" ends "girlfriend Leila" and "together three years"): the names tell
+    # more than the slot.
     ending = _ending(fact, memories, similarities)
     if ending is not None:
         return ending
+    slotted = _slotted(fact, memories, similarities, conflicts_enabled)
+    if slotted is not None:
+        return slotted
     described = _described(fact, memories, similarities)
     if described is not None:
         return described
