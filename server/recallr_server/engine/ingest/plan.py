@@ -29,7 +29,7 @@ from recallr_server.engine.ingest.consolidation import (
     merged_content,
     similar_first,
 )
-from recallr_server.engine.ingest.extraction import Fact, extract_facts
+from recallr_server.engine.ingest.extraction import Fact, extract_facts, speaker_names
 from recallr_server.engine.ingest.llm_steps import (
     ClarifyingQuestion,
     clarifying_questions_llm,
@@ -226,13 +226,16 @@ class Planner:
         user_name = speaker_name(snapshot.user.metadata_, USER_NAME_KEY)
         assistant_name = speaker_name(snapshot.session.metadata_, ASSISTANT_NAME_KEY)
         if chat is not None:
+            # A transcript naming its speakers only in labels ("Melanie: ...") is told to
+            # the model as metadata names would be, so that its facts name them too.
+            named_user, named_other = speaker_names(messages, user_name, assistant_name)
             facts = extract_facts_llm(
                 chat,
                 messages,
                 now=now,
                 categories=snapshot.categories,
-                user_name=user_name,
-                other_name=assistant_name,
+                user_name=named_user,
+                other_name=named_other,
             )
             return facts, summarise_llm(chat, messages, now)
         facts = extract_facts(

@@ -142,3 +142,19 @@ def cast_turns(
         listener = other if speaker is user else user
         turns.append(Turn(message.message_id, speaker, listener, text))
     return turns, names
+
+
+def speaker_names(
+    messages: Sequence[ChatMessage], user_name: str | None, assistant_name: str | None
+) -> tuple[str | None, str | None]:
+    """The user's name and the other speaker's: metadata's, else the labels' as
+    `cast_turns` reads them ("Melanie: ..." in the user's messages names the user).
+
+    Either is None when neither names that speaker.
+    """
+    _, names = cast_turns(messages, user_name, assistant_name)
+    other = names.assistant
+    return (
+        names.user.label if names.user.named else None,
+        other.label if other.key is not None else None,
+    )
