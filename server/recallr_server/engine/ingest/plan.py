@@ -37,6 +37,7 @@ from recallr_server.engine.ingest.llm_steps import (
     judge_llm,
     summarise_llm,
 )
+from recallr_server.engine.ingest.slots import Slotter
 from recallr_server.engine.provider.llm import ChatModel, LLMError, ModelFallback
 from recallr_server.engine.temporal import day_of
 from recallr_server.engine.vectors import Vector, decode_vector
@@ -107,6 +108,7 @@ class Planner:
     def __init__(self, embedder: Embedder, chat: ChatModel | None = None) -> None:
         self._embedder = embedder
         self._categoriser = Categoriser(embedder)
+        self._slotter = Slotter(embedder)
         # With a chat model, extraction, judging, questions and summaries use it.
         self._chat = chat
 
@@ -129,6 +131,7 @@ class Planner:
 
     def _plan(self, snapshot: SessionSnapshot, chat: ChatModel | None) -> Plan:
         facts, summary = self._facts_and_summary(snapshot, chat)
+        facts = self._slotted(facts)
         vectors = self._embedder.embed([f.content for f in facts])
         known = _Known(
             [self._existing(m, snapshot.memory_categories.get(m.id, [])) for m in snapshot.memories]
@@ -173,17 +176,35 @@ class Planner:
         extractor = LOCAL_EXTRACTOR if chat is None else chat.extractor
         return Plan(planned, summary, self._embedder.embed([summary])[0], extractor)
 
+    def _slotted(self, facts: list[Fact]) -> list[Fact]:
+        """The facts the parse read no attribute from, placed in a slot by the meaning of
+        their gist when they fill one: the slot is kept as their attribute, without a value,
+        so that later sessions find it too."""
+        unplaced = [i for i, f in enumerate(facts) if f.attribute_key is None and f.gist]
+        if not unplaced:
+            return facts
+        gists = self._embedder.embed([facts[i].gist or "" for i in unplaced])
+        placed = list(facts)
+        for i, vector in zip(unplaced, gists, strict=True):
+            slot = self._slotter.nearest(vector)
+            if slot is not None:
+                placed[i] = replace(facts[i], attribute_key=slot)
+        return placed
+
     def _versioned(
         self, fact: Fact, vector: Vector, outcome: Outcome, now: datetime
     ) -> tuple[Fact, Vector]:
         """The fact as the new version of its target: an addition keeps what the target
         said (and its dates, when the addition has none of its own); an ended state keeps
-        the target's attribute, so that the next value of it replaces this version."""
+        the target's attribute (the slot of what it ended), so that the next value of it
+        replaces this version."""
         target = outcome.target
         if target is None:
             return fact, vector
-        if outcome.decision == Decision.TEMPORAL_UPDATE and fact.attribute_key is None:
-            return replace(fact, attribute_key=target.attribute_key), vector
+        if outcome.decision == Decision.TEMPORAL_UPDATE and (
+            fact.attribute_key is None or fact.ends
+        ):
+            return replace(fact, attribute_key=target.attribute_key or fact.attribute_key), vector
         if outcome.decision != Decision.ADDITION:
             return fact, vector
         content = merged_content(fact.content, target.content)
@@ -316,6 +337,7 @@ class _Known:
                 fact.event_end,
                 planned=True,
                 categories=tuple(fact.categories),
+                ended_state=bool(fact.ends),
             )
         )
         rows = [self._matrix[keep]] if self._matrix is not None else []
