@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import TypeVar
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select, text
 
 from recallr_server.domain.clock import now
 from recallr_server.store import jobs, models
 from recallr_server.store.database import Database
+from recallr_server.store.revisions import bump_index_revision
 from tests.engine.conftest import add_user_with_session
 from tests.support import seed
 
 LEASE = timedelta(seconds=30)
+T = TypeVar("T")
 KIND = models.JobKind.PROCESS_SESSION
 
 
@@ -126,3 +131,55 @@ async def test_deferring_does_not_count_an_attempt(store: Database) -> None:
     job = await _job(store, session_id)
     assert (job.status, job.attempts) == (models.JobStatus.QUEUED, 0)
     assert await _claim(store) is None
+
+
+async def _waiting_on_a_lock(db: Database) -> bool:
+    async with db.read() as session:
+        waiting = await session.scalar(
+            text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+        )
+        return bool(waiting)
+
+
+async def _while_its_user_is_deleted(
+    db: Database, user_pk: str, work: Callable[[], Awaitable[T]]
+) -> T:
+    """Runs `work` while a transaction deletes the user as DeleteUser does, on PostgreSQL."""
+    if db.is_sqlite:
+        pytest.skip("SQLite's write transactions run one at a time: nothing to wait for")
+    async with db.write() as deleting:
+        # DeleteUser's order: the user's row, then its jobs' rows through the cascade.
+        user = select(models.User.pk).where(models.User.pk == user_pk).with_for_update()
+        await deleting.execute(user)
+        working = asyncio.ensure_future(work())
+        for _ in range(200):
+            if await _waiting_on_a_lock(db):
+                break
+            await asyncio.sleep(0.05)
+        else:
+            pytest.fail("the work never waited for the user's row")
+        await deleting.execute(delete(models.User).where(models.User.pk == user_pk))
+    return await working
+
+
+async def test_a_claim_and_the_deletion_of_its_user_wait_for_each_other(store: Database) -> None:
+    user_pk, session_id = await add_user_with_session(store)
+    await _enqueue(store, session_id, user_pk)
+    assert await _while_its_user_is_deleted(store, user_pk, lambda: _claim(store)) is None
+
+
+async def _finish_as_processing_does(db: Database, claim: jobs.Claim) -> None:
+    async with db.write() as session:
+        await jobs.finish(session, claim)
+        await bump_index_revision(session, claim.user_pk)
+
+
+async def test_finishing_a_job_and_deleting_its_user_wait_for_each_other(store: Database) -> None:
+    user_pk, session_id = await add_user_with_session(store)
+    await _enqueue(store, session_id, user_pk)
+    claim = await _claim(store)
+    assert claim is not None
+    with pytest.raises(jobs.JobGone):
+        await _while_its_user_is_deleted(
+            store, user_pk, lambda: _finish_as_processing_does(store, claim)
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -256,3 +257,29 @@ def test_a_session_longer_than_a_chunk_is_read_by_the_model_chunk_by_chunk(
     )
     # Two chunks, two calls each: no memory is similar enough to the allergy to be judged.
     assert len(provider.received) == 4
+
+
+@pytest.mark.parametrize("labelled", [False, True], ids=["metadata names", "speaker labels"])
+def test_the_model_is_told_the_speakers_names_from_labels_as_from_metadata(
+    provider: RecordedProvider, client: RecallrAI, labelled: bool
+) -> None:
+    """A transcript that names its speakers only in labels ("Melanie: ...") must not be
+    read as "the user" talking to an AI: the model hears the names metadata would give."""
+    provider.queue("extract_facts", "summarise")
+    user = client.create_user(f"u-{uuid.uuid4().hex[:6]}", {} if labelled else {"name": "Melanie"})
+    session = user.create_session(
+        custom_created_at_utc=at(2023, 5, 9),
+        metadata={} if labelled else {"assistant_name": "Caroline"},
+    )
+    for role, speaker, text in (
+        (ASSISTANT, "Caroline", "Guess what, I adopted a kitten!"),
+        (USER, "Melanie", "We adopted a puppy."),
+    ):
+        session.add_message(role=role, content=f"{speaker}: {text}" if labelled else text)
+    session.process()
+    _wait(session)
+    prompt = json.dumps(provider.received[0].body["messages"])
+    assert 'The user is Melanie; write \\"Melanie\\" for them in facts.' in prompt
+    assert "The other speaker is a person, Caroline, not an AI" in prompt
+    assert "user (Melanie): " in prompt
+    assert "assistant (Caroline): " in prompt

@@ -68,6 +68,8 @@ def test_each_request_is_logged_and_counted_without_what_callers_sent(
         assert (
             http.get("/api/v1/users", headers={"X-Recallr-Api-Key": wrong_key}).status_code == 401
         )
+    # A request's line is logged once its response has gone out: the last may still come.
+    server.wait_for_log("http GET /api/v1/users 401 INVALID_API_KEY", timeout=10)
     records = [
         r for r in server.log_records() if "rpc_method" in r and r["message"].startswith("http ")
     ]

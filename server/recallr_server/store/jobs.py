@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import Select, and_, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recallr_server.domain.clock import now
@@ -22,6 +22,8 @@ from recallr_server.store import models
 
 MAX_ATTEMPTS = 3
 MAX_ERROR_LENGTH = 2_000
+# Jobs a claim tries when others' claims hold the first ones.
+CLAIM_CANDIDATES = 8
 
 
 class LeaseLost(Exception):
@@ -93,22 +95,14 @@ async def claim_next(
         other.c.status == models.JobStatus.RUNNING.value,
         other.c.lease_expires_at >= stamp,
     )
-    query = select(models.Job).where(runnable, ~user_busy).order_by(models.Job.run_after).limit(1)
+    query = select(models.Job).where(runnable, ~user_busy).order_by(models.Job.run_after)
     if postgres:
-        # Workers skip each other's rows instead of queueing behind them. SQLite
-        # needs nothing: its write transactions (BEGIN IMMEDIATE) are serial.
-        query = query.with_for_update(skip_locked=True)
-    job = await session.scalar(query)
+        job = await _lock_first_free(session, query)
+    else:
+        # SQLite needs no locks: its write transactions (BEGIN IMMEDIATE) are serial.
+        job = await session.scalar(query.limit(1))
     if job is None:
         return None
-    if postgres:
-        # Two workers may each claim a job of the same user in parallel; the
-        # user row lock orders them and the re-check sees the winner's claim.
-        await session.execute(
-            select(models.User.pk).where(models.User.pk == job.user_pk).with_for_update()
-        )
-        if await session.scalar(select(user_busy.where(models.Job.id == job.id))):
-            return None
     owner = f"{worker_id}:{uuid.uuid4().hex[:12]}"
     job.status = models.JobStatus.RUNNING
     job.attempts += 1
@@ -118,7 +112,40 @@ async def claim_next(
     return Claim(job.id, job.kind, job.subject_id, job.user_pk, job.attempts, owner)
 
 
+async def _lock_first_free(
+    session: AsyncSession, runnable: Select[models.Job]
+) -> models.Job | None:
+    """The first of the runnable jobs this transaction can lock, with its user's row locked.
+
+    The user's row is locked before the job's: deleting a user locks its row and then,
+    through the cascade, its jobs' rows, so a claim taking them the other way round would
+    deadlock with it. The user's lock also orders two workers claiming jobs of one user;
+    the job is read again under it, so the second sees the first one's claim and moves
+    on. A claim waits only while it holds no lock (for its first candidate's user); past
+    that it skips what others hold, so it can never close a cycle of waits.
+    """
+    candidates = await session.execute(
+        runnable.with_only_columns(models.Job.id, models.Job.user_pk).limit(CLAIM_CANDIDATES)
+    )
+    for tried, (job_id, user_pk) in enumerate(candidates.all()):
+        user = select(models.User.pk).where(models.User.pk == user_pk)
+        if await session.scalar(user.with_for_update(skip_locked=tried > 0)) is None:
+            continue  # deleted with its jobs meanwhile, or held by another transaction
+        # Workers skip each other's rows instead of queueing behind them.
+        job = await session.scalar(
+            runnable.where(models.Job.id == job_id).with_for_update(skip_locked=True)
+        )
+        if job is not None:
+            return job
+    return None
+
+
 async def _owned(session: AsyncSession, claim: Claim) -> models.Job:
+    # The user's row first, as everywhere (see _lock_first_free): the transaction that
+    # finishes a job goes on to bump the user's revision.
+    await session.execute(
+        select(models.User.pk).where(models.User.pk == claim.user_pk).with_for_update()
+    )
     job = await session.scalar(
         select(models.Job).where(models.Job.id == claim.job_id).with_for_update()
     )

@@ -88,10 +88,12 @@ class SessionStore:
         row.last_message_at = session.last_message_at
 
     async def delete(self, user: User, session: Session) -> None:
+        # The user's row is locked (by the bump) before the job's, the order every
+        # transaction takes (jobs.py), so that none of them deadlock.
+        await bump_index_revision(self._session, user.pk)
         # Its processing job goes with it, queued or running (jobs.py).
         await jobs.drop(self._session, models.JobKind.PROCESS_SESSION, session.id)
         await self._session.execute(delete(models.Session).where(models.Session.id == session.id))
-        await bump_index_revision(self._session, user.pk)
 
     async def page(
         self,

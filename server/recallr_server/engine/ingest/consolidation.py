@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from recallr_server.engine.ingest.extraction.vocabulary import ANIMALS, RELATION_NOUNS
+from recallr_server.engine.ingest.slots import LIFELONG, slot_of_attribute
 from recallr_server.engine.vectors import Vector
 
 # Cosine similarities of all-MiniLM-L6-v2 sentence embeddings.
@@ -53,6 +54,8 @@ class Existing:
     # Planned earlier in the same run rather than stored by an earlier session.
     planned: bool = False
     categories: tuple[str, ...] = ()
+    # The memory says a state ended ("left Bean Scene"): the slot's next value replaces it.
+    ended_state: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,27 +102,78 @@ def _adds_detail(new: str, old: str) -> bool:
     return len(old_words & new_words) / len(old_words) >= 0.8
 
 
-# Attributes that are one slot: a new job title at a new employer replaces the old job.
-_SLOTS = {"employer": "job", "job_title": "job"}
-# Attributes with one value for life: a second value is a contradiction whenever it is said.
-_LIFELONG = frozenset({"birthplace", "birthday", "blood type", "anniversary", "hometown"})
-
-
-def _slot(key: str | None) -> str | None:
-    return _SLOTS.get(key, key) if key is not None else None
-
-
-def _same_attribute(fact: Candidate, memory: Existing) -> bool:
+def _same_slot(fact: Candidate, memory: Existing) -> bool:
+    slot = slot_of_attribute(fact.attribute_key)
     return (
-        fact.attribute_key is not None
-        and _slot(fact.attribute_key) == _slot(memory.attribute_key)
+        slot is not None
+        and slot == slot_of_attribute(memory.attribute_key)
         and (fact.subject_key or "user") == (memory.subject_key or "user")
     )
 
 
+def _same_value(fact: Candidate, memory: Existing) -> bool:
+    """Both say the same value of the slot: equal values, the one value known in the other's
+    words, or, when the fact's value is unknown (its slot was placed by meaning), a name of
+    the memory's in it ("engaged to Sam" and "Sam and I have been together for years" are
+    about the same partner); the name both open with is their subject, not a value."""
+    if fact.attribute_value is not None and memory.attribute_value is not None:
+        return fact.attribute_value.lower() == memory.attribute_value.lower()
+    if fact.attribute_value is not None:
+        return _mentions(memory.content, fact.attribute_value)
+    if memory.attribute_value is not None and _mentions(fact.content, memory.attribute_value):
+        return True
+    shared = _names(fact.content) & _names(memory.content)
+    return bool(shared - (_first(fact.content) & _first(memory.content)))
+
+
+# A capitalised word is a name, unless it is a month, a weekday or an article.
+_NAME = re.compile(r"(?<![\w'])[A-Z][\w'-]+")
+_NOT_NAMES = frozenset(
+    {"january", "february", "march", "april", "may", "june", "july", "august", "september"}
+    | {"october", "november", "december", "monday", "tuesday", "wednesday", "thursday"}
+    | {"friday", "saturday", "sunday", "the", "a", "an"}
+)
+
+
+def _names(content: str) -> set[str]:
+    return {name.lower().removesuffix("'s") for name in _NAME.findall(content)} - _NOT_NAMES
+
+
+def _first(content: str) -> set[str]:
+    """The memory's subject, mostly: a name every memory of its person starts with, which
+    says nothing about the value of a slot."""
+    return _names(content.split(maxsplit=1)[0]) if content.strip() else set()
+
+
+def _slotted(
+    fact: Candidate,
+    memories: Sequence[Existing],
+    similarities: NDArray[np.float32],
+    conflicts_enabled: bool,
+) -> Outcome | None:
+    """A fact in a slot the nearest memory of which holds another value replaces it; one
+    with the same value (or said alike, when a value is unknown) is the same fact."""
+    same = [int(i) for i in np.argsort(-similarities) if _same_slot(fact, memories[int(i)])]
+    if not same:
+        return None
+    memory, similarity = memories[same[0]], float(similarities[same[0]])
+    if _same_value(fact, memory):
+        return Outcome(Decision.DUPLICATE, memory) if fact.attribute_value else None
+    unknown = fact.attribute_value is None or memory.attribute_value is None
+    alike = similarity >= DUPLICATE_SIMILARITY or _words(fact.content) == _words(memory.content)
+    if unknown and alike:
+        return Outcome(Decision.DUPLICATE, memory)
+    slot = slot_of_attribute(fact.attribute_key)
+    if unknown and memory.planned and not memory.ended_state:
+        # Said in the same session, two facts of a slot placed by meaning tell one story
+        # ("I started eating fish again in March, so I'm pescatarian now").
+        return Outcome(Decision.ADDITION, memory, reason=f"more about the {slot}")
+    return _changed(fact, memory, conflicts_enabled, f"{slot} changed")
+
+
 def _explained_by_time(fact: Candidate, memory: Existing) -> bool:
     """A later statement of a changed value is a change over time, not a contradiction."""
-    if fact.attribute_key in _LIFELONG:
+    if slot_of_attribute(fact.attribute_key) in LIFELONG:
         return False
     return memory.event_start is not None and fact.event_start.date() > memory.event_start.date()
 
@@ -143,15 +197,15 @@ def decide(
     order = np.argsort(-similarities)
     best, best_similarity = memories[int(order[0])], float(similarities[order[0]])
 
-    for memory in memories:
-        if not _same_attribute(fact, memory):
-            continue
-        if (fact.attribute_value or "").lower() == (memory.attribute_value or "").lower():
-            return Outcome(Decision.DUPLICATE, memory)
-        return _changed(fact, memory, conflicts_enabled, f"{fact.attribute_key} changed")
+    # An end names what it ends, and ends every memory that says it still holds ("Leila
+    # and I broke up" ends "girlfriend Leila" and "together three years"): the names tell
+    # more than the slot.
     ending = _ending(fact, memories, similarities)
     if ending is not None:
         return ending
+    slotted = _slotted(fact, memories, similarities, conflicts_enabled)
+    if slotted is not None:
+        return slotted
     described = _described(fact, memories, similarities)
     if described is not None:
         return described

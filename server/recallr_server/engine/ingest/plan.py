@@ -29,7 +29,7 @@ from recallr_server.engine.ingest.consolidation import (
     merged_content,
     similar_first,
 )
-from recallr_server.engine.ingest.extraction import Cast, Fact, extract_facts
+from recallr_server.engine.ingest.extraction import Cast, Fact, extract_facts, speaker_names
 from recallr_server.engine.ingest.llm_steps import (
     ClarifyingQuestion,
     clarifying_questions_llm,
@@ -37,6 +37,7 @@ from recallr_server.engine.ingest.llm_steps import (
     judge_llm,
     summarise_llm,
 )
+from recallr_server.engine.ingest.slots import Slotter
 from recallr_server.engine.provider.llm import ChatModel
 from recallr_server.engine.temporal import day_of
 from recallr_server.engine.vectors import Vector, decode_vector
@@ -105,13 +106,14 @@ class Planner:
     def __init__(self, embedder: Embedder, chat: ChatModel | None = None) -> None:
         self._embedder = embedder
         self._categoriser = Categoriser(embedder)
+        self._slotter = Slotter(embedder)
         # With a chat model, extraction, judging, questions and summaries use it.
         self.chat = chat
 
     def start(self, snapshot: SessionSnapshot, chat: ChatModel | None) -> SessionPlan:
         """A plan of the session's processing, to be given its messages a chunk at a time;
         `chat` None plans with the local engine."""
-        return SessionPlan(self._embedder, self._categoriser, snapshot, chat)
+        return SessionPlan(self._embedder, self._categoriser, self._slotter, snapshot, chat)
 
 
 class SessionPlan:
@@ -127,11 +129,13 @@ class SessionPlan:
         self,
         embedder: Embedder,
         categoriser: Categoriser,
+        slotter: Slotter,
         snapshot: SessionSnapshot,
         chat: ChatModel | None,
     ) -> None:
         self._embedder = embedder
         self._categoriser = categoriser
+        self._slotter = slotter
         self._snapshot = snapshot
         self._chat = chat
         self._user_name = speaker_name(snapshot.user.metadata_, USER_NAME_KEY)
@@ -154,7 +158,7 @@ class SessionPlan:
     def add(self, messages: Sequence[ChatMessage], context: int = 0) -> None:
         """Plans the next chunk: `messages`, whose first `context` close the chunk before
         and are read again only as context."""
-        facts = self._new(self._extract(messages, context))
+        facts = self._slotted(self._new(self._extract(messages, context)))
         self._leading.extend(facts[: MAX_SUMMARY_FACTS - len(self._leading)])
         if self._chat is not None:
             self._summary = summarise_llm(
@@ -180,13 +184,16 @@ class SessionPlan:
     def _extract(self, messages: Sequence[ChatMessage], context: int) -> list[Fact]:
         snapshot = self._snapshot
         if self._chat is not None:
+            # A transcript naming its speakers only in labels ("Melanie: ...") is told to
+            # the model as metadata names would be, so that its facts name them too.
+            user_name, other_name = speaker_names(messages, self._cast)
             return extract_facts_llm(
                 self._chat,
                 messages,
                 now=self._now,
                 categories=snapshot.categories,
-                user_name=self._user_name,
-                other_name=self._assistant_name,
+                user_name=user_name,
+                other_name=other_name,
                 context=context,
             )
         return extract_facts(
@@ -255,17 +262,35 @@ class SessionPlan:
             # Later facts of the same session consolidate against this one too.
             known.add_planned(len(self._planned), fact, vector, outcome.target, ended)
 
+    def _slotted(self, facts: list[Fact]) -> list[Fact]:
+        """The facts the parse read no attribute from, placed in a slot by the meaning of
+        their gist when they fill one: the slot is kept as their attribute, without a value,
+        so that later sessions find it too."""
+        unplaced = [i for i, f in enumerate(facts) if f.attribute_key is None and f.gist]
+        if not unplaced:
+            return facts
+        gists = self._embedder.embed([facts[i].gist or "" for i in unplaced])
+        placed = list(facts)
+        for i, vector in zip(unplaced, gists, strict=True):
+            slot = self._slotter.nearest(vector)
+            if slot is not None:
+                placed[i] = replace(facts[i], attribute_key=slot)
+        return placed
+
     def _versioned(
         self, fact: Fact, vector: Vector, outcome: Outcome, now: datetime
     ) -> tuple[Fact, Vector]:
         """The fact as the new version of its target: an addition keeps what the target
         said (and its dates, when the addition has none of its own); an ended state keeps
-        the target's attribute, so that the next value of it replaces this version."""
+        the target's attribute (the slot of what it ended), so that the next value of it
+        replaces this version."""
         target = outcome.target
         if target is None:
             return fact, vector
-        if outcome.decision == Decision.TEMPORAL_UPDATE and fact.attribute_key is None:
-            return replace(fact, attribute_key=target.attribute_key), vector
+        if outcome.decision == Decision.TEMPORAL_UPDATE and (
+            fact.attribute_key is None or fact.ends
+        ):
+            return replace(fact, attribute_key=target.attribute_key or fact.attribute_key), vector
         if outcome.decision != Decision.ADDITION:
             return fact, vector
         content = merged_content(fact.content, target.content)
@@ -369,6 +394,7 @@ class _Known:
                 fact.event_end,
                 planned=True,
                 categories=tuple(fact.categories),
+                ended_state=bool(fact.ends),
             )
         )
         rows = [self._matrix[keep]] if self._matrix is not None else []

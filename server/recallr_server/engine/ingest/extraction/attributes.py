@@ -12,6 +12,7 @@ from recallr_server.engine.ingest.extraction.kinds import Kind
 from recallr_server.engine.ingest.extraction.pipeline import entity_label
 from recallr_server.engine.ingest.extraction.statements import Statement
 from recallr_server.engine.ingest.extraction.vocabulary import OCCUPATIONS
+from recallr_server.engine.ingest.slots import PERSONAL_RECORDS
 
 if TYPE_CHECKING:
     from spacy.tokens import Token
@@ -68,9 +69,19 @@ def attribute_of(
             continue
         for rule in rules:
             found = rule(token, verb)
-            if found is not None:
+            if found is not None and not _in_another_clause(found[1], tokens):
                 return found
     return statement.attribute if statement is not None else None
+
+
+def _in_another_clause(value: str, tokens: list[Token]) -> bool:
+    """The value is a word of the sentence outside the clause: "vegetarian" is not the
+    diet of "allergic to shellfish", split from "I'm vegetarian and allergic to shellfish"."""
+    if not tokens:
+        return False
+    words = set(value.lower().split())
+    inside = any(t.lower_ in words for t in tokens)
+    return not inside and any(t.lower_ in words for t in tokens[0].sent)
 
 
 def _birthplace(subject: Token, verb: Token) -> tuple[str, str] | None:
@@ -83,11 +94,6 @@ def _birthplace(subject: Token, verb: Token) -> tuple[str, str] | None:
             if place is not None and place.pos_ == "PROPN":
                 return "birthplace", _entity_text(place)
     return None
-
-
-# Facts about oneself that have one value for life: a second value is a contradiction
-# (a merge conflict), never a change over time.
-PERSONAL_RECORDS = frozenset({"birthday", "blood type", "anniversary", "hometown", "birthplace"})
 
 
 def _personal_record(subject: Token, verb: Token) -> tuple[str, str] | None:

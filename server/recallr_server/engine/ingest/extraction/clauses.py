@@ -45,7 +45,41 @@ def clauses_of(sentence: Span) -> list[Clause]:
         )
         if statement is not None:
             return _split(statement, list(statement.subtree), None)
-    return _split(root, list(sentence), None)
+    return [part for clause in _split(root, list(sentence), None) for part in _predicates(clause)]
+
+
+# Dependents that do not make a predicate say more than one word: "tired and hungry".
+_BARE = frozenset({"cc", "punct", "conj", "advmod", "det"})
+
+
+def _predicates(clause: Clause) -> list[Clause]:
+    """A copula's coordinated predicates as clauses of their own, so that each fact can
+    change alone: "I'm vegetarian and allergic to shellfish" is a diet and an allergy.
+    Bare pairs of words ("tired and hungry", "married and happy") stay one clause."""
+    root = clause.root
+    inside = {token.i for token in clause.tokens}
+    predicate = next(
+        (c for c in root.children if c.dep_ in ("acomp", "attr") and c.i in inside), None
+    )
+    if root.lemma_ != "be" or predicate is None:
+        return [clause]
+    conjuncts = [c for c in predicate.children if c.dep_ == "conj" and _predicative(c)]
+    said = [predicate, *conjuncts]
+    if not conjuncts or not any(c.dep_ not in _BARE for p in said for c in p.children):
+        return [clause]
+    # What follows a conjunct belongs to it, wherever the parser hung it: "to shellfish"
+    # of "vegetarian and allergic to shellfish" is often hung on "vegetarian".
+    end = predicate.right_edge.i
+    starts = [c.left_edge.i for c in conjuncts]
+    own = {
+        c.i: [t for t in clause.tokens if start <= t.i <= end and t.i < stop]
+        for c, start, stop in zip(conjuncts, starts, [*starts[1:], end + 1], strict=True)
+    }
+    apart = {t.i for tokens in own.values() for t in tokens}
+    apart |= {c.i for c in predicate.children if c.dep_ == "cc"}
+    lead = [t for t in clause.tokens if t.i < predicate.left_edge.i]
+    first = Clause([t for t in clause.tokens if t.i not in apart], root, clause.shared_subject)
+    return [first, *(Clause([*lead, *own[c.i]], root, clause.shared_subject) for c in conjuncts)]
 
 
 def _split(head: Token, tokens: list[Token], shared_subject: Token | None) -> list[Clause]:
@@ -75,6 +109,14 @@ def _split(head: Token, tokens: list[Token], shared_subject: Token | None) -> li
             words.pop(0)  # "- might be", "but I hate"
         clauses += _split(part, words, inherited)
     return sorted(clauses, key=lambda clause: clause.root.i)
+
+
+def _predicative(token: Token) -> bool:
+    """An adjective, or a noun with its article ("a mother of two"): a noun without one
+    is often a verb the tagger missed ("is a vet and lives in Cork")."""
+    return token.pos_ == "ADJ" or (
+        token.pos_ == "NOUN" and any(c.dep_ == "det" for c in token.children)
+    )
 
 
 def _subject_of(verb: Token) -> Token | None:

@@ -60,6 +60,9 @@ class Draft:
     # The names of the states the fact ends, and of the thing it says more about.
     ends: tuple[str, ...] = ()
     topic: str | None = None
+    # The fact about "the user" with names made generic, for placing it in a slot by
+    # meaning; None when the fact is not about the speaker or their own.
+    gist: str | None = None
 
 
 def draft_of(
@@ -114,6 +117,7 @@ def draft_of(
     draft = Draft(kind, text, subject_key, attribute, found, tense_of(root, tokens))
     draft.ends = ended_terms(root)
     draft.topic = described_topic(kind, subject)
+    draft.gist = _gist(kind, tokens, speaker, listener, agreeing, references)
     if entity is not None:
         draft.about = entity[1]
         if entity[0].i in references:
@@ -121,6 +125,46 @@ def draft_of(
             kept = _without(references, entity[0])
             draft.leaning = rewrite(tokens, speaker, listener, agreeing, kept)
     return draft
+
+
+# What a name stands for in a gist: "moved to Grenoble" and "moved to a city" mean the
+# same change, and the embedding sees the meaning only without the name. The small
+# model's entity types mix up towns and companies, so the preposition before a name says
+# which it is.
+_GENERIC_AFTER = {"in": "a city", "to": "a city", "from": "a city", "at": "a company"}
+_KEPT_ENTITIES = frozenset({"DATE", "TIME", "NORP", "LANGUAGE"})
+
+
+def _gist(
+    kind: Kind,
+    tokens: list[Token],
+    speaker: Party,
+    listener: Party,
+    agreeing: set[int],
+    references: dict[int, str],
+) -> str | None:
+    """The fact about "the user" with its names made generic, when it is the speaker's."""
+    if kind not in (Kind.SELF, Kind.RELATED):
+        return None
+    gist = rewrite(tokens, speaker, listener, agreeing, {**references, **_generic(tokens)})
+    return gist.replace(speaker.label, "the user")
+
+
+def _generic(tokens: list[Token]) -> dict[int, str]:
+    """Each name among the tokens as a generic phrase, the rest of a multi-word name
+    dropped (a lone space collapses in the wording)."""
+    generic: dict[int, str] = {}
+    for token in tokens:
+        if token.pos_ != "PROPN" or (label := entity_label(token)) in _KEPT_ENTITIES:
+            continue
+        previous = token.doc[token.i - 1] if token.i > 0 else None
+        if previous is not None and previous.i in generic:
+            generic[token.i] = " "
+        else:
+            after = token.head.lower_ if token.dep_ == "pobj" else ""
+            fallback = "someone" if label == "PERSON" else "something"
+            generic[token.i] = _GENERIC_AFTER.get(after, fallback)
+    return generic
 
 
 def _subject_entity(root: Token, clause: Clause, refs: References) -> tuple[Token, Entity] | None:

@@ -19,7 +19,7 @@ from recallr_server.engine.ingest.extraction.parties import Cast, cast_turns
 from recallr_server.engine.ingest.extraction.pipeline import nlp
 from recallr_server.engine.ingest.extraction.reader import Reader
 from recallr_server.engine.ingest.extraction.wording import sentence_case
-from recallr_server.engine.temporal import day_of, make_absolute
+from recallr_server.engine.temporal import TimeMention, day_of, make_absolute
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +44,9 @@ class Fact:
     # What the fact ends ("marco", "smoking") and the thing it says more about ("bike").
     ends: tuple[str, ...] = ()
     topic: str | None = None
+    # The fact about "the user" with names made generic and dates left out, for placing
+    # it in a slot by meaning.
+    gist: str | None = None
 
 
 def extract_facts(
@@ -135,4 +138,13 @@ def _finish(
         value=value,
         ends=draft.ends,
         topic=draft.topic,
+        gist=_without_dates(draft.gist, mentions),
     )
+
+
+def _without_dates(gist: str | None, mentions: Sequence[TimeMention]) -> str | None:
+    if gist is None:
+        return None
+    for mention in mentions:
+        gist = gist.replace(mention.text, "")
+    return sentence_case(" ".join(gist.split()))

@@ -151,3 +151,17 @@ def cast_turns(messages: Sequence[ChatMessage], cast: Cast) -> tuple[list[Turn],
         listener = other if speaker is user else user
         turns.append(Turn(message.message_id, speaker, listener, text))
     return turns, names
+
+
+def speaker_names(messages: Sequence[ChatMessage], cast: Cast) -> tuple[str | None, str | None]:
+    """The user's name and the other speaker's: metadata's, else the labels' as
+    `cast_turns` reads them ("Melanie: ..." in the user's messages names the user).
+
+    Either is None when neither names that speaker. `cast` learns the labels read here.
+    """
+    _, names = cast_turns(messages, cast)
+    other = names.assistant
+    return (
+        names.user.label if names.user.named else None,
+        other.label if other.key is not None else None,
+    )

@@ -45,7 +45,8 @@ def rewrite(
     for token, following in zip(tokens, [*tokens[1:], None], strict=True):
         # A shared subject comes from elsewhere in the sentence: "it" of "it's ... and has".
         adjacent = following is None or following.i == token.i + 1
-        space = token.whitespace_ or ("" if adjacent else " ")
+        joined = adjacent or (following is not None and following.is_punct)
+        space = token.whitespace_ or ("" if joined else " ")
         plural_subject = plural_subject or token.lower_ == "we"
         word = "their" if plural_subject and token.lower_ == "our" else None
         word = word or references.get(token.i) or _pronoun(token, speaker, listener)
