@@ -13,8 +13,9 @@ import pytest
 
 from recallr_server.config import Settings
 from recallr_server.domain.merge_conflicts import RESOLUTION_OPTIONS
+from recallr_server.engine.ingest.processing import CHUNK_MESSAGES
 from recallrai import RecallrAI
-from recallrai.models import SessionStatus
+from recallrai.models import NewMessage, SessionStatus
 from tests.conftest import ServerThread, new_tenant
 from tests.engine.recorded_provider import Received, RecordedProvider, chat_completion
 from tests.engine.scenarios import ASSISTANT, USER, at, memories, wait_until
@@ -192,6 +193,70 @@ def test_a_merge_conflict_asks_the_question_the_model_wrote(
     (question,) = conflict.clarifying_questions
     assert question.question == "Is green your favorite color now, or is it still blue?"
     assert question.options == list(RESOLUTION_OPTIONS)
+
+
+def _fact_citing(content: str, alias: str) -> dict[str, Any]:
+    return {
+        "content": content,
+        "categories": [],
+        "source_message_ids": [alias],
+        "event_start": None,
+        "event_end": None,
+        "subject": "user",
+        "attribute": None,
+        "value": None,
+    }
+
+
+def test_a_session_longer_than_a_chunk_is_read_by_the_model_chunk_by_chunk(
+    provider: RecordedProvider, client: RecallrAI
+) -> None:
+    small_talk = [
+        (USER, "Thanks!") if i % 2 == 0 else (ASSISTANT, "Any time.")
+        for i in range(CHUNK_MESSAGES - 1)
+    ]
+    moved, allergy = "I moved to Lisbon last month!", "I'm allergic to shellfish."
+    # The first chunk ends with the move; the second shows the model the first's last six
+    # messages (m1-m6, the move m6) before its own (m7).
+    lisbon = "In April 2023, the user moved to Lisbon."
+    first_summary = "On 9 May 2023, the user said they had moved to Lisbon."
+    provider.provide(
+        chat_completion({"facts": [_fact_citing(lisbon, f"m{CHUNK_MESSAGES}")]}),
+        chat_completion({"summary": first_summary}),
+        chat_completion(
+            {
+                "facts": [
+                    _fact_citing(lisbon, "m6"),
+                    _fact_citing("The user is allergic to shellfish.", "m7"),
+                ]
+            }
+        ),
+        chat_completion({"summary": f"{first_summary} They are allergic to shellfish."}),
+    )
+    user = client.create_user(f"u-{uuid.uuid4().hex[:6]}")
+    session = user.create_session(custom_created_at_utc=at(2023, 5, 9))
+    turns = [*small_talk, (USER, moved), (USER, allergy)]
+    session.add_messages([NewMessage(role=role, content=content) for role, content in turns])
+    session.process()
+    _wait(session)
+
+    assert session.status == SessionStatus.PROCESSED, session.failure_reason
+    # What only the context cited was extracted with the first chunk, and is written once.
+    assert sorted(m.content for m in memories(user)) == [
+        lisbon,
+        "The user is allergic to shellfish.",
+    ]
+    second = provider.received[2].body["messages"][-1]["content"]
+    assert f"[m6] user: {moved}" in second and f"[m7] user: {allergy}" in second
+    assert "[m8]" not in second
+    continued = provider.received[3].body["messages"]
+    assert "summary of the parts so far" in continued[0]["content"]
+    assert (
+        first_summary in continued[-1]["content"]
+        and "[m1] user: I'm allergic" in (continued[-1]["content"])
+    )
+    # Two chunks, two calls each: no memory is similar enough to the allergy to be judged.
+    assert len(provider.received) == 4
 
 
 @pytest.mark.parametrize("labelled", [False, True], ids=["metadata names", "speaker labels"])

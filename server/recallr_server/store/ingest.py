@@ -1,6 +1,8 @@
 """What processing a session and resolving a merge conflict read and write.
 
-Processing reads a session's snapshot, then applies its plan in one transaction: new
+Processing reads a session's snapshot and then its messages a chunk at a time (keyset
+paging on `seq`, so each chunk costs the same however deep into the session it lies), then
+applies its plan in one transaction: new
 memory versions (the first of a new chain, or the next of one whose current version
 expires), links between chains, merge conflicts and the session's summary. Resolving a
 conflict writes versions the same way.
@@ -22,12 +24,12 @@ from recallr_server.store import models
 
 @dataclass(frozen=True)
 class SessionSnapshot:
-    """Everything planning a session's processing needs, read in one transaction."""
+    """Everything planning a session's processing needs but its messages, read in one
+    transaction (the messages follow in chunks: see `read_messages`)."""
 
     session: models.Session
     user: models.User
     project: models.Project
-    messages: list[models.Message]
     # The user's current memory versions.
     memories: list[models.Memory]
     # The project's categories: name to description.
@@ -78,13 +80,6 @@ async def read_snapshot(session: AsyncSession, session_id: str) -> SessionSnapsh
     assert user is not None
     project = await session.get(models.Project, user.project_id)
     assert project is not None
-    messages = list(
-        await session.scalars(
-            select(models.Message)
-            .where(models.Message.session_id == row.id)
-            .order_by(models.Message.seq)
-        )
-    )
     memories = list(
         await session.scalars(
             select(models.Memory).where(
@@ -105,7 +100,18 @@ async def read_snapshot(session: AsyncSession, session_id: str) -> SessionSnapsh
         .where(models.Memory.user_pk == user.pk, models.Memory.expired_at.is_(None))
     ):
         filed.setdefault(link.memory_id, []).append(link.category)
-    return SessionSnapshot(row, user, project, messages, memories, categories, filed)
+    return SessionSnapshot(row, user, project, memories, categories, filed)
+
+
+async def read_messages(
+    session: AsyncSession, session_id: str, after_seq: int | None, limit: int
+) -> list[models.Message]:
+    """The session's next `limit` messages in order, those after `after_seq` (None: from
+    the first)."""
+    query = select(models.Message).where(models.Message.session_id == session_id)
+    if after_seq is not None:
+        query = query.where(models.Message.seq > after_seq)
+    return list(await session.scalars(query.order_by(models.Message.seq).limit(limit)))
 
 
 async def save_summary(

@@ -32,6 +32,7 @@ EXTRACT_FACTS = Prompt.load("extract_facts.v1")
 CONSOLIDATE = Prompt.load("consolidate.v1")
 CLARIFY = Prompt.load("clarify.v1")
 SUMMARISE = Prompt.load("summarise.v1")
+SUMMARISE_CONTINUED = Prompt.load("summarise_continued.v1")
 
 
 class ClarifyingQuestion(TypedDict):
@@ -83,6 +84,7 @@ def extract_facts_llm(
     categories: Mapping[str, str],
     user_name: str | None = None,
     other_name: str | None = None,
+    context: int = 0,
 ) -> list[Fact]:
     """The facts the conversation states, as `extraction.extract_facts` returns them.
 
@@ -92,9 +94,13 @@ def extract_facts_llm(
     wording; `other_name` makes the assistant a person of that name whose own statements
     are facts too. A fact citing none of the given messages is dropped; when every fact
     the model gave is dropped, its answer is unusable and `LLMError` is raised.
+
+    The first `context` messages close the part of a long conversation read before this
+    one: the model reads them, but a fact citing only them was extracted with that part.
     """
     require_aware(now)
     aliases = {f"m{index}": message.message_id for index, message in enumerate(messages, 1)}
+    read_before = {message.message_id for message in messages[:context]}
     reply = chat.complete_json(
         EXTRACT_FACTS,
         {
@@ -110,6 +116,7 @@ def extract_facts_llm(
     )
     read = [_fact(item, aliases, now, categories) for item in reply["facts"]]
     facts = [fact for fact in read if fact is not None]
+    new = [fact for fact in facts if not read_before.issuperset(fact.source_message_ids)]
     if read and not facts:
         # A conversation may state nothing lasting, but a model whose every fact is
         # unusable has not read this one: saying "no memories" would hide that.
@@ -117,7 +124,7 @@ def extract_facts_llm(
             f"{EXTRACT_FACTS.name}.v{EXTRACT_FACTS.version}: all {len(read)} "
             "facts cited no message of the session or had an unreadable date"
         )
-    return facts
+    return new
 
 
 def _fact(
@@ -254,11 +261,20 @@ def clarifying_questions_llm(
 # --- Summaries --------------------------------------------------------------------------------
 
 
-def summarise_llm(chat: ChatModel, messages: Sequence[ChatMessage], now: datetime) -> str:
-    """A short third-person summary of the session that begins with its date."""
+def summarise_llm(
+    chat: ChatModel, messages: Sequence[ChatMessage], now: datetime, earlier: str | None = None
+) -> str:
+    """A short third-person summary of the session that begins with its date.
+
+    A long session is summarised a part at a time: `earlier` is the summary of the parts
+    before `messages`, which the new summary carries on.
+    """
     require_aware(now)
-    reply = chat.complete_json(
-        SUMMARISE, {"now": utc_moment(now), "messages": transcript(messages)}, SUMMARY_SCHEMA
-    )
+    variables = {"now": utc_moment(now), "messages": transcript(messages)}
+    if earlier is None:
+        reply = chat.complete_json(SUMMARISE, variables, SUMMARY_SCHEMA)
+    else:
+        variables["summary"] = earlier
+        reply = chat.complete_json(SUMMARISE_CONTINUED, variables, SUMMARY_SCHEMA)
     summary: str = reply["summary"].strip()
     return summary

@@ -1,5 +1,6 @@
 """Planning a session's processing: its facts, how each changes the user's memories, and its
-summary, decided from a snapshot outside any transaction.
+summary, decided from a snapshot and the session's messages, a chunk at a time, outside any
+transaction.
 
 A session's facts consolidate against the user's current memories and against the facts
 planned before them in the same session, which stand in for memories under placeholder
@@ -8,7 +9,6 @@ ids until the plan is applied.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -29,7 +29,7 @@ from recallr_server.engine.ingest.consolidation import (
     merged_content,
     similar_first,
 )
-from recallr_server.engine.ingest.extraction import Fact, extract_facts, speaker_names
+from recallr_server.engine.ingest.extraction import Cast, Fact, extract_facts, speaker_names
 from recallr_server.engine.ingest.llm_steps import (
     ClarifyingQuestion,
     clarifying_questions_llm,
@@ -38,13 +38,11 @@ from recallr_server.engine.ingest.llm_steps import (
     summarise_llm,
 )
 from recallr_server.engine.ingest.slots import Slotter
-from recallr_server.engine.provider.llm import ChatModel, LLMError, ModelFallback
+from recallr_server.engine.provider.llm import ChatModel
 from recallr_server.engine.temporal import day_of
 from recallr_server.engine.vectors import Vector, decode_vector
 from recallr_server.store import models
 from recallr_server.store.ingest import SessionSnapshot
-
-log = logging.getLogger("recallr.llm")
 
 # What a session processed by the local engine records as its extractor.
 LOCAL_EXTRACTOR = "local"
@@ -86,13 +84,13 @@ class Plan:
     extractor: str
 
 
-def summarise(session_time: datetime, facts: Sequence[Fact]) -> str:
-    """A local, extractive summary: the session's date and its first facts."""
+def summarise(session_time: datetime, leading: Sequence[Fact], total: int) -> str:
+    """A local, extractive summary: the session's date and the first of its `total` facts."""
     day = session_time.strftime("%d %B %Y").lstrip("0")
-    if not facts:
+    if not total:
         return f"On {day}, a conversation with no lasting facts."
-    listed = " ".join(f.content for f in facts[:MAX_SUMMARY_FACTS])
-    more = len(facts) - MAX_SUMMARY_FACTS
+    listed = " ".join(f.content for f in leading[:MAX_SUMMARY_FACTS])
+    more = total - MAX_SUMMARY_FACTS
     return f"On {day}: {listed}" + (f" (and {more} more facts)" if more > 0 else "")
 
 
@@ -102,7 +100,7 @@ class Planner:
     A plan is wholly the model's or wholly the local engine's, so the session can say which
     wrote its memories. When the model gives no usable answer for some step, its `fallback`
     decides: FAIL raises the `LLMError` (`CircuitOpen` when the model was not asked), LOCAL
-    plans the session again with the local engine.
+    plans the session again with the local engine (see `processing`).
     """
 
     def __init__(self, embedder: Embedder, chat: ChatModel | None = None) -> None:
@@ -110,71 +108,159 @@ class Planner:
         self._categoriser = Categoriser(embedder)
         self._slotter = Slotter(embedder)
         # With a chat model, extraction, judging, questions and summaries use it.
+        self.chat = chat
+
+    def start(self, snapshot: SessionSnapshot, chat: ChatModel | None) -> SessionPlan:
+        """A plan of the session's processing, to be given its messages a chunk at a time;
+        `chat` None plans with the local engine."""
+        return SessionPlan(self._embedder, self._categoriser, self._slotter, snapshot, chat)
+
+
+class SessionPlan:
+    """A session's plan in the making, read a chunk of messages at a time.
+
+    Between chunks it keeps only what later chunks need: the facts planned so far (which
+    later facts consolidate against, as they would within one chunk), the speakers, and
+    what the summary needs (the first facts and their count, or the model's summary so
+    far). No message outlives its chunk, save the few the caller carries over as context.
+    """
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        categoriser: Categoriser,
+        slotter: Slotter,
+        snapshot: SessionSnapshot,
+        chat: ChatModel | None,
+    ) -> None:
+        self._embedder = embedder
+        self._categoriser = categoriser
+        self._slotter = slotter
+        self._snapshot = snapshot
         self._chat = chat
-
-    def plan(self, snapshot: SessionSnapshot) -> Plan:
-        if self._chat is None:
-            return self._plan(snapshot, None)
-        try:
-            return self._plan(snapshot, self._chat)
-        except LLMError as error:
-            if self._chat.fallback is not ModelFallback.LOCAL:
-                raise
-            log.warning(
-                "session %s: no usable answer from the chat model (%s: %s); "
-                "processing it with the local engine",
-                snapshot.session.id,
-                type(error).__name__,
-                error,
-            )
-            return self._plan(snapshot, None)
-
-    def _plan(self, snapshot: SessionSnapshot, chat: ChatModel | None) -> Plan:
-        facts, summary = self._facts_and_summary(snapshot, chat)
-        facts = self._slotted(facts)
-        vectors = self._embedder.embed([f.content for f in facts])
-        known = _Known(
+        self._user_name = speaker_name(snapshot.user.metadata_, USER_NAME_KEY)
+        self._assistant_name = speaker_name(snapshot.session.metadata_, ASSISTANT_NAME_KEY)
+        self._cast = Cast.named(self._user_name, self._assistant_name)
+        self._known = _Known(
             [self._existing(m, snapshot.memory_categories.get(m.id, [])) for m in snapshot.memories]
         )
-        enabled = conflicts_enabled(
+        self._conflicts = conflicts_enabled(
             snapshot.user.merge_conflict_enabled, snapshot.project.merge_conflict_enabled
         )
-        planned: list[PlannedMemory] = []
+        self._planned: list[PlannedMemory] = []
+        # Each fact's content, as extracted, to its place in `_planned`: a later chunk
+        # saying it again adds its message to that fact, as a repeat within a chunk does.
+        self._stated: dict[str, int] = {}
+        # The first facts extracted, which a local summary lists, and the model's summary.
+        self._leading: list[Fact] = []
+        self._summary: str | None = None
+
+    def add(self, messages: Sequence[ChatMessage], context: int = 0) -> None:
+        """Plans the next chunk: `messages`, whose first `context` close the chunk before
+        and are read again only as context."""
+        facts = self._slotted(self._new(self._extract(messages, context)))
+        self._leading.extend(facts[: MAX_SUMMARY_FACTS - len(self._leading)])
+        if self._chat is not None:
+            self._summary = summarise_llm(
+                self._chat, messages[context:], self._now, earlier=self._summary
+            )
+        vectors = self._embedder.embed([f.content for f in facts])
         for fact, vector in zip(facts, vectors, strict=True):
-            candidate = Candidate(
-                fact.content,
-                vector,
-                fact.event_start,
-                fact.subject_key,
-                fact.attribute_key,
-                fact.value,
-                ends=fact.ends,
-                topic=fact.topic,
+            self._plan_fact(fact, vector)
+
+    def finish(self) -> Plan:
+        if self._chat is None:
+            summary = summarise(self._now, self._leading, len(self._planned))
+        else:
+            assert self._summary is not None, "a plan is given at least one chunk"
+            summary = self._summary
+        extractor = LOCAL_EXTRACTOR if self._chat is None else self._chat.extractor
+        return Plan(self._planned, summary, self._embedder.embed([summary])[0], extractor)
+
+    @property
+    def _now(self) -> datetime:
+        return self._snapshot.session.created_at
+
+    def _extract(self, messages: Sequence[ChatMessage], context: int) -> list[Fact]:
+        snapshot = self._snapshot
+        if self._chat is not None:
+            # A transcript naming its speakers only in labels ("Melanie: ...") is told to
+            # the model as metadata names would be, so that its facts name them too.
+            user_name, other_name = speaker_names(messages, self._cast)
+            return extract_facts_llm(
+                self._chat,
+                messages,
+                now=self._now,
+                categories=snapshot.categories,
+                user_name=user_name,
+                other_name=other_name,
+                context=context,
             )
-            outcome = _decide(chat, candidate, known.existing, known.similarities(vector), enabled)
-            fact = replace(
+        return extract_facts(
+            messages,
+            now=self._now,
+            categories=snapshot.categories,
+            context=context,
+            cast=self._cast,
+        )
+
+    def _new(self, facts: list[Fact]) -> list[Fact]:
+        """The facts not stated in an earlier chunk; a restated one adds its messages to
+        the fact first planned."""
+        new = []
+        for fact in facts:
+            earlier = self._stated.get(fact.content)
+            if earlier is None:
+                new.append(fact)
+                continue
+            planned = self._planned[earlier]
+            sources = list(
+                dict.fromkeys([*planned.fact.source_message_ids, *fact.source_message_ids])
+            )
+            self._planned[earlier] = replace(
+                planned, fact=replace(planned.fact, source_message_ids=sources)
+            )
+        return new
+
+    def _plan_fact(self, fact: Fact, vector: Vector) -> None:
+        candidate = Candidate(
+            fact.content,
+            vector,
+            fact.event_start,
+            fact.subject_key,
+            fact.attribute_key,
+            fact.value,
+            ends=fact.ends,
+            topic=fact.topic,
+        )
+        known, chat = self._known, self._chat
+        outcome = _decide(
+            chat, candidate, known.existing, known.similarities(vector), self._conflicts
+        )
+        self._stated.setdefault(fact.content, len(self._planned))
+        fact = replace(
+            fact,
+            categories=self._categoriser.complete(
+                fact.categories, vector, self._snapshot.categories
+            ),
+        )
+        fact, vector = self._versioned(fact, vector, outcome, self._now)
+        ended = [memory.chain_id for memory in outcome.ended]
+        self._planned.append(
+            PlannedMemory(
                 fact,
-                categories=self._categoriser.complete(fact.categories, vector, snapshot.categories),
+                vector,
+                outcome.decision,
+                outcome.target,
+                outcome.related_chains,
+                outcome.reason,
+                _questions(chat, fact, outcome),
+                ended,
             )
-            fact, vector = self._versioned(fact, vector, outcome, snapshot.session.created_at)
-            ended = [memory.chain_id for memory in outcome.ended]
-            planned.append(
-                PlannedMemory(
-                    fact,
-                    vector,
-                    outcome.decision,
-                    outcome.target,
-                    outcome.related_chains,
-                    outcome.reason,
-                    _questions(chat, fact, outcome),
-                    ended,
-                )
-            )
-            if outcome.decision in (Decision.NEW, Decision.ADDITION, Decision.TEMPORAL_UPDATE):
-                # Later facts of the same session consolidate against this one too.
-                known.add_planned(len(planned), fact, vector, outcome.target, ended)
-        extractor = LOCAL_EXTRACTOR if chat is None else chat.extractor
-        return Plan(planned, summary, self._embedder.embed([summary])[0], extractor)
+        )
+        if outcome.decision in (Decision.NEW, Decision.ADDITION, Decision.TEMPORAL_UPDATE):
+            # Later facts of the same session consolidate against this one too.
+            known.add_planned(len(self._planned), fact, vector, outcome.target, ended)
 
     def _slotted(self, facts: list[Fact]) -> list[Fact]:
         """The facts the parse read no attribute from, placed in a slot by the meaning of
@@ -217,35 +303,6 @@ class Planner:
                 merged, event_start=target.event_start, event_end=target.event_end or fact.event_end
             )
         return merged, self._embedder.embed([content])[0]
-
-    def _facts_and_summary(
-        self, snapshot: SessionSnapshot, chat: ChatModel | None
-    ) -> tuple[list[Fact], str]:
-        messages = [ChatMessage(m.id, m.role.value, m.content) for m in snapshot.messages]
-        now = snapshot.session.created_at
-        user_name = speaker_name(snapshot.user.metadata_, USER_NAME_KEY)
-        assistant_name = speaker_name(snapshot.session.metadata_, ASSISTANT_NAME_KEY)
-        if chat is not None:
-            # A transcript naming its speakers only in labels ("Melanie: ...") is told to
-            # the model as metadata names would be, so that its facts name them too.
-            named_user, named_other = speaker_names(messages, user_name, assistant_name)
-            facts = extract_facts_llm(
-                chat,
-                messages,
-                now=now,
-                categories=snapshot.categories,
-                user_name=named_user,
-                other_name=named_other,
-            )
-            return facts, summarise_llm(chat, messages, now)
-        facts = extract_facts(
-            messages,
-            now=now,
-            user_name=user_name,
-            assistant_name=assistant_name,
-            categories=snapshot.categories,
-        )
-        return facts, summarise(now, facts)
 
     def _existing(self, memory: models.Memory, categories: list[str]) -> Existing:
         vector = decode_vector(memory.embedding) if memory.embedding else None

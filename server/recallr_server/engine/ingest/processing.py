@@ -1,21 +1,28 @@
 """Processing a session into memories, as one durable job.
 
 Three steps: a short transaction that marks the session PROCESSING (or
-defers an auto-process job that is not due), a read of everything the plan
-needs, then the plan (extraction, embedding, consolidation: slow, off the
-event loop, no transaction) applied in ONE transaction together with
-finishing the job. A crash anywhere leaves either nothing or everything.
+defers an auto-process job that is not due), the plan (extraction, embedding,
+consolidation: slow, off the event loop, no transaction), then the plan applied
+in ONE transaction together with finishing the job. A crash anywhere leaves
+either nothing or everything.
+
+The plan reads the session's messages a chunk at a time, each in a short read,
+so that processing holds one chunk of messages (and what reading them builds)
+whatever the session's length; what it keeps from chunk to chunk is the plan
+itself, which grows with the facts found, not with the messages.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 from recallr_server.domain.clock import now
 from recallr_server.domain.merge_conflicts import RESOLUTION_OPTIONS
+from recallr_server.engine.conversation import ChatMessage
 from recallr_server.engine.embeddings import Embedder
 from recallr_server.engine.ingest.consolidation import Decision
 from recallr_server.engine.ingest.llm_steps import ClarifyingQuestion
@@ -26,7 +33,7 @@ from recallr_server.engine.ingest.plan import (
     is_placeholder,
     placeholder,
 )
-from recallr_server.engine.provider.llm import ChatModel, CircuitOpen
+from recallr_server.engine.provider.llm import ChatModel, CircuitOpen, LLMError, ModelFallback
 from recallr_server.engine.vectors import encode_vector
 from recallr_server.store import ingest, jobs, models
 from recallr_server.store.database import Database, Tx
@@ -34,14 +41,28 @@ from recallr_server.store.ingest import SessionSnapshot
 from recallr_server.store.lookups import category_names
 from recallr_server.store.revisions import bump_index_revision
 
+log = logging.getLogger("recallr.llm")
+
 # The least a job waits for a model server that is being tried again right now.
 MIN_MODEL_WAIT = timedelta(seconds=1)
+# Messages planned at a time: a session no longer than this is read whole.
+CHUNK_MESSAGES = 500
+# Messages of one chunk read again with the next, so that an answer opening a chunk meets
+# the question that closed the one before, and pronouns their recent antecedents.
+CONTEXT_MESSAGES = 6
 
 
 class SessionProcessor:
-    def __init__(self, db: Database, embedder: Embedder, chat: ChatModel | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        embedder: Embedder,
+        chat: ChatModel | None = None,
+        chunk_messages: int = CHUNK_MESSAGES,
+    ) -> None:
         self._db = db
         self._planner = Planner(embedder, chat)
+        self._chunk = chunk_messages
 
     async def run(self, claim: jobs.Claim) -> None:
         if not await self._start(claim):
@@ -51,7 +72,7 @@ class SessionProcessor:
         if snapshot is None:
             raise jobs.JobGone(claim.job_id)
         try:
-            plan = await asyncio.to_thread(self._planner.plan, snapshot)
+            plan = await self._plan(snapshot)
         except CircuitOpen as refused:
             # The model was not asked, so the attempt is not spent: the session waits
             # for the server rather than failing for an outage the breaker is riding out.
@@ -63,6 +84,45 @@ class SessionProcessor:
             # Raises JobGone when the session was deleted meanwhile: its job went with it.
             await jobs.finish(tx, claim)
             await _apply(tx, snapshot, plan)
+
+    async def _plan(self, snapshot: SessionSnapshot) -> Plan:
+        chat = self._planner.chat
+        if chat is None:
+            return await self._plan_with(snapshot, None)
+        try:
+            return await self._plan_with(snapshot, chat)
+        except LLMError as error:
+            if chat.fallback is not ModelFallback.LOCAL:
+                raise
+            log.warning(
+                "session %s: no usable answer from the chat model (%s: %s); "
+                "processing it with the local engine",
+                snapshot.session.id,
+                type(error).__name__,
+                error,
+            )
+            return await self._plan_with(snapshot, None)
+
+    async def _plan_with(self, snapshot: SessionSnapshot, chat: ChatModel | None) -> Plan:
+        """The plan, its messages read and planned a chunk at a time (a session of no
+        messages is one empty chunk)."""
+        planning = await asyncio.to_thread(self._planner.start, snapshot, chat)
+        carried: list[ChatMessage] = []
+        after: int | None = None
+        while True:
+            async with self._db.read() as tx:
+                rows = await ingest.read_messages(tx, snapshot.session.id, after, self._chunk)
+            if after is not None and not rows:
+                break
+            full = len(rows) == self._chunk
+            after = rows[-1].seq if rows else None
+            chunk = [ChatMessage(m.id, m.role.value, m.content) for m in rows]
+            del rows
+            await asyncio.to_thread(planning.add, [*carried, *chunk], len(carried))
+            if not full:
+                break
+            carried = chunk[-CONTEXT_MESSAGES:]
+        return await asyncio.to_thread(planning.finish)
 
     async def on_failure(self, tx: Tx, claim: jobs.Claim, error: str, final: bool) -> None:
         if final:

@@ -31,6 +31,6 @@ something concrete.
 
 from recallr_server.engine.ingest.extraction.attributes import canonical_attribute_key
 from recallr_server.engine.ingest.extraction.facts import Fact, extract_facts
-from recallr_server.engine.ingest.extraction.parties import speaker_names
+from recallr_server.engine.ingest.extraction.parties import Cast, speaker_names
 
-__all__ = ["Fact", "canonical_attribute_key", "extract_facts", "speaker_names"]
+__all__ = ["Cast", "Fact", "canonical_attribute_key", "extract_facts", "speaker_names"]

@@ -15,7 +15,7 @@ from recallr_server.engine.ingest.extraction.dates import dated
 from recallr_server.engine.ingest.extraction.discourse import Discourse, KnownEntity
 from recallr_server.engine.ingest.extraction.drafts import Draft
 from recallr_server.engine.ingest.extraction.kinds import Kind
-from recallr_server.engine.ingest.extraction.parties import cast_turns
+from recallr_server.engine.ingest.extraction.parties import Cast, cast_turns
 from recallr_server.engine.ingest.extraction.pipeline import nlp
 from recallr_server.engine.ingest.extraction.reader import Reader
 from recallr_server.engine.ingest.extraction.wording import sentence_case
@@ -57,6 +57,8 @@ def extract_facts(
     assistant_name: str | None = None,
     categories: Mapping[str, str],
     known: Sequence[KnownEntity] = (),
+    context: int = 0,
+    cast: Cast | None = None,
 ) -> list[Fact]:
     """The facts the conversation states about its speakers, in the order they were said.
 
@@ -65,10 +67,16 @@ def extract_facts(
     in the wording; `assistant_name`, when given, makes the assistant a person whose own
     statements are facts about them. Only category names present in `categories` are
     assigned. The result depends on the inputs alone.
+
+    A long conversation is read in parts. Each part after the first opens with the last
+    `context` messages of the part before, read again so that what they ask and mention
+    still informs the part, but already extracted: their own facts are left out. `cast`,
+    when given, is the speakers as the parts before left them (it replaces `user_name` and
+    `assistant_name`, and learns this part's labels).
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be a timezone-aware datetime")
-    turns, names = cast_turns(messages, user_name, assistant_name)
+    turns, names = cast_turns(messages, cast or Cast.named(user_name, assistant_name))
     cleaned = [clean(turn.text) for turn in turns]
     docs = list(nlp().pipe([c.text for c in cleaned], batch_size=64, disable=["ner"]))
     facts: list[Fact] = []
@@ -78,7 +86,10 @@ def extract_facts(
     labelled = {
         turn.message_id: c.topics[0] for turn, c in zip(turns, cleaned, strict=True) if c.topics
     }
+    read_before = {message.message_id for message in messages[:context]}
     for draft in Reader(names, Discourse(names, known), now).read(turns, docs):
+        if draft.message_id in read_before:
+            continue
         label = labelled.pop(draft.message_id, None)  # the label heads the first fact only
         if draft.topic is None and label is not None:
             draft.topic = label

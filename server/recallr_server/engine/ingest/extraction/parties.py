@@ -75,12 +75,23 @@ class Turn:
 
 
 @dataclass
-class _Cast:
-    """The parties labels name, fixed by the first labels seen in each role."""
+class Cast:
+    """The parties labels name, fixed by the first labels seen in each role.
+
+    A conversation read in parts carries its cast from one part to the next, so that a
+    speaker keeps the name an earlier part gave them.
+    """
 
     user_label: str | None
     other_label: str | None
+    # The metadata names the other speaker: a person, not an AI.
+    other_named: bool = False
     others: dict[str, Party] = field(default_factory=dict)
+
+    @classmethod
+    def named(cls, user_name: str | None, assistant_name: str | None) -> Cast:
+        """The cast before any label is read: the names the metadata gives."""
+        return cls(user_name, assistant_name, other_named=assistant_name is not None)
 
     def role_of(self, label: str, role: str) -> str:
         """ "user", "assistant" or the label of a third speaker."""
@@ -106,17 +117,15 @@ def _same_name(known: str, label: str) -> bool:
     return first == other or first[0] == other[0]
 
 
-def cast_turns(
-    messages: Sequence[ChatMessage], user_name: str | None, assistant_name: str | None
-) -> tuple[list[Turn], NameIndex]:
+def cast_turns(messages: Sequence[ChatMessage], cast: Cast) -> tuple[list[Turn], NameIndex]:
     """The conversation as turns of named parties.
 
     A label at the start of a line ("Maria: ...") names who speaks: the user's name when
     metadata gives none (the first label in the user's messages), the other side as a
     person when metadata names neither (the first label in the assistant's messages), and
     any further speaker as a person of their own. The label never stays in the text.
+    `cast` learns the labels read here.
     """
-    cast = _Cast(user_name, assistant_name)
     labelled = [
         (message, part.label and cast.role_of(part.label, message.role), part.text)
         for message in messages
@@ -128,7 +137,7 @@ def cast_turns(
             label=cast.other_label,
             key=cast.other_label,
             is_person=True,
-            is_assistant=assistant_name is not None,
+            is_assistant=cast.other_named,
         )
         if cast.other_label
         else Party(label="the assistant", key=None, is_person=False, is_assistant=True)
@@ -144,15 +153,13 @@ def cast_turns(
     return turns, names
 
 
-def speaker_names(
-    messages: Sequence[ChatMessage], user_name: str | None, assistant_name: str | None
-) -> tuple[str | None, str | None]:
+def speaker_names(messages: Sequence[ChatMessage], cast: Cast) -> tuple[str | None, str | None]:
     """The user's name and the other speaker's: metadata's, else the labels' as
     `cast_turns` reads them ("Melanie: ..." in the user's messages names the user).
 
-    Either is None when neither names that speaker.
+    Either is None when neither names that speaker. `cast` learns the labels read here.
     """
-    _, names = cast_turns(messages, user_name, assistant_name)
+    _, names = cast_turns(messages, cast)
     other = names.assistant
     return (
         names.user.label if names.user.named else None,
