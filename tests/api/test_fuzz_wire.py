@@ -514,6 +514,11 @@ def assemble(message: Message, values: Mapping[str, Any]) -> Message:
                     target[key].CopyFrom(item)
                 else:
                     target[key] = item
+        elif field.is_repeated and field.message_type is not None:
+            # One copy each: extending copies through the wire format, which refuses the
+            # deepest hostile metadata before it could ever reach the server.
+            for item in value:
+                target.add().CopyFrom(item)
         elif field.is_repeated:
             target.extend(value)
         elif field.message_type is not None:
