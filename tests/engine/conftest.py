@@ -10,7 +10,10 @@ import pytest
 from recallr_server.engine.provider.formats import FORMATS
 from recallr_server.store import models, projects
 from recallr_server.store.database import Database
+from recallrai import RecallrAI
+from tests.conftest import Tenant
 from tests.engine.recorded_provider import RecordedProvider
+from tests.engine.scenarios import open_client
 from tests.support import seed
 
 
@@ -30,3 +33,11 @@ def provider() -> Iterator[RecordedProvider]:
     server.stop()
     # What was learned of this port must not reach a later provider given the same one.
     FORMATS.forget()
+
+
+@pytest.fixture
+def client(tenant: Tenant) -> Iterator[RecallrAI]:
+    """A client of a fresh tenant of the suite's server; modules with a server of their
+    own define their own."""
+    with open_client(tenant.target, tenant.project_id, tenant.api_key) as opened:
+        yield opened

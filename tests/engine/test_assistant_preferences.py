@@ -3,19 +3,8 @@ requests for the task at hand are not. Seen through the public client."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from recallrai import RecallrAI
-from tests.conftest import Tenant
-from tests.engine.scenarios import ASSISTANT, USER, at, converse, memories, only, open_client
-
-
-@pytest.fixture
-def client(tenant: Tenant) -> Iterator[RecallrAI]:
-    with open_client(tenant.target, tenant.project_id, tenant.api_key) as opened:
-        yield opened
+from tests.engine.scenarios import ASSISTANT, USER, at, converse, memories, only
 
 
 def test_lasting_requests_become_preferences_and_task_requests_do_not(client: RecallrAI) -> None:

@@ -2,19 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from recallrai import RecallrAI
-from tests.conftest import Tenant
-from tests.engine.scenarios import ASSISTANT, USER, at, converse, memories, only, open_client
-
-
-@pytest.fixture
-def client(tenant: Tenant) -> Iterator[RecallrAI]:
-    with open_client(tenant.target, tenant.project_id, tenant.api_key) as opened:
-        yield opened
+from tests.engine.scenarios import ASSISTANT, USER, at, converse, memories, only
 
 
 def test_a_fact_no_word_rule_places_takes_the_nearest_category_by_meaning(

@@ -3,20 +3,11 @@ and facts that have one value for life, seen through the public client."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from recallrai import RecallrAI
 from recallrai.models import ExpirationReason
-from tests.conftest import Tenant
-from tests.engine.scenarios import ASSISTANT, USER, at, converse, memories, only, open_client
-
-
-@pytest.fixture
-def client(tenant: Tenant) -> Iterator[RecallrAI]:
-    with open_client(tenant.target, tenant.project_id, tenant.api_key) as opened:
-        yield opened
+from tests.engine.scenarios import ASSISTANT, USER, at, converse, memories, only
 
 
 def test_a_break_up_supersedes_the_partner_and_ends_being_together(client: RecallrAI) -> None:

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import tracemalloc
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
-
-import pytest
 
 from recallr_server.engine.embeddings import MiniLMEmbedder
 from recallr_server.engine.ingest.processing import CHUNK_MESSAGES, SessionProcessor
@@ -19,18 +17,11 @@ from recallr_server.store.database import Database
 from recallrai import RecallrAI, User
 from recallrai.models import MessageRole, NewMessage, SessionStatus
 from recallrai.models import UserMemoryItem as Memory
-from tests.conftest import Tenant
-from tests.engine.scenarios import ASSISTANT, USER, at, memories, open_client, wait_until
+from tests.engine.scenarios import ASSISTANT, USER, at, memories, wait_until
 from tests.support import seed
 from tests.support.everyday import everyday_conversation
 
 Turn = tuple[MessageRole, str]
-
-
-@pytest.fixture
-def client(tenant: Tenant) -> Iterator[RecallrAI]:
-    with open_client(tenant.target, tenant.project_id, tenant.api_key) as opened:
-        yield opened
 
 
 def _small_talk(count: int) -> list[Turn]:

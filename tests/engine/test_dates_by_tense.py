@@ -3,19 +3,10 @@ client."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from recallrai import RecallrAI
-from tests.conftest import Tenant
-from tests.engine.scenarios import USER, at, converse, only, open_client
-
-
-@pytest.fixture
-def client(tenant: Tenant) -> Iterator[RecallrAI]:
-    with open_client(tenant.target, tenant.project_id, tenant.api_key) as opened:
-        yield opened
+from tests.engine.scenarios import USER, at, converse, only
 
 
 @pytest.mark.parametrize(

@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from recallrai import RecallrAI
-from tests.conftest import Tenant
-from tests.engine.scenarios import ASSISTANT, USER, at, converse, only, open_client
-
-
-@pytest.fixture
-def client(tenant: Tenant) -> Iterator[RecallrAI]:
-    with open_client(tenant.target, tenant.project_id, tenant.api_key) as opened:
-        yield opened
+from tests.engine.scenarios import ASSISTANT, USER, at, converse, only
 
 
 def test_an_answer_reads_with_a_question_followed_by_its_reason(client: RecallrAI) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from recallr_server.store import models
@@ -31,17 +29,10 @@ from tests.engine.scenarios import (
     converse,
     memories,
     only,
-    open_client,
     wait_until,
 )
 
 KEEP_NEW, KEEP_EXISTING, KEEP_BOTH = "The new information", "The existing memory", "Both are true"
-
-
-@pytest.fixture
-def client(tenant: Tenant) -> Iterator[RecallrAI]:
-    with open_client(tenant.target, tenant.project_id, tenant.api_key) as opened:
-        yield opened
 
 
 def test_a_stated_fact_becomes_a_categorised_memory_with_its_source(client: RecallrAI) -> None:

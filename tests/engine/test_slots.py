@@ -4,20 +4,9 @@ seen through the public client."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from recallrai import RecallrAI
 from recallrai.models import ExpirationReason
-from tests.conftest import Tenant
-from tests.engine.scenarios import USER, at, converse, memories, only, open_client
-
-
-@pytest.fixture
-def client(tenant: Tenant) -> Iterator[RecallrAI]:
-    with open_client(tenant.target, tenant.project_id, tenant.api_key) as opened:
-        yield opened
+from tests.engine.scenarios import USER, at, converse, memories, only
 
 
 def test_a_new_job_said_without_job_words_supersedes_the_old_one(client: RecallrAI) -> None:
